@@ -1,0 +1,7 @@
+"""sklearn-pc: predictive-coding networks as scikit-learn estimators."""
+
+from ._pc import PCClassifier
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["PCClassifier", "__version__"]

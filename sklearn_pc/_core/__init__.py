@@ -1,0 +1,1 @@
+"""The dynamics shared by every sklearn-pc estimator (no scikit-learn imports)."""

@@ -1,0 +1,599 @@
+"""Predictive-coding networks of Whittington & Bogacz (2017) and Sun & Orchard (2020).
+
+``_BasePCNetwork`` holds what every such estimator shares: the weights, the
+training loop (``fit`` / ``partial_fit``, early stopping, divergence checks)
+and the discriminative sweep.  Subclasses only choose the targets and what
+the public methods return.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import softmax
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from ._core._activations import ACTIVATIONS
+from ._core._learning import OPTIMIZERS, local_gradients, parameters
+from ._core._network import PCNetwork
+from ._core._relaxation import SCHEDULES, relax
+
+# Rows per chunk in predict / transform, so memory stays bounded on large inputs.
+_PREDICT_CHUNK = 4096
+
+
+class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
+    """Shared weights and training loop of the layered PC estimators."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "inference": [StrOptions(set(SCHEDULES))],
+        "n_inference_steps": [Interval(Integral, 1, None, closed="left")],
+        "inference_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "feedback": [StrOptions({"separate", "tied"})],
+        "fit_intercept": ["boolean"],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(self, hidden_layer_sizes, activation, inference, n_inference_steps,
+                 inference_rate, weight_decay, feedback, fit_intercept, solver,
+                 learning_rate_init, momentum, batch_size, max_iter, tol, shuffle,
+                 early_stopping, validation_fraction, n_iter_no_change, warm_start,
+                 random_state, verbose):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.inference = inference
+        self.n_inference_steps = n_inference_steps
+        self.inference_rate = inference_rate
+        self.weight_decay = weight_decay
+        self.feedback = feedback
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- what subclasses choose -------------------------------------------------
+    @abstractmethod
+    def _encode_targets(self, y, *, reset, classes=None):
+        """Validate ``y`` and return the clamped top-layer states ``Y``."""
+
+    @abstractmethod
+    def _validation_score(self, X, y):
+        """Score on the held-out fraction used by early stopping."""
+
+    def _weight_decays(self):
+        """``(lambda_M, lambda_W)`` used during training."""
+        return self.weight_decay, self.weight_decay
+
+    # -- the network -----------------------------------------------------------
+    def _layer_sizes(self, n_features, n_outputs):
+        hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
+        if hidden.ndim != 1 or (hidden.size and (not np.issubdtype(hidden.dtype, np.integer)
+                                                 or np.any(hidden < 1))):
+            raise ValueError("hidden_layer_sizes must be a sequence of positive integers, "
+                             f"got {self.hidden_layer_sizes!r}.")
+        return [n_features, *hidden.tolist(), n_outputs]
+
+    def _initialize(self, layer_sizes, dtype, rng):
+        """Glorot-uniform forward and feedback weights, zero intercepts."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+
+        def glorot(fan_in, fan_out):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            return rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+
+        pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        self.coefs_ = [glorot(n_in, n_out) for n_in, n_out in pairs]
+        self.intercepts_ = [np.zeros(n_out, dtype=dtype) for _, n_out in pairs]
+        if self.feedback == "tied":
+            self.feedback_coefs_ = [m.T for m in self.coefs_]
+        else:
+            self.feedback_coefs_ = [glorot(n_in, n_out).T.copy() for n_in, n_out in pairs]
+        self.n_layers_ = len(layer_sizes)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+        self._optimizer = None
+
+    def _network(self):
+        """The fitted arrays, seen as a :class:`PCNetwork` (no copy)."""
+        n_weight_layers = len(self.coefs_)
+        return PCNetwork(
+            self.coefs_,
+            self.intercepts_ if self.fit_intercept else None,
+            None if self.feedback == "tied" else self.feedback_coefs_,
+            [self.activation] * n_weight_layers,
+            np.ones(n_weight_layers + 1),
+        )
+
+    def _feedforward(self, X):
+        """States of every layer after the bottom-up sweep, computed in chunks."""
+        network = self._network()
+        X = X.astype(network.dtype, copy=False)
+        chunks = [network.feedforward(X[rows]) for rows in gen_batches(X.shape[0], _PREDICT_CHUNK)]
+        return [np.concatenate(layer) for layer in zip(*chunks)]
+
+    # -- training --------------------------------------------------------------
+    def _train_batch(self, network, params, X, Y):
+        """Relax with both ends clamped, then apply the local updates.
+
+        Returns the summed energy of the batch at its relaxed states.
+        """
+        states = network.feedforward(X)
+        states[-1] = Y
+        errors = relax(network, states, clamp_bottom=True, clamp_top=True,
+                       schedule=self.inference, n_steps=self.n_inference_steps,
+                       rate=self.inference_rate)
+        energy = float(network.energy(errors).sum())
+        if not np.isfinite(energy):
+            raise FloatingPointError(
+                f"The PC dynamics diverged at epoch {self.n_iter_ + 1} (non-finite energy). "
+                f"Lower inference_rate (now {self.inference_rate}) or, if it happens after "
+                f"some epochs of training, learning_rate_init (now {self.learning_rate_init})."
+            )
+        forward_decay, feedback_decay = self._weight_decays()
+        grads = local_gradients(network, states, errors, forward_decay=forward_decay,
+                                feedback_decay=feedback_decay)
+        self._optimizer.update_params(params, grads)
+        return energy
+
+    def _fit(self, X, y, *, incremental, classes=None):
+        first_call = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = validate_data(self, X, y, reset=first_call, dtype=[np.float64, np.float32])
+        Y = self._encode_targets(y, reset=first_call, classes=classes)
+        rng = check_random_state(self.random_state)
+        if first_call:
+            self._initialize(self._layer_sizes(X.shape[1], Y.shape[1]), X.dtype, rng)
+        X = X.astype(self.coefs_[0].dtype, copy=False)
+        Y = Y.astype(self.coefs_[0].dtype, copy=False)
+        network = self._network()
+        params = parameters(network)
+        if self._optimizer is None or not incremental and not self.warm_start:
+            optimizer_class = OPTIMIZERS[self.solver]
+            kwargs = {"momentum": self.momentum} if self.solver == "sgd" else {}
+            self._optimizer = optimizer_class(params, self.learning_rate_init, **kwargs)
+
+        validation = None
+        if self.early_stopping and not incremental:
+            stratify = y if type_of_target(y) in ("binary", "multiclass") else None
+            X, X_val, Y, _, y, y_val = train_test_split(
+                X, Y, y, random_state=rng, test_size=self.validation_fraction, stratify=stratify)
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small for early stopping; "
+                                 "increase validation_fraction or disable early_stopping.")
+            validation = (X_val, y_val)
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples and not incremental:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped.")
+            batch_size = min(self.batch_size, n_samples)
+
+        for _ in range(1 if incremental else self.max_iter):
+            order = rng.permutation(n_samples) if self.shuffle and not incremental else None
+            total_energy = 0.0
+            for rows in gen_batches(n_samples, batch_size):
+                if order is not None:
+                    rows = order[rows]
+                total_energy += self._train_batch(network, params, X[rows], Y[rows])
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_ = total_energy / n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, energy = {self.loss_:.8f}")
+            if incremental:
+                break
+            if self._stop_now(validation):
+                break
+        else:
+            if not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
+        if validation is not None:
+            self.coefs_, self.intercepts_, self.feedback_coefs_ = self._best_arrays
+            del self._best_arrays
+        return self
+
+    def _stop_now(self, validation):
+        """Track the best epoch (as MLPClassifier does) and say whether to stop."""
+        early_stopping = validation is not None
+        if early_stopping:
+            score = self._validation_score(*validation)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:.6f}")
+            improved = score > self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_arrays = self._copy_arrays()
+        else:
+            improved = self.loss_ < self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        if self._no_improvement_count > self.n_iter_no_change:
+            criterion = "Validation score" if early_stopping else "Training energy"
+            if self.verbose:
+                print(f"{criterion} did not improve more than tol={self.tol} for "
+                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+            return True
+        return False
+
+    def _copy_arrays(self):
+        coefs = [m.copy() for m in self.coefs_]
+        feedback = ([m.T for m in coefs] if self.feedback == "tied"
+                    else [w.copy() for w in self.feedback_coefs_])
+        return coefs, [b.copy() for b in self.intercepts_], feedback
+
+    def __setstate__(self, state):
+        # Re-tie the feedback views, which pickling turns into copies.
+        super().__setstate__(state)
+        if self.__dict__.get("feedback") == "tied" and "coefs_" in self.__dict__:
+            self.feedback_coefs_ = [m.T for m in self.coefs_]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                   _BasePCNetwork):
+    """Discriminative predictive-coding network trained with local learning rules.
+
+    Predictions flow up (``mu[l+1] = sigma(x[l]) M[l] + b[l]``), errors
+    ``eps = (x - mu) / nu`` settle while the input is clamped to ``X`` and the
+    top layer to the one-hot target, and the weights then follow the local
+    Hebbian rules of Whittington & Bogacz (2017) as written by Sun & Orchard
+    (2020), eq 2.3, 2.9, 2.10.  At inference the input alone is clamped; the
+    equilibrium of that mode equals the bottom-up sweep (all errors zero,
+    Sun & Orchard section 2.3), which ``predict`` computes directly.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(600, 600)
+        Sizes of the hidden layers; ``()`` gives the two-layer (linear-readout)
+        network of Sun & Orchard section 3.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation ``sigma`` applied to every layer below the output, the
+        input layer included (as in the paper, whose MNIST networks use
+        ``"tanh"``; ``"relu"`` leaves inputs in [0, 1] unchanged and learns
+        faster on them).
+    inference : {"alternating", "euler"}, default="alternating"
+        How the clamped network is relaxed during training: Whittington &
+        Bogacz's accelerated method (errors at equilibrium, then one large
+        state step) or continuous-time Euler integration of states and error
+        units (eq 2.2, 2.3).
+    n_inference_steps : int, default=20
+        Number of state updates per batch.  The paper's Euler runs use
+        ``duration / dt`` steps (e.g. 4 s / 1 ms = 4000).
+    inference_rate : float, default=0.1
+        Step size relative to the time constant, ``dt / tau``.  The
+        alternating method is stable for rates up to about 0.5; Euler
+        simulations use small rates (paper: 0.001 / 0.05 = 0.02).
+    weight_decay : float, default=0.0
+        Decay ``lambda_M = lambda_W`` of forward and feedback weights during
+        training (eq 3.12); the PC-decay procedure of the paper uses 0.05.
+    feedback : {"tied", "separate"}, default="tied"
+        ``"tied"`` uses ``W = M.T``, which makes relaxation exact gradient
+        descent on the energy.  ``"separate"`` learns feedback weights ``W``
+        with eq 2.10 from their own random start (the paper's asymmetric
+        network): since ``W`` and ``M.T`` receive the same Hebbian update,
+        only weight decay removes their initial difference, so use it with
+        ``weight_decay > 0``; without decay the relaxation can become
+        unstable on deep networks.
+    fit_intercept : bool, default=True
+        Whether predictions carry a learned bias (the paper's networks have
+        none).
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer applying the local updates.  ``"sgd"`` with ``momentum=0``
+        is the Euler discretisation of eq 2.9 with ``learning_rate_init =
+        dt / gamma``.
+    learning_rate_init : float, default=0.001
+        Learning rate of the optimizer.
+    momentum : float, default=0.9
+        Nesterov momentum of ``"sgd"``; ignored by ``"adam"``.
+    batch_size : int or "auto", default="auto"
+        Samples per weight update; ``"auto"`` is ``min(200, n_samples)``.
+        Updates average the local rule over the batch.
+    max_iter : int, default=30
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the training energy (or of the validation
+        accuracy with ``early_stopping``) that resets the patience counter.
+    shuffle : bool, default=True
+        Whether to shuffle samples every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its
+        accuracy stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    warm_start : bool, default=False
+        Continue from the previous weights when ``fit`` is called again.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split.
+    verbose : bool, default=False
+        Print the energy per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        Forward weights ``M[l]`` of shape ``(n_l, n_{l+1})``.
+    intercepts_ : list of ndarray
+        Biases of the predictions (zeros when ``fit_intercept=False``).
+    feedback_coefs_ : list of ndarray
+        Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)`` (views of
+        ``coefs_`` transposed when ``feedback="tied"``).
+    loss_ : float
+        Mean energy per sample at the relaxed states of the last epoch.
+    loss_curve_ : list of float
+        ``loss_`` after each epoch.
+    best_loss_ : float or None
+        Lowest ``loss_`` seen (None with early stopping).
+    validation_scores_ : list of float or None
+        Held-out accuracy per epoch with early stopping.
+    best_validation_score_ : float or None
+        Best held-out accuracy with early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen.
+    n_layers_ : int
+        Number of layers of states, input and output included.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the backprop network of the same shape.
+
+    References
+    ----------
+    Whittington, J. C. R. & Bogacz, R. (2017). An approximation of the error
+    backpropagation algorithm in a predictive coding network with local
+    Hebbian synaptic plasticity. Neural Computation 29(5).
+
+    Sun, W. & Orchard, J. (2020). A predictive-coding network that is both
+    discriminative and generative. Neural Computation 32(10).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn_pc import PCClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = PCClassifier(hidden_layer_sizes=(100,), random_state=0).fit(X_train, y_train)
+    >>> clf.score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints = dict(_BasePCNetwork._parameter_constraints)
+
+    def __init__(self, hidden_layer_sizes=(600, 600), activation="relu", *,
+                 inference="alternating", n_inference_steps=20, inference_rate=0.1,
+                 weight_decay=0.0, feedback="tied", fit_intercept=True, solver="adam",
+                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
+                 tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
+            n_inference_steps=n_inference_steps, inference_rate=inference_rate,
+            weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
+            solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
+            batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
+            random_state=random_state, verbose=verbose)
+
+    def _encode_targets(self, y, *, reset, classes=None):
+        target_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(f"PCClassifier supports binary and multiclass targets, "
+                             f"got {target_type!r} targets.")
+        if reset:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        if self.classes_.shape[0] < 2:
+            raise ValueError("Classifier can't train when only one class is present: "
+                             f"got the single class {self.classes_[0]!r}.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels {unseen.tolist()} not seen in classes "
+                             f"{self.classes_.tolist()}.")
+        indices = np.searchsorted(self.classes_, y)
+        return np.eye(self.classes_.shape[0])[indices]
+
+    def _validation_score(self, X, y):
+        return float(np.mean(self.predict(X) == y))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``(X, y)``.
+
+        Each batch is relaxed with the input clamped to ``X`` and the top
+        layer clamped to the one-hot targets, then every weight takes one
+        local update.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs; float32 input is trained in float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : PCClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch over ``(X, y)`` (no shuffling, no early stopping).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels, all of them in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call, ignored
+            afterwards.
+
+        Returns
+        -------
+        self : PCClassifier
+            The updated estimator.
+        """
+        if not hasattr(self, "coefs_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _output(self, X):
+        """Top-layer states ``x[L]`` at the discriminative equilibrium."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._feedforward(X)[-1]
+
+    def decision_function(self, X):
+        """Settled output layer of the discriminative mode.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The top-layer states ``x[L]`` at equilibrium with the input
+            clamped; they approximate the one-hot targets.  For two classes,
+            the difference of the second unit and the first, positive for
+            ``classes_[1]``, as scikit-learn expects of binary classifiers.
+        """
+        scores = self._output(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict(self, X):
+        """Predict class labels: the largest unit of the settled output layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        scores = self._output(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class scores: the softmax of the settled output layer.
+
+        The network is trained with squared errors against one-hot targets, so
+        these are monotone scores rather than calibrated probabilities; wrap
+        the estimator in :class:`~sklearn.calibration.CalibratedClassifierCV`
+        when calibration matters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one, ordered as ``classes_``.
+        """
+        return softmax(self._output(X))
+
+    def transform(self, X):
+        """Hidden representation: the activity ``sigma(x[L-1])`` of the last hidden layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        hidden : ndarray of shape (n_samples, n_units)
+            Activity of the layer below the output at the discriminative
+            equilibrium.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        states = self._feedforward(X)
+        return self._network().activate(len(states) - 2, states[-2])
+
+    @property
+    def _n_features_out(self):
+        """Number of units returned by :meth:`transform`."""
+        return self.coefs_[-1].shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags

@@ -1,0 +1,206 @@
+"""The dynamics core against closed-form and hand-computed results."""
+
+import numpy as np
+import pytest
+
+from sklearn_pc._core._activations import ACTIVATIONS
+from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
+from sklearn_pc._core._network import PCNetwork
+from sklearn_pc._core._relaxation import relax
+
+
+def make_network(sizes=(4, 5, 3), activation="tanh", tied=False, seed=0, dtype=np.float64,
+                 variances=None):
+    rng = np.random.default_rng(seed)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    coefs = [rng.normal(0, 0.5, pair).astype(dtype) for pair in pairs]
+    intercepts = [rng.normal(0, 0.1, n_out).astype(dtype) for _, n_out in pairs]
+    # Separate feedback near M.T keeps the products M W positive definite, the
+    # condition under which the clamped equilibrium is unique (seed 001, section 2.2).
+    feedback = None if tied else [(m.T + rng.normal(0, 0.1, m.T.shape)).astype(dtype)
+                                  for m in coefs]
+    if variances is None:
+        variances = np.ones(len(sizes))
+    return PCNetwork(coefs, intercepts, feedback, [activation] * len(pairs), variances)
+
+
+def training_states(network, n_samples=6, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, network.layer_sizes[0])).astype(network.dtype)
+    Y = np.eye(network.layer_sizes[-1], dtype=network.dtype)[rng.integers(0, network.layer_sizes[-1], n_samples)]
+    states = network.feedforward(X)
+    states[-1] = Y
+    return states
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivatives_match_finite_differences(name):
+    f, df = ACTIVATIONS[name]
+    x = np.linspace(-2.1, 2.3, 23)
+    h = 1e-6
+    numeric = (f(x + h) - f(x - h)) / (2 * h)
+    assert np.allclose(df(x, f(x)), numeric, atol=1e-6)
+
+
+def test_relu_derivative_is_one_at_zero():
+    f, df = ACTIVATIONS["relu"]
+    assert df(np.zeros(3), f(np.zeros(3))).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_one_alternating_step_matches_hand_computation():
+    net = make_network(variances=[1.0, 2.0, 0.5])
+    M, b, W = net.coefs, net.intercepts, net.feedback
+    x0, x1, x2 = (s.copy() for s in training_states(net))
+    rate, decay = 0.3, 0.05
+    # by hand: errors at equilibrium (eq 2.4), then one step of eq 3.11 on the hidden layer
+    eps1 = (x1 - (np.tanh(x0) @ M[0] + b[0])) / 2.0
+    eps2 = (x2 - (np.tanh(x1) @ M[1] + b[1])) / 0.5
+    dx1 = (1 - np.tanh(x1) ** 2) * (eps2 @ W[1]) - eps1 - decay * x1
+    expected = x1 + rate * dx1
+
+    states = [x0.copy(), x1.copy(), x2.copy()]
+    errors = relax(net, states, n_steps=1, rate=rate, activity_decay=decay)
+    assert np.allclose(states[1], expected)
+    assert np.array_equal(states[0], x0) and np.array_equal(states[2], x2)  # clamped
+    # returned errors are the equilibrium errors of the new states
+    assert np.allclose(errors[2], (x2 - (np.tanh(expected) @ M[1] + b[1])) / 0.5)
+
+
+def test_one_euler_step_matches_hand_computation():
+    net = make_network()
+    M, b, W = net.coefs, net.intercepts, net.feedback
+    x0, x1, x2 = (s.copy() for s in training_states(net))
+    rng = np.random.default_rng(3)
+    e1, e2 = rng.normal(size=x1.shape), rng.normal(size=x2.shape)
+    rate = 0.02
+    # by hand: eq 2.2 for the error units and eq 2.3 for the states, from the old values
+    new_e1 = e1 + rate * (x1 - (np.tanh(x0) @ M[0] + b[0]) - e1)
+    new_e2 = e2 + rate * (x2 - (np.tanh(x1) @ M[1] + b[1]) - e2)
+    new_x1 = x1 + rate * ((1 - np.tanh(x1) ** 2) * (e2 @ W[1]) - e1)
+
+    states = [x0, x1.copy(), x2]
+    errors = relax(net, states, schedule="euler", n_steps=1, rate=rate,
+                   errors=[None, e1, e2])
+    assert np.allclose(states[1], new_x1)
+    assert np.allclose(errors[1], new_e1) and np.allclose(errors[2], new_e2)
+
+
+def test_free_top_and_free_bottom_steps():
+    net = make_network()
+    states = training_states(net)
+    x0, x2 = states[0].copy(), states[2].copy()
+    eps = net.errors(states)
+    rate, decay = 0.1, 0.2
+    expected_top = x2 - rate * eps[2]  # beta = 1
+    expected_bottom = x0 + rate * ((1 - np.tanh(x0) ** 2) * (eps[1] @ net.feedback[0]) - decay * x0)
+    relax(net, states, clamp_bottom=False, clamp_top=False, n_steps=1, rate=rate,
+          activity_decay=decay)
+    assert np.allclose(states[2], expected_top)
+    assert np.allclose(states[0], expected_bottom)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_euler_and_alternating_reach_the_same_equilibrium(tied):
+    net = make_network(sizes=(4, 6, 5, 3), tied=tied)
+    euler_states = training_states(net)
+    alternating_states = [s.copy() for s in euler_states]
+    relax(net, euler_states, schedule="euler", n_steps=6000, rate=0.01)
+    relax(net, alternating_states, schedule="alternating", n_steps=600, rate=0.2)
+    for a, b in zip(euler_states, alternating_states):
+        assert np.allclose(a, b, atol=1e-6)
+    # the equilibrium is a fixed point: the hidden state increments vanish
+    eps = net.errors(alternating_states)
+    for layer in (1, 2):
+        fx, dfx = net.activate_with_derivative(layer, alternating_states[layer])
+        assert np.allclose(dfx * (eps[layer + 1] @ net.feedback[layer]) - eps[layer], 0, atol=1e-8)
+
+
+def test_discriminative_equilibrium_is_the_feedforward_sweep():
+    net = make_network(sizes=(4, 6, 3))
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    expected = net.feedforward(X)
+    states = [s + 0.3 for s in expected]
+    states[0] = X
+    relax(net, states, clamp_top=False, n_steps=2000, rate=0.1)
+    for a, b in zip(states, expected):
+        assert np.allclose(a, b, atol=1e-6)
+
+
+def test_relaxation_lowers_the_energy_with_tied_weights():
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    states = training_states(net)
+    energies = []
+    for _ in range(30):
+        errors = relax(net, states, n_steps=1, rate=0.05)
+        energies.append(net.energy(errors).sum())
+    assert np.all(np.diff(energies) <= 1e-12)
+
+
+def test_local_gradients_are_energy_gradients():
+    """At fixed states, the local rule is the gradient of the mean energy (eq 2.9)."""
+    net = make_network(sizes=(3, 4, 2), tied=True, variances=[1.0, 1.5, 0.7])
+    states = training_states(net, n_samples=5)
+
+    def mean_energy():
+        return net.energy(net.errors(states)).mean()
+
+    grads = local_gradients(net, states, net.errors(states), forward_decay=0.0)
+    h = 1e-6
+    for param, grad in zip(parameters(net), grads):
+        numeric = np.zeros_like(param)
+        for index in np.ndindex(param.shape):
+            param[index] += h
+            up = mean_energy()
+            param[index] -= 2 * h
+            numeric[index] = (up - mean_energy()) / (2 * h)
+            param[index] += h
+        assert np.allclose(grad, numeric, atol=1e-6)
+
+
+def test_weight_decay_and_feedback_gradient():
+    net = make_network(sizes=(3, 4, 2))
+    states = training_states(net)
+    errors = net.errors(states)
+    plain = local_gradients(net, states, errors)
+    decayed = local_gradients(net, states, errors, forward_decay=0.1, feedback_decay=0.2)
+    n_weights = net.n_layers
+    for layer in range(n_weights):
+        assert np.allclose(decayed[layer] - plain[layer], 0.1 * net.coefs[layer])
+        feedback_index = 2 * n_weights + layer  # after coefs and intercepts
+        assert np.allclose(plain[feedback_index], plain[layer].T)  # eq 2.10 is eq 2.9 transposed
+        assert np.allclose(decayed[feedback_index] - plain[feedback_index],
+                           0.2 * net.feedback[layer])
+
+
+def test_adam_and_sgd_first_steps():
+    param = np.array([1.0, -2.0])
+    grad = np.array([0.5, -0.1])
+    adam = OPTIMIZERS["adam"]([param], learning_rate_init=0.1)
+    adam.update_params([param], [grad])
+    # the first Adam step moves each coordinate by about lr against the gradient sign
+    assert np.allclose(param, [0.9, -1.9], atol=1e-6)
+    param = np.array([1.0, -2.0])
+    sgd = OPTIMIZERS["sgd"]([param], learning_rate_init=0.1, momentum=0.0)
+    sgd.update_params([param], [grad])
+    assert np.allclose(param, [0.95, -1.99])
+
+
+@pytest.mark.parametrize("schedule", ["alternating", "euler"])
+def test_float32_stays_float32(schedule):
+    net = make_network(sizes=(4, 6, 3), dtype=np.float32)
+    states = training_states(net)
+    errors = relax(net, states, schedule=schedule, n_steps=3, rate=0.1, activity_decay=0.01)
+    assert all(s.dtype == np.float32 for s in states)
+    assert all(e.dtype == np.float32 for e in errors[1:])
+    assert all(g.dtype == np.float32 for g in local_gradients(net, states, errors, forward_decay=0.1))
+    assert net.energy(errors).dtype == np.float32
+
+
+def test_rows_relax_independently():
+    net = make_network(sizes=(4, 6, 3))
+    states = training_states(net, n_samples=8)
+    single = [s[3:4].copy() for s in states]
+    relax(net, states, n_steps=10, rate=0.2)
+    relax(net, single, n_steps=10, rate=0.2)
+    for a, b in zip(states, single):
+        assert np.allclose(a[3:4], b, rtol=1e-12, atol=1e-12)

@@ -1,0 +1,209 @@
+"""PCClassifier: closed forms, learning, determinism and clear errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import train_test_split
+
+from sklearn_pc import PCClassifier
+from sklearn_pc.datasets import make_class_prototypes
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.25, random_state=0)
+
+
+def small(**params):
+    defaults = dict(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=20, batch_size=32,
+                    learning_rate_init=0.003, random_state=0)
+    return PCClassifier(**{**defaults, **params})
+
+
+def linear_classifier(weight_decay):
+    """The two-layer linear network of seed 001 section 3, trained by full-batch descent."""
+    return PCClassifier(hidden_layer_sizes=(), activation="identity", fit_intercept=False,
+                        solver="sgd", momentum=0.0, learning_rate_init=0.2, batch_size=3,
+                        weight_decay=weight_decay, max_iter=4000, tol=0.0, shuffle=False,
+                        n_iter_no_change=4000, random_state=0)
+
+
+def test_linear_network_reaches_the_ridge_solution():
+    """With decay lambda, the fixed point of eq 3.12 is M = (X^T X / N + lambda I)^-1 X^T Y / N."""
+    X, _, prototypes = make_class_prototypes(n_samples=3, n_features=5, n_classes=3, noise=0.0,
+                                             return_prototypes=True, random_state=0)
+    X = prototypes
+    Y = np.eye(3)
+    weight_decay = 0.05
+    clf = linear_classifier(weight_decay).fit(X, [0, 1, 2])
+    expected = np.linalg.solve(X.T @ X / 3 + weight_decay * np.eye(5), X.T @ Y / 3)
+    assert np.allclose(clf.coefs_[0], expected, atol=1e-8)
+
+
+def test_linear_network_without_decay_solves_y_equals_mx():
+    """Without decay training reaches Y = M X (seed 001 section 3), but not the minimum-norm M:
+    the component of the initial weights in the null space of X is never removed."""
+    _, _, X = make_class_prototypes(n_features=5, n_classes=3, return_prototypes=True,
+                                    random_state=1)
+    clf = linear_classifier(0.0).fit(X, [0, 1, 2])
+    assert np.allclose(clf.decision_function(X), np.eye(3), atol=1e-8)
+    minimum_norm = np.linalg.pinv(X) @ np.eye(3)
+    assert np.linalg.norm(clf.coefs_[0]) > np.linalg.norm(minimum_norm) + 0.1
+
+
+def test_digits_accuracy(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = PCClassifier(hidden_layer_sizes=(100,), batch_size=64, max_iter=50, random_state=0)
+    clf.fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 10
+
+
+def test_float32_is_kept(digits):
+    X_train, X_test, y_train, _ = digits
+    clf = small().fit(X_train.astype(np.float32), y_train)
+    assert all(m.dtype == np.float32 for m in clf.coefs_ + clf.feedback_coefs_)
+    assert clf.predict_proba(X_test.astype(np.float32)).dtype == np.float32
+    assert clf.transform(X_test).dtype == np.float32
+
+
+def test_same_seed_same_fit_and_batch_independent_outputs(digits):
+    X_train, X_test, y_train, _ = digits
+    a = small().fit(X_train, y_train)
+    b = small().fit(X_train, y_train)
+    for m, n in zip(a.coefs_ + a.feedback_coefs_, b.coefs_ + b.feedback_coefs_):
+        assert np.array_equal(m, n)
+    full = a.predict_proba(X_test)
+    one_by_one = np.vstack([a.predict_proba(X_test[i:i + 1]) for i in range(10)])
+    assert np.allclose(full[:10], one_by_one, rtol=1e-12, atol=1e-14)
+
+
+def test_inputs_are_not_written(digits):
+    X_train, X_test, y_train, _ = digits
+    X_train = X_train.copy()
+    X_train.setflags(write=False)
+    clf = small().fit(X_train, y_train)
+    before = [m.copy() for m in clf.coefs_]
+    X_test = X_test.copy()
+    X_test.setflags(write=False)
+    for m in clf.coefs_:
+        m.setflags(write=False)
+    clf.predict(X_test)
+    clf.transform(X_test)
+    for m, n in zip(clf.coefs_, before):
+        assert np.array_equal(m, n)
+
+
+def test_partial_fit(digits):
+    X_train, X_test, y_train, y_test = digits
+    with pytest.raises(ValueError, match="classes must be passed"):
+        small().partial_fit(X_train, y_train)
+    clf = small()
+    for _ in range(15):
+        clf.partial_fit(X_train, y_train, classes=np.arange(10))
+    assert clf.n_iter_ == 15
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 2
+    assert clf.score(X_test, y_test) > 0.8
+    with pytest.raises(ValueError, match="not seen"):
+        clf.partial_fit(X_train[:5], [0, 1, 2, 3, 11])
+    # a subset of the classes is fine after the first call
+    clf.partial_fit(X_train[y_train < 2], y_train[y_train < 2])
+
+
+def test_early_stopping_keeps_the_best_weights(digits):
+    X_train, _, y_train, _ = digits
+    clf = small(early_stopping=True, n_iter_no_change=2, max_iter=40).fit(X_train, y_train)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_warm_start_continues(digits):
+    X_train, _, y_train, _ = digits
+    clf = small(max_iter=3, warm_start=True).fit(X_train, y_train)
+    first = clf.loss_curve_[-1]
+    clf.fit(X_train, y_train)
+    assert clf.n_iter_ == 6 and clf.loss_curve_[-1] < first
+
+
+def test_tied_feedback_survives_pickling(digits):
+    X_train, X_test, y_train, _ = digits
+    clf = small(feedback="tied").fit(X_train, y_train)
+    clone = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(clone.predict_proba(X_test), clf.predict_proba(X_test))
+    assert all(np.shares_memory(w, m) for w, m in zip(clone.feedback_coefs_, clone.coefs_))
+    clone.set_params(warm_start=True, max_iter=1).fit(X_train, y_train)
+    assert all(np.array_equal(w, m.T) for w, m in zip(clone.feedback_coefs_, clone.coefs_))
+
+
+def test_binary_decision_function_and_proba():
+    X, y = make_class_prototypes(n_samples=60, n_classes=2, random_state=0)
+    labels = np.array(["no", "yes"])[y]
+    clf = small().fit(X, labels)
+    decision = clf.decision_function(X)
+    assert decision.shape == (60,)
+    assert np.array_equal(clf.classes_[(decision > 0).astype(int)], clf.predict(X))
+    assert np.allclose(clf.predict_proba(X).sum(axis=1), 1)
+    assert clf.score(X, labels) == 1.0
+
+
+def test_transform_returns_last_hidden_activity(digits):
+    X_train, X_test, y_train, _ = digits
+    clf = small(hidden_layer_sizes=(12, 7)).fit(X_train, y_train)
+    hidden = clf.transform(X_test)
+    assert hidden.shape == (len(X_test), 7)
+    assert np.allclose(hidden @ clf.coefs_[-1] + clf.intercepts_[-1],
+                       clf.predict_proba(X_test).shape and clf._output(X_test))
+    assert list(clf.get_feature_names_out()) == [f"pcclassifier{i}" for i in range(7)]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_is_rejected(digits, bad):
+    X_train, _, y_train, _ = digits
+    X = X_train.copy()
+    X[3, 4] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        small().fit(X, y_train)
+    clf = small(max_iter=1).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        clf.predict(X)
+
+
+def test_clear_errors(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.raises(NotFittedError):
+        small().predict(X_train)
+    with pytest.raises(ValueError, match="one class"):
+        small().fit(X_train, np.zeros(len(X_train)))
+    clf = small(max_iter=1).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X_train[:, :10])
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        small(hidden_layer_sizes=(10, 0)).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="binary and multiclass"):
+        small().fit(X_train[:4], [0.5, 1.5, 2.5, 3.1])
+
+
+def test_diverging_relaxation_names_the_parameter(digits):
+    X_train, _, y_train, _ = digits
+    clf = small(activation="identity", inference_rate=5.0, n_inference_steps=200)
+    with pytest.raises(FloatingPointError, match="inference_rate"):
+        clf.fit(X_train * 10, y_train)
+    assert all(np.isfinite(m).all() for m in clf.coefs_)
+
+
+def test_verbose_prints_the_energy(digits, capsys):
+    X_train, _, y_train, _ = digits
+    small(max_iter=2, verbose=True).fit(X_train, y_train)
+    assert capsys.readouterr().out.count("energy =") == 2
+
+
+def test_convergence_warning(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        small(max_iter=2).fit(X_train, y_train)
