@@ -27,6 +27,7 @@ def main(argv=None):
     parser.add_argument("--dataset", choices=["mnist", "digits"], default="mnist")
     parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
     parser.add_argument("--activation", default="tanh")
+    parser.add_argument("--loss", choices=["squared_error", "log_loss"], default="squared_error")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--steps", type=int, default=80, help="alternating iterations")
     parser.add_argument("--rate", type=float, default=0.1, help="inference_rate = dt / tau")
@@ -43,7 +44,7 @@ def main(argv=None):
     common = dict(hidden_layer_sizes=tuple(args.hidden), activation=args.activation,
                   batch_size=args.batch_size, learning_rate_init=args.lr,
                   max_iter=args.epochs, random_state=args.seed)
-    pc = PCClassifier(inference="alternating", n_inference_steps=args.steps,
+    pc = PCClassifier(inference="alternating", n_inference_steps=args.steps, loss=args.loss,
                       inference_rate=args.rate, verbose=not args.quick, **common)
     mlp = MLPClassifier(solver="adam", alpha=0.0, **common)
     with warnings.catch_warnings():
@@ -53,7 +54,8 @@ def main(argv=None):
     pc_accuracy = pc.score(X_test, y_test)
     mlp_accuracy = mlp.score(X_test, y_test)
 
-    rows = [("PCClassifier (alternating, %d iters)" % args.steps, pc_accuracy, pc_time),
+    rows = [(f"PCClassifier ({args.loss}, alternating, {args.steps} iters, rate {args.rate})",
+             pc_accuracy, pc_time),
             ("MLPClassifier (backprop)", mlp_accuracy, mlp_time)]
     arch = "-".join(map(str, [X_train.shape[1], *args.hidden, len(np.unique(y_train))]))
     markdown = [f"# PCClassifier vs MLPClassifier: {args.dataset}, {arch} {args.activation}, "

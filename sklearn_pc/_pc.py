@@ -47,6 +47,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "feedback": [StrOptions({"separate", "tied"})],
         "fit_intercept": ["boolean"],
+        "loss": [StrOptions({"squared_error", "log_loss"})],
         "solver": [StrOptions(set(OPTIMIZERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -64,7 +65,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, activation, inference, n_inference_steps,
-                 inference_rate, weight_decay, feedback, fit_intercept, solver,
+                 inference_rate, weight_decay, feedback, fit_intercept, loss, solver,
                  learning_rate_init, momentum, batch_size, max_iter, tol, shuffle,
                  early_stopping, validation_fraction, n_iter_no_change, warm_start,
                  random_state, verbose):
@@ -76,6 +77,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         self.weight_decay = weight_decay
         self.feedback = feedback
         self.fit_intercept = fit_intercept
+        self.loss = loss
         self.solver = solver
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
@@ -99,8 +101,9 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, X, y):
         """Score on the held-out fraction used by early stopping."""
 
-    def _weight_decays(self):
-        """``(lambda_M, lambda_W)`` used during training."""
+    def _weight_decays(self, progress):
+        """``(lambda_M, lambda_W)`` for an epoch; ``progress`` in [0, 1) is the
+        fraction of ``max_iter`` already run (None for ``partial_fit``)."""
         return self.weight_decay, self.weight_decay
 
     # -- the network -----------------------------------------------------------
@@ -151,6 +154,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             None if self.feedback == "tied" else self.feedback_coefs_,
             [self.activation] * n_weight_layers,
             np.ones(n_weight_layers + 1),
+            output="softmax" if self.loss == "log_loss" else "identity",
         )
 
     def _feedforward(self, X):
@@ -161,7 +165,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         return [np.concatenate(layer) for layer in zip(*chunks)]
 
     # -- training --------------------------------------------------------------
-    def _train_batch(self, network, params, X, Y):
+    def _train_batch(self, network, params, X, Y, decays):
         """Relax with both ends clamped, then apply the local updates.
 
         Returns the summed energy of the batch at its relaxed states.
@@ -178,7 +182,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 f"Lower inference_rate (now {self.inference_rate}) or, if it happens after "
                 f"some epochs of training, learning_rate_init (now {self.learning_rate_init})."
             )
-        forward_decay, feedback_decay = self._weight_decays()
+        forward_decay, feedback_decay = decays
         grads = local_gradients(network, states, errors, forward_decay=forward_decay,
                                 feedback_decay=feedback_decay)
         self._optimizer.update_params(params, grads)
@@ -218,13 +222,14 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                               "It is going to be clipped.")
             batch_size = min(self.batch_size, n_samples)
 
-        for _ in range(1 if incremental else self.max_iter):
+        for epoch in range(1 if incremental else self.max_iter):
+            decays = self._weight_decays(None if incremental else epoch / self.max_iter)
             order = rng.permutation(n_samples) if self.shuffle and not incremental else None
             total_energy = 0.0
             for rows in gen_batches(n_samples, batch_size):
                 if order is not None:
                     rows = order[rows]
-                total_energy += self._train_batch(network, params, X[rows], Y[rows])
+                total_energy += self._train_batch(network, params, X[rows], Y[rows], decays)
             self.n_iter_ += 1
             self.t_ += n_samples
             self.loss_ = total_energy / n_samples
@@ -335,6 +340,13 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     fit_intercept : bool, default=True
         Whether predictions carry a learned bias (the paper's networks have
         none).
+    loss : {"squared_error", "log_loss"}, default="squared_error"
+        ``"squared_error"`` is the paper's Gaussian energy with a linear top
+        prediction.  ``"log_loss"`` passes the top prediction through a
+        softmax: the top error ``y - softmax(z)`` is then the cross-entropy
+        gradient, the same local rules descend the log-loss (as
+        MLPClassifier does), and ``predict_proba`` returns the settled
+        probabilities.
     solver : {"adam", "sgd"}, default="adam"
         Optimizer applying the local updates.  ``"sgd"`` with ``momentum=0``
         is the Euler discretisation of eq 2.9 with ``learning_rate_init =
@@ -428,7 +440,8 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
 
     def __init__(self, hidden_layer_sizes=(600, 600), activation="relu", *,
                  inference="alternating", n_inference_steps=20, inference_rate=0.1,
-                 weight_decay=0.0, feedback="tied", fit_intercept=True, solver="adam",
+                 weight_decay=0.0, feedback="tied", fit_intercept=True,
+                 loss="squared_error", solver="adam",
                  learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
@@ -436,7 +449,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
             n_inference_steps=n_inference_steps, inference_rate=inference_rate,
             weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
-            solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
+            loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start,
@@ -549,12 +562,14 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_proba(self, X):
-        """Class scores: the softmax of the settled output layer.
+        """Class probabilities from the settled output layer.
 
-        The network is trained with squared errors against one-hot targets, so
-        these are monotone scores rather than calibrated probabilities; wrap
-        the estimator in :class:`~sklearn.calibration.CalibratedClassifierCV`
-        when calibration matters.
+        With ``loss="log_loss"`` the output layer is a softmax and is
+        returned as is.  With ``loss="squared_error"`` the network is trained
+        against one-hot targets and these are the softmax of its outputs:
+        monotone scores rather than calibrated probabilities (wrap the
+        estimator in :class:`~sklearn.calibration.CalibratedClassifierCV` when
+        calibration matters).
 
         Parameters
         ----------
@@ -566,7 +581,8 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one, ordered as ``classes_``.
         """
-        return softmax(self._output(X))
+        scores = self._output(X)
+        return scores if self.loss == "log_loss" else softmax(scores)
 
     def transform(self, X):
         """Hidden representation: the activity ``sigma(x[L-1])`` of the last hidden layer.

@@ -7,7 +7,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_pc import PCClassifier
+from sklearn_pc import PCClassifier, PCGenerator
 
 
 def fast_estimators():
@@ -15,9 +15,11 @@ def fast_estimators():
     return [
         PCClassifier(hidden_layer_sizes=(16,), activation="tanh", n_inference_steps=5, max_iter=100,
                      batch_size=32, learning_rate_init=0.01, random_state=0),
-        PCClassifier(hidden_layer_sizes=(8, 8), activation="relu", feedback="tied",
+        PCClassifier(hidden_layer_sizes=(8, 8), activation="relu", loss="log_loss",
                      inference="euler", n_inference_steps=5, inference_rate=0.1,
                      max_iter=100, batch_size=32, learning_rate_init=0.01, random_state=0),
+        PCGenerator(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=100, batch_size=32,
+                    learning_rate_init=0.01, n_generation_steps=50, random_state=0),
     ]
 
 

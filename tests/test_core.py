@@ -204,3 +204,29 @@ def test_rows_relax_independently():
     relax(net, single, n_steps=10, rate=0.2)
     for a, b in zip(states, single):
         assert np.allclose(a[3:4], b, rtol=1e-12, atol=1e-12)
+
+
+def test_softmax_output_errors_are_cross_entropy_gradients():
+    """With a softmax top, the local rule for the top weights descends the log-loss."""
+    rng = np.random.default_rng(0)
+    coefs = [rng.normal(0, 0.5, (4, 5)), rng.normal(0, 0.5, (5, 3))]
+    intercepts = [np.zeros(5), np.zeros(3)]
+    net = PCNetwork(coefs, intercepts, None, ["tanh", "tanh"], np.ones(3), output="softmax")
+    states = training_states(net, n_samples=5)
+    Y = states[-1]
+
+    def mean_log_loss():
+        p = net.predict_layer(1, np.tanh(states[1]))
+        return -np.mean(np.sum(Y * np.log(p), axis=1))
+
+    grad = local_gradients(net, states, net.errors(states))[1]
+    numeric = np.zeros_like(coefs[1])
+    h = 1e-6
+    for index in np.ndindex(coefs[1].shape):
+        coefs[1][index] += h
+        up = mean_log_loss()
+        coefs[1][index] -= 2 * h
+        numeric[index] = (up - mean_log_loss()) / (2 * h)
+        coefs[1][index] += h
+    assert np.allclose(grad, numeric, atol=1e-7)
+    assert np.allclose(net.feedforward(states[0])[-1].sum(axis=1), 1)

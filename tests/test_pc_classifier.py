@@ -152,6 +152,15 @@ def test_binary_decision_function_and_proba():
     assert clf.score(X, labels) == 1.0
 
 
+def test_log_loss_gives_probabilities(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = small(loss="log_loss", max_iter=30).fit(X_train, y_train)
+    proba = clf.predict_proba(X_test)
+    assert np.allclose(proba.sum(axis=1), 1) and np.all(proba >= 0)
+    assert np.array_equal(proba, clf.decision_function(X_test))
+    assert clf.score(X_test, y_test) > 0.9
+
+
 def test_transform_returns_last_hidden_activity(digits):
     X_train, X_test, y_train, _ = digits
     clf = small(hidden_layer_sizes=(12, 7)).fit(X_train, y_train)

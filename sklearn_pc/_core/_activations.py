@@ -51,6 +51,18 @@ def _relu_derivative(x, fx):
     return (x >= 0).astype(x.dtype)
 
 
+def _softmax(z):
+    out = z - z.max(axis=1, keepdims=True)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+# Output nonlinearities g of the top prediction mu[L] = g(sigma(x[L-1]) @ M + b).  With
+# "softmax", eps[L] = y - g(z) is minus the gradient of the cross-entropy in z, so the
+# same local rules then descend the log-loss instead of the squared error.
+OUTPUTS = {"identity": None, "softmax": _softmax}
+
 ACTIVATIONS = {
     "identity": (_identity, _identity_derivative),
     "tanh": (_tanh, _tanh_derivative),

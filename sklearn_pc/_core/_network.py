@@ -17,7 +17,7 @@ The energy minimised by relaxation and learning is minus eq 2.7::
 
 import numpy as np
 
-from ._activations import ACTIVATIONS
+from ._activations import ACTIVATIONS, OUTPUTS
 
 
 class PCNetwork:
@@ -39,15 +39,21 @@ class PCNetwork:
     variances : array-like of shape (L + 1,)
         Variances ``nu[l]``; ``nu[0]`` is only used by the input error of a
         partly clamped bottom layer and is kept for symmetry.
+    output : {"identity", "softmax"}, default="identity"
+        Nonlinearity ``g`` of the top prediction, ``mu[L] = g(...)``.  With
+        ``"softmax"`` the top error ``eps[L] = y - softmax(z)`` is the
+        cross-entropy gradient, and :meth:`energy` reports ``1/2 ||eps[L]||^2``
+        (the Brier score) for that layer.
     """
 
-    def __init__(self, coefs, intercepts, feedback, activations, variances):
+    def __init__(self, coefs, intercepts, feedback, activations, variances, output="identity"):
         self.coefs = coefs
         self.intercepts = intercepts
         self.tied = feedback is None
         self.feedback = [m.T for m in coefs] if feedback is None else feedback
         self.activations = [ACTIVATIONS[name] for name in activations]
         self.variances = np.asarray(variances, dtype=float)
+        self.output = OUTPUTS[output]
         if len(self.activations) != self.n_layers or len(self.variances) != self.n_layers + 1:
             raise ValueError("activations and variances must match the number of layers")
 
@@ -79,6 +85,8 @@ class PCNetwork:
         mu = activity @ self.coefs[layer]
         if self.intercepts is not None:
             mu += self.intercepts[layer]
+        if self.output is not None and layer == self.n_layers - 1:
+            mu = self.output(mu)
         return mu
 
     def error(self, layer, x, mu):

@@ -1,0 +1,353 @@
+"""PC-decay networks (Sun & Orchard 2020): one network that classifies and generates."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
+
+from ._core._relaxation import SCHEDULES, relax
+from ._pc import _PREDICT_CHUNK, PCClassifier
+
+# Generated states beyond this magnitude mean the generative dynamics diverged.
+_DIVERGED = 1e10
+
+# Factor applied to the weight decay as a function of training progress p in [0, 1).
+WEIGHT_DECAY_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "linear": lambda progress: 1.0 - progress,
+    "cosine": lambda progress: 0.5 * (1.0 + np.cos(np.pi * progress)),
+}
+
+
+class PCGenerator(PCClassifier):
+    """Predictive-coding network trained with weight decay, generating inputs from labels.
+
+    The PC-decay procedure of Sun & Orchard (2020), section 4:
+
+    1. training: input and one-hot label clamped, weight decay on the forward
+       and feedback weights (eq 3.12), no activity decay;
+    2. discriminative mode: input clamped, no decay (``predict``,
+       ``predict_proba``, ``transform``), exactly as :class:`PCClassifier`;
+    3. generative mode: label clamped at the top, input free, weights fixed
+       and activity decay ``lambda_x`` on every free layer (eq 3.11)::
+
+           dx[l] = sigma'(x[l]) * (eps[l+1] @ W[l]) - eps[l] - lambda_x x[l]
+
+       The settled bottom layer ``x[0]`` is the generated input.  For a linear
+       network, weight decay makes ``M`` the minimum-norm solution of
+       ``M X = Y`` and activity decay picks the minimum-norm ``x`` with
+       ``M x = y``, which is the class prototype (theorem 1).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(600,)
+        Sizes of the hidden layers (the paper's MNIST networks: ``(600,)``
+        and ``(600, 600)``).
+    activation : {"tanh", "logistic", "relu", "identity"}, default="tanh"
+        Activation of every layer below the output, the input included.
+    inference : {"alternating", "euler"}, default="alternating"
+        Relaxation schedule during training (see :class:`PCClassifier`).
+    n_inference_steps : int, default=20
+        State updates per training batch.
+    inference_rate : float, default=0.1
+        Training relaxation step, ``dt / tau``.
+    weight_decay : float, default=0.05
+        ``lambda_M``, decay of the forward weights during training (eq 3.12).
+    feedback_weight_decay : float or None, default=None
+        ``lambda_W``, decay of the feedback weights; None uses
+        ``weight_decay``.
+    weight_decay_schedule : {"constant", "linear", "cosine"}, default="constant"
+        How the decays change over the ``max_iter`` epochs: the paper keeps
+        them constant; ``"linear"`` and ``"cosine"`` taper them to zero, as
+        its discussion proposes, so that late epochs fit the labels without
+        the decay's pull.  ``partial_fit`` always uses the full decay.
+    activity_decay : float, default=0.01
+        ``lambda_x`` of the generative mode (eq 3.11).
+    generation : {"alternating", "euler"}, default="alternating"
+        Relaxation schedule of the generative mode.  Both reach the same fixed
+        point; ``"euler"`` also integrates the error units (eq 2.2) as the
+        paper's simulations do.
+    n_generation_steps : int, default=3000
+        State updates of the generative mode.
+    generation_rate : float, default=0.1
+        Generative step, ``dt / tau``.  ``n_generation_steps *
+        generation_rate`` is the simulated time in units of ``tau``: the
+        paper's 60 s at ``tau = 0.2`` s is 300.
+    feedback : {"tied", "separate"}, default="tied"
+        ``W = M.T``, or separate feedback weights with their own random start
+        learned by eq 2.10 (the paper's network).  Separate weights align with
+        ``M.T`` only as fast as the weight decay removes their initial
+        difference; until they do, the generative dynamics can diverge (an
+        error says so), hence the tied default.
+    fit_intercept : bool, default=False
+        Whether predictions carry a bias (the paper's networks have none).
+    loss : {"squared_error", "log_loss"}, default="squared_error"
+        Top prediction linear (the paper) or softmax (see
+        :class:`PCClassifier`).  A softmax can never equal a clamped one-hot
+        vector, so generation keeps pushing the logits against the activity
+        decay; the linear top is the one the paper's analysis covers.
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer of the local updates.  The weight decay enters the gradient,
+        so both optimizers share the fixed points of eq 3.12.
+    learning_rate_init : float, default=0.001
+        Learning rate.
+    momentum : float, default=0.9
+        Nesterov momentum of ``"sgd"``.
+    batch_size : int or "auto", default="auto"
+        Samples per update; ``"auto"`` is ``min(200, n_samples)``.
+    max_iter : int, default=30
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the training energy (or validation accuracy)
+        that resets the patience counter.
+    shuffle : bool, default=True
+        Shuffle samples every epoch.
+    early_stopping : bool, default=False
+        Stop on a held-out accuracy plateau and keep the best weights.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs.
+    warm_start : bool, default=False
+        Continue from the previous weights on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, the validation split and, unless
+        ``sample`` is given its own, the initial states of ``sample``.
+    verbose : bool, default=False
+        Print the energy per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        Forward weights ``M[l]`` of shape ``(n_l, n_{l+1})``.
+    intercepts_ : list of ndarray
+        Biases of the predictions (zeros when ``fit_intercept=False``).
+    feedback_coefs_ : list of ndarray
+        Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)``.
+    loss_ : float
+        Mean energy per sample at the relaxed states of the last epoch.
+    loss_curve_ : list of float
+        ``loss_`` after each epoch.
+    best_loss_ : float or None
+        Lowest ``loss_`` seen (None with early stopping).
+    validation_scores_ : list of float or None
+        Held-out accuracy per epoch with early stopping.
+    best_validation_score_ : float or None
+        Best held-out accuracy with early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen.
+    n_layers_ : int
+        Number of layers of states, input and output included.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    PCClassifier : the same network without decay.
+
+    References
+    ----------
+    Sun, W. & Orchard, J. (2020). A predictive-coding network that is both
+    discriminative and generative. Neural Computation 32(10), 1836-1862.
+
+    Examples
+    --------
+    >>> from sklearn_pc import PCGenerator
+    >>> from sklearn_pc.datasets import make_class_prototypes
+    >>> X, y, prototypes = make_class_prototypes(return_prototypes=True, random_state=0)
+    >>> gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=200,
+    ...                   batch_size=20, learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> gen.score(X, y)
+    1.0
+    >>> generated = gen.generate([0, 1, 2])
+    >>> generated.shape
+    (3, 10)
+    """
+
+    _parameter_constraints = {
+        **PCClassifier._parameter_constraints,
+        "feedback_weight_decay": [None, Interval(Real, 0, None, closed="left")],
+        "weight_decay_schedule": [StrOptions(set(WEIGHT_DECAY_SCHEDULES))],
+        "activity_decay": [Interval(Real, 0, None, closed="left")],
+        "generation": [StrOptions(set(SCHEDULES))],
+        "n_generation_steps": [Interval(Integral, 1, None, closed="left")],
+        "generation_rate": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, hidden_layer_sizes=(600,), activation="tanh", *,
+                 inference="alternating", n_inference_steps=20, inference_rate=0.1,
+                 weight_decay=0.05, feedback_weight_decay=None,
+                 weight_decay_schedule="constant", activity_decay=0.01,
+                 generation="alternating", n_generation_steps=3000, generation_rate=0.1,
+                 feedback="tied", fit_intercept=False, loss="squared_error", solver="adam",
+                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
+                 tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
+            n_inference_steps=n_inference_steps, inference_rate=inference_rate,
+            weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
+            loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
+            batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
+            random_state=random_state, verbose=verbose)
+        self.feedback_weight_decay = feedback_weight_decay
+        self.weight_decay_schedule = weight_decay_schedule
+        self.activity_decay = activity_decay
+        self.generation = generation
+        self.n_generation_steps = n_generation_steps
+        self.generation_rate = generation_rate
+
+    def _weight_decays(self, progress):
+        factor = 1.0 if progress is None else WEIGHT_DECAY_SCHEDULES[self.weight_decay_schedule](
+            progress)
+        feedback_decay = (self.weight_decay if self.feedback_weight_decay is None
+                          else self.feedback_weight_decay)
+        return factor * self.weight_decay, factor * feedback_decay
+
+    def transform(self, X):
+        """Top-layer (class-side) states at the discriminative equilibrium.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_classes)
+            Settled top layer ``x[L]``; close to the one-hot label of ``X``.
+        """
+        return self._output(X)
+
+    @property
+    def _n_features_out(self):
+        return self.coefs_[-1].shape[1]
+
+    def inverse_transform(self, Z):
+        """Generate inputs by clamping the top layer to ``Z`` and relaxing.
+
+        Every free state starts at zero, so the result is deterministic and
+        each row depends on its own ``Z`` only.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_classes)
+            Top-layer states, e.g. one-hot class vectors.
+
+        Returns
+        -------
+        X_generated : ndarray of shape (n_samples, n_features)
+            The settled input layer ``x[0]``.
+        """
+        check_is_fitted(self)
+        dtype = self.coefs_[0].dtype
+        Z = check_array(Z, dtype=[np.float64, np.float32], input_name="Z").astype(dtype,
+                                                                                   copy=False)
+        if Z.shape[1] != self.classes_.shape[0]:
+            raise ValueError(f"Z has {Z.shape[1]} columns, but {type(self).__name__} has "
+                             f"{self.classes_.shape[0]} top-layer units (one per class).")
+        sizes = self._network().layer_sizes
+        chunks = []
+        for rows in gen_batches(Z.shape[0], _PREDICT_CHUNK):
+            n_rows = Z[rows].shape[0]
+            states = [np.zeros((n_rows, size), dtype=dtype) for size in sizes[:-1]] + [Z[rows]]
+            chunks.append(self._relax_generative(states))
+        return np.concatenate(chunks)
+
+    def generate(self, y):
+        """Generate one input per label: ``inverse_transform`` of its one-hot vector.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+            Labels, each in ``classes_``.
+
+        Returns
+        -------
+        X_generated : ndarray of shape (n_samples, n_features)
+            Generated inputs.
+        """
+        check_is_fitted(self)
+        return self.inverse_transform(self._one_hot(np.asarray(y).reshape(-1)))
+
+    def sample(self, n_samples=1, *, y=None, init="normal", random_state=None):
+        """Generate inputs from random initial states, as in the paper's experiments.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            Classes to generate: one label for all samples, one label per
+            sample, or None for classes in turn (``classes_[i % n_classes]``).
+        init : {"normal", "zeros"}, default="normal"
+            Initial free states (and, with ``generation="euler"``, error
+            units): standard normal, as Sun & Orchard, or zeros.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the initial states; None uses the estimator's
+            ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Generated inputs.
+        y : ndarray of shape (n_samples,)
+            Their classes.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        if init not in ("normal", "zeros"):
+            raise ValueError(f"init must be 'normal' or 'zeros', got {init!r}.")
+        if y is None:
+            y = self.classes_[np.arange(n_samples) % self.classes_.shape[0]]
+        elif np.ndim(y) == 0:
+            y = np.full(n_samples, y, dtype=self.classes_.dtype)
+        y = np.asarray(y)
+        if y.shape != (n_samples,):
+            raise ValueError(f"y must hold one label or n_samples={n_samples} labels, "
+                             f"got shape {y.shape}.")
+        top = self._one_hot(y)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        dtype = self.coefs_[0].dtype
+        sizes = self._network().layer_sizes
+
+        def initial(size):
+            if init == "zeros":
+                return np.zeros((n_samples, size), dtype=dtype)
+            return rng.standard_normal((n_samples, size)).astype(dtype)
+
+        states = [initial(size) for size in sizes[:-1]] + [top]
+        errors = [None] + [initial(size) for size in sizes[1:]] if self.generation == "euler" \
+            else None
+        return self._relax_generative(states, errors), y
+
+    def _one_hot(self, y):
+        unseen = np.setdiff1d(y, self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels {unseen.tolist()} not in classes "
+                             f"{self.classes_.tolist()}.")
+        eye = np.eye(self.classes_.shape[0], dtype=self.coefs_[0].dtype)
+        return eye[np.searchsorted(self.classes_, y)]
+
+    def _relax_generative(self, states, errors=None):
+        """Top clamped, bottom free, activity decay on: return the settled ``x[0]``."""
+        relax(self._network(), states, clamp_bottom=False, clamp_top=True,
+              schedule=self.generation, n_steps=self.n_generation_steps,
+              rate=self.generation_rate, activity_decay=self.activity_decay, errors=errors)
+        if not np.all(np.abs(states[0]) < _DIVERGED):
+            raise FloatingPointError(
+                "The generative relaxation diverged (states beyond 1e10). Lower "
+                f"generation_rate (now {self.generation_rate}); with feedback='separate', "
+                "train longer or with more weight decay so that W aligns with M.T.")
+        return states[0]

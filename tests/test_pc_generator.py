@@ -1,0 +1,167 @@
+"""PCGenerator: the PC-decay procedure against closed forms and the paper's claims."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_pc import PCGenerator
+from sklearn_pc.datasets import make_class_prototypes
+from sklearn_pc.metrics import cosine_to_class_means, make_generation_scorer
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def prototypes():
+    return make_class_prototypes(n_samples=60, return_prototypes=True, random_state=0)
+
+
+def linear_generator(weight_decay, **params):
+    """Two-layer linear network trained by full-batch descent (seed 001, section 3)."""
+    defaults = dict(hidden_layer_sizes=(), activation="identity", weight_decay=weight_decay,
+                    feedback="tied", solver="sgd", momentum=0.0, learning_rate_init=0.2,
+                    batch_size=3, max_iter=4000, tol=0.0, n_iter_no_change=4000, shuffle=False,
+                    activity_decay=1e-4, n_generation_steps=3000, generation_rate=0.5,
+                    random_state=0)
+    return PCGenerator(**{**defaults, **params})
+
+
+def test_linear_generation_is_the_ridge_solution(prototypes):
+    """Generative fixed point of eq 3.11: x (M W + lambda_x I) = y W^T ... solved by hand."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", activity_decay=0.05,
+                      feedback="separate", weight_decay=0.05, solver="sgd", momentum=0.0,
+                      learning_rate_init=0.1, n_generation_steps=4000, generation_rate=0.2,
+                      max_iter=300, batch_size=20, random_state=0).fit(X, y)
+    M, W = gen.coefs_[0], gen.feedback_coefs_[0]
+    Y = np.eye(3)
+    # dx = (y - x M) W - lambda_x x = 0  =>  x = y W (M W + lambda_x I)^-1
+    expected = Y @ W @ np.linalg.inv(M @ W + 0.05 * np.eye(10))
+    assert np.allclose(gen.inverse_transform(Y), expected, atol=1e-8)
+
+
+def test_weight_decay_makes_generation_recover_the_prototypes(prototypes):
+    """Theorem 1: decay-trained weights + activity decay generate the training inputs."""
+    _, _, P = prototypes
+    decayed = linear_generator(0.01).fit(P, [0, 1, 2])
+    plain = linear_generator(0.0).fit(P, [0, 1, 2])
+    for gen in (decayed, plain):
+        assert np.allclose(gen.decision_function(P), np.eye(3), atol=0.05)
+    decayed_error = np.linalg.norm(decayed.generate([0, 1, 2]) - P, axis=1)
+    plain_error = np.linalg.norm(plain.generate([0, 1, 2]) - P, axis=1)
+    assert np.all(decayed_error < 0.1 * np.linalg.norm(P, axis=1))
+    assert np.all(plain_error > 3 * decayed_error)
+
+
+def test_activity_decay_makes_samples_unique(prototypes):
+    """Table 1: without activity decay samples spread along the solution space."""
+    X, y, _ = prototypes
+    params = dict(hidden_layer_sizes=(5,), activation="identity", feedback="tied",
+                  max_iter=100, batch_size=20, learning_rate_init=0.01, random_state=0,
+                  n_generation_steps=2000, generation_rate=0.5)
+    spread = {}
+    for activity_decay in (0.0, 0.05):
+        gen = PCGenerator(activity_decay=activity_decay, **params).fit(X, y)
+        X_gen, y_gen = gen.sample(60, random_state=1)
+        spread[activity_decay] = np.mean([X_gen[y_gen == c].std(axis=0).mean() for c in range(3)])
+    assert spread[0.0] > 0.3
+    assert spread[0.05] < 0.01
+
+
+def test_euler_and_alternating_generation_agree(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), activation="tanh", max_iter=50, batch_size=20,
+                      learning_rate_init=0.01, activity_decay=0.05, random_state=0).fit(X, y)
+    alternating = gen.set_params(generation="alternating", n_generation_steps=2000,
+                                 generation_rate=0.2).generate([0, 1, 2])
+    euler = gen.set_params(generation="euler", n_generation_steps=20000,
+                           generation_rate=0.02).generate([0, 1, 2])
+    assert np.allclose(alternating, euler, atol=1e-5)
+
+
+def test_sample_api(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+                      n_generation_steps=200).fit(X, y)
+    X_gen, y_gen = gen.sample(7)
+    assert X_gen.shape == (7, 10) and y_gen.tolist() == [0, 1, 2, 0, 1, 2, 0]
+    again, _ = gen.sample(7)
+    assert np.array_equal(X_gen, again)
+    assert not np.array_equal(X_gen, gen.sample(7, random_state=5)[0])
+    zeros, labels = gen.sample(3, y=2, init="zeros")
+    assert labels.tolist() == [2, 2, 2]
+    assert np.allclose(zeros, gen.generate([2, 2, 2]))
+    with pytest.raises(ValueError, match="n_samples"):
+        gen.sample(3, y=[0, 1])
+    with pytest.raises(ValueError, match="not in classes"):
+        gen.generate([0, 7])
+    with pytest.raises(ValueError, match="init"):
+        gen.sample(2, init="uniform")
+
+
+def test_diverging_generation_names_the_parameter(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
+                      batch_size=20, random_state=0, generation_rate=50.0,
+                      n_generation_steps=200).fit(X, y)
+    with pytest.raises(FloatingPointError, match="generation_rate"):
+        gen.generate([0])
+
+
+def test_transform_and_inverse_transform_shapes(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+                      n_generation_steps=100).fit(X, y)
+    Z = gen.transform(X)
+    assert Z.shape == (60, 3)
+    assert np.array_equal(Z.argmax(axis=1), np.searchsorted(gen.classes_, gen.predict(X)))
+    assert gen.inverse_transform(Z).shape == X.shape
+    Z_ro = Z.copy()
+    Z_ro.setflags(write=False)
+    gen.inverse_transform(Z_ro)
+    with pytest.raises(ValueError, match="columns"):
+        gen.inverse_transform(Z[:, :2])
+    assert gen.inverse_transform(Z.astype(np.float32)).dtype == np.float64
+    assert list(gen.get_feature_names_out()) == ["pcgenerator0", "pcgenerator1", "pcgenerator2"]
+
+
+def test_generated_rows_do_not_depend_on_their_batch(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+                      n_generation_steps=300).fit(X, y)
+    Z = gen.transform(X[:8])
+    together = gen.inverse_transform(Z)
+    alone = np.vstack([gen.inverse_transform(Z[i:i + 1]) for i in range(8)])
+    assert np.allclose(together, alone, rtol=1e-12, atol=1e-12)
+
+
+def test_weight_decay_schedules():
+    gen = PCGenerator(weight_decay=0.04, feedback_weight_decay=0.02)
+    assert gen._weight_decays(0.0) == (0.04, 0.02)
+    assert gen._weight_decays(None) == (0.04, 0.02)
+    gen.set_params(weight_decay_schedule="linear")
+    assert np.allclose(gen._weight_decays(0.75), (0.01, 0.005))
+    gen.set_params(weight_decay_schedule="cosine")
+    assert np.allclose(gen._weight_decays(0.5), (0.02, 0.01))
+
+
+def test_generation_scorer_in_grid_search(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=40,
+                      batch_size=20, learning_rate_init=0.01, random_state=0,
+                      n_generation_steps=500, generation_rate=0.2)
+    search = GridSearchCV(gen, {"weight_decay": [0.0, 0.05], "activity_decay": [0.01]},
+                          scoring=make_generation_scorer(), cv=2).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all((-1 <= scores) & (scores <= 1))
+    assert search.best_params_["weight_decay"] == 0.05
+
+
+def test_cosine_to_class_means():
+    X = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
+    y = np.array([0, 0, 1])
+    generated = np.array([[2.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    cos = cosine_to_class_means(generated, [0, 1, 1], X, y)
+    assert np.allclose(cos, [1.0, np.sqrt(0.5), 0.0])
+    with pytest.raises(ValueError, match="No reference samples"):
+        cosine_to_class_means(generated, [0, 1, 5], X, y)
