@@ -175,7 +175,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         errors = relax(network, states, clamp_bottom=True, clamp_top=True,
                        schedule=self.inference, n_steps=self.n_inference_steps,
                        rate=self.inference_rate)
-        energy = float(network.energy(errors).sum())
+        energy = float(network.energy(states, errors).sum())
         if not np.isfinite(energy):
             raise FloatingPointError(
                 f"The PC dynamics diverged at epoch {self.n_iter_ + 1} (non-finite energy). "

@@ -1,9 +1,21 @@
 """Evaluation protocols shared by every estimator (SPEC section 2)."""
 
 import numpy as np
+from scipy.special import logsumexp
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length
 
-__all__ = ["cosine_to_class_means", "make_generation_scorer"]
+__all__ = [
+    "binary_cross_entropy",
+    "cosine_to_class_means",
+    "latent_classification_error",
+    "make_generation_scorer",
+    "masked_mse",
+    "mc_log_likelihood",
+    "sparsity",
+]
 
 
 def cosine_to_class_means(X_generated, y_generated, X, y):
@@ -66,3 +78,233 @@ def make_generation_scorer():
         return float(cosine_to_class_means(estimator.generate(classes), classes, X, y).mean())
 
     return generation_cosine
+
+
+# Probabilities are clipped to [_EPS, 1 - _EPS] before taking logarithms.
+_EPS = 1e-7
+# Entries of one (n_samples, n_draws) block of log p(x | z_s) in mc_log_likelihood.
+_MC_BLOCK = 2**20
+
+
+def _check_unit_interval(X, name):
+    if X.size and (X.min() < 0 or X.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1], got values in [{X.min()}, {X.max()}].")
+
+
+def binary_cross_entropy(X, X_rec, *, eps=_EPS):
+    """Reconstruction binary cross-entropy, summed over features, averaged over samples.
+
+    ``BCE = -mean_n sum_d [x_nd log r_nd + (1 - x_nd) log(1 - r_nd)]`` in nats
+    (SPEC section 2), with ``r`` clipped to ``[eps, 1 - eps]`` so that a
+    reconstruction of exactly 0 or 1 costs a finite amount.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Targets in [0, 1] (binary or grey levels).
+    X_rec : array-like of shape (n_samples, n_features)
+        Reconstructed probabilities in [0, 1].
+    eps : float, default=1e-7
+        Clipping of ``X_rec``.
+
+    Returns
+    -------
+    bce : float
+        Mean over samples of the summed cross-entropy.
+
+    Examples
+    --------
+    >>> from sklearn_pc.metrics import binary_cross_entropy
+    >>> round(binary_cross_entropy([[1.0, 0.0]], [[0.5, 0.5]]), 4)  # 2 log 2
+    1.3863
+    """
+    X = check_array(X, dtype=np.float64)
+    X_rec = check_array(X_rec, dtype=np.float64, input_name="X_rec")
+    if X.shape != X_rec.shape:
+        raise ValueError(f"X and X_rec have different shapes: {X.shape} and {X_rec.shape}.")
+    _check_unit_interval(X, "X")
+    _check_unit_interval(X_rec, "X_rec")
+    return float(-_bernoulli_log_likelihood(X, X_rec, eps).mean())
+
+
+def _bernoulli_log_likelihood(X, probabilities, eps=_EPS):
+    """Per row, ``sum_d x_d log p_d + (1 - x_d) log(1 - p_d)``, ``p`` clipped to [eps, 1 - eps]."""
+    probabilities = np.clip(probabilities, eps, 1 - eps)
+    log_likelihood = X * np.log(probabilities)
+    log_likelihood += (1 - X) * np.log1p(-probabilities)
+    return log_likelihood.sum(axis=1)
+
+
+def masked_mse(X, X_completed, mask):
+    """Squared error on the occluded pixels, summed over them and averaged over samples.
+
+    The M-MSE of pattern completion (SPEC section 2):
+    ``mean_n sum_d (1 - m_nd) (x_nd - c_nd)^2``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Original inputs.
+    X_completed : array-like of shape (n_samples, n_features)
+        Completed inputs.
+    mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) or (n_features,)
+        ``m`` of SPEC: 1 (True) marks an observed pixel, 0 (False) an occluded
+        one; only occluded pixels are scored.
+
+    Returns
+    -------
+    mse : float
+        Summed squared error over the occluded pixels, averaged over samples.
+
+    Examples
+    --------
+    >>> from sklearn_pc.metrics import masked_mse
+    >>> masked_mse([[1.0, 0.0]], [[0.0, 0.5]], mask=[1, 0])  # only pixel 2 is occluded
+    0.25
+    """
+    X = check_array(X, dtype=np.float64)
+    X_completed = check_array(X_completed, dtype=np.float64, input_name="X_completed")
+    if X.shape != X_completed.shape:
+        raise ValueError(f"X and X_completed have different shapes: {X.shape} and "
+                         f"{X_completed.shape}.")
+    occluded = 1.0 - _check_mask(mask, X.shape)
+    return float((occluded * (X - X_completed) ** 2).sum(axis=1).mean())
+
+
+def _check_mask(mask, shape):
+    """``mask`` as a float array of 0 and 1 broadcastable to ``shape`` (n_samples, n_features)."""
+    mask = np.asarray(mask)
+    if mask.shape not in (shape, shape[1:]):
+        raise ValueError(f"mask must have shape {shape} (one per sample) or {shape[1:]} "
+                         f"(shared by every sample), got {mask.shape}.")
+    if not np.isin(mask, (0, 1)).all():
+        raise ValueError("mask must hold booleans or 0 / 1 (1 marks an observed pixel).")
+    return mask.astype(np.float64)
+
+
+def _mc_log_likelihood(X, probabilities, eps=_EPS):
+    """``logsumexp_s log p(x | z_s) - log S`` per row of ``X``, in blocks of rows."""
+    probabilities = np.clip(probabilities, eps, 1 - eps)
+    log_p, log_q = np.log(probabilities), np.log1p(-probabilities)
+    # log p(x | z_s) = x . (log p_s - log q_s) + sum_d log q_sd
+    log_odds = (log_p - log_q).T
+    offsets = log_q.sum(axis=1)
+    n_draws = probabilities.shape[0]
+    rows_per_block = max(1, _MC_BLOCK // n_draws)
+    out = np.empty(X.shape[0], dtype=np.result_type(X, probabilities))
+    for start in range(0, X.shape[0], rows_per_block):
+        rows = slice(start, start + rows_per_block)
+        out[rows] = logsumexp(X[rows] @ log_odds + offsets, axis=1)
+    out -= np.log(n_draws)
+    return out
+
+
+def mc_log_likelihood(X, probabilities, *, eps=_EPS):
+    """Monte-Carlo estimate of ``log p(x)`` under a Bernoulli decoder and a prior.
+
+    With ``S`` latents ``z_s`` drawn from the prior and decoded to Bernoulli
+    means ``p_s = decoder(z_s)``::
+
+        log p(x) ~= log (1/S) sum_s p(x | z_s) = logsumexp_s log p(x | z_s) - log S
+        log p(x | z_s) = sum_d x_d log p_sd + (1 - x_d) log(1 - p_sd)
+
+    (minus ``log S``: adding it instead inflates the estimate, SPEC section 3).
+    The ``(n_samples, S)`` table of ``log p(x | z_s)`` is a matrix product,
+    built in blocks of rows, so neither it nor any ``S x n_samples x
+    n_features`` array is held in memory at once.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Inputs in [0, 1].
+    probabilities : array-like of shape (n_draws, n_features)
+        Decoded means ``p_s`` of the ``S = n_draws`` prior draws, shared by
+        every input.
+    eps : float, default=1e-7
+        Clipping of ``probabilities`` to ``[eps, 1 - eps]``.
+
+    Returns
+    -------
+    log_likelihood : ndarray of shape (n_samples,)
+        Estimated ``log p(x)`` in nats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_pc.metrics import mc_log_likelihood
+    >>> mc_log_likelihood([[1.0, 0.0]], [[0.5, 0.5], [0.9, 0.1]]).round(4)  # log((1/4 + 0.81) / 2)
+    array([-0.6349])
+    """
+    X = check_array(X, dtype=[np.float64, np.float32])
+    probabilities = check_array(probabilities, dtype=[np.float64, np.float32],
+                                input_name="probabilities")
+    if X.shape[1] != probabilities.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} features, probabilities has "
+                         f"{probabilities.shape[1]}.")
+    _check_unit_interval(X, "X")
+    _check_unit_interval(probabilities, "probabilities")
+    return _mc_log_likelihood(X, probabilities, eps)
+
+
+def latent_classification_error(Z_train, y_train, Z_test, y_test):
+    """Test error (%) of a logistic regression trained on latent codes.
+
+    The downstream-classification protocol of SPEC section 2: a linear
+    classifier (:class:`~sklearn.linear_model.LogisticRegression`, features
+    standardised, ``max_iter=1000``) is fitted on ``(Z_train, y_train)`` and
+    scored on ``(Z_test, y_test)``.
+
+    Parameters
+    ----------
+    Z_train : array-like of shape (n_train, n_latents)
+        Latents of the training inputs.
+    y_train : array-like of shape (n_train,)
+        Their labels.
+    Z_test : array-like of shape (n_test, n_latents)
+        Latents of the test inputs.
+    y_test : array-like of shape (n_test,)
+        Their labels.
+
+    Returns
+    -------
+    error : float
+        Percentage of misclassified test samples, in [0, 100].
+
+    Examples
+    --------
+    >>> from sklearn_pc.metrics import latent_classification_error
+    >>> Z = [[0.0], [0.1], [1.0], [1.1]]
+    >>> round(latent_classification_error(Z, [0, 0, 1, 1], [[0.05], [0.2], [0.9]], [0, 1, 1]), 2)
+    33.33
+    """
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(Z_train, y_train)
+    return float(100.0 * (1.0 - model.score(Z_test, y_test)))
+
+
+def sparsity(Z, threshold=1e-6):
+    """Fraction of active units: entries of ``Z`` above ``threshold``.
+
+    The layer sparsity of SPEC section 3 (fraction of units with
+    ``z > 1e-6``, over every sample and unit).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_units)
+        Latent states.
+    threshold : float, default=1e-6
+        A unit is active when its state exceeds this value.
+
+    Returns
+    -------
+    fraction : float
+        Fraction of active entries, in [0, 1].
+
+    Examples
+    --------
+    >>> from sklearn_pc.metrics import sparsity
+    >>> sparsity([[0.0, 0.5], [-1.0, 2.0]])
+    0.5
+    """
+    Z = check_array(Z, input_name="Z")
+    return float(np.mean(Z > threshold))

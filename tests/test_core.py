@@ -126,13 +126,30 @@ def test_discriminative_equilibrium_is_the_feedforward_sweep():
         assert np.allclose(a, b, atol=1e-6)
 
 
+def test_backtracking_keeps_large_steps_stable():
+    """Far beyond the stability limit of plain steps, tied relaxation still converges."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    slow = training_states(net)
+    fast = [s.copy() for s in slow]
+    relax(net, slow, n_steps=3000, rate=0.05)
+    relax(net, fast, n_steps=400, rate=5.0)
+    for a, b in zip(slow, fast):
+        assert np.allclose(a, b, atol=1e-6)
+    # the same feedback as separate arrays gets no guard, and a step of 5 diverges
+    untied = PCNetwork(net.coefs, net.intercepts, [m.T.copy() for m in net.coefs],
+                       ["tanh"] * 3, np.ones(4))
+    plain = training_states(untied)
+    relax(untied, plain, n_steps=400, rate=5.0)
+    assert not np.allclose(plain[1], slow[1], atol=1e-3)
+
+
 def test_relaxation_lowers_the_energy_with_tied_weights():
     net = make_network(sizes=(4, 6, 5, 3), tied=True)
     states = training_states(net)
     energies = []
     for _ in range(30):
         errors = relax(net, states, n_steps=1, rate=0.05)
-        energies.append(net.energy(errors).sum())
+        energies.append(net.energy(states, errors).sum())
     assert np.all(np.diff(energies) <= 1e-12)
 
 
@@ -142,7 +159,7 @@ def test_local_gradients_are_energy_gradients():
     states = training_states(net, n_samples=5)
 
     def mean_energy():
-        return net.energy(net.errors(states)).mean()
+        return net.energy(states, net.errors(states)).mean()
 
     grads = local_gradients(net, states, net.errors(states), forward_decay=0.0)
     h = 1e-6
@@ -193,7 +210,7 @@ def test_float32_stays_float32(schedule):
     assert all(s.dtype == np.float32 for s in states)
     assert all(e.dtype == np.float32 for e in errors[1:])
     assert all(g.dtype == np.float32 for g in local_gradients(net, states, errors, forward_decay=0.1))
-    assert net.energy(errors).dtype == np.float32
+    assert net.energy(states, errors).dtype == np.float32
 
 
 def test_rows_relax_independently():

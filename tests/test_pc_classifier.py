@@ -199,11 +199,21 @@ def test_clear_errors(digits):
 
 
 def test_diverging_relaxation_names_the_parameter(digits):
+    """Separate feedback weights follow the paper's dynamics, with no energy guard."""
     X_train, _, y_train, _ = digits
-    clf = small(activation="identity", inference_rate=5.0, n_inference_steps=200)
+    clf = small(activation="identity", feedback="separate", inference_rate=5.0,
+                n_inference_steps=200)
     with pytest.raises(FloatingPointError, match="inference_rate"):
         clf.fit(X_train * 10, y_train)
     assert all(np.isfinite(m).all() for m in clf.coefs_)
+
+
+def test_tied_relaxation_cannot_diverge(digits):
+    """With tied feedback, rows backtrack: a huge inference_rate still trains."""
+    X_train, X_test, y_train, y_test = digits
+    clf = small(activation="identity", inference_rate=5.0, n_inference_steps=50).fit(
+        X_train * 10, y_train)
+    assert clf.score(X_test * 10, y_test) > 0.8
 
 
 def test_verbose_prints_the_energy(digits, capsys):

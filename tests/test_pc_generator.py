@@ -103,9 +103,19 @@ def test_diverging_generation_names_the_parameter(prototypes):
     X, y, _ = prototypes
     gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
                       batch_size=20, random_state=0, generation_rate=50.0,
-                      n_generation_steps=200).fit(X, y)
+                      n_generation_steps=200, feedback="separate").fit(X, y)
     with pytest.raises(FloatingPointError, match="generation_rate"):
         gen.generate([0])
+
+
+def test_tied_generation_backtracks_to_the_same_fixed_point(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
+                      batch_size=20, random_state=0, generation_rate=50.0,
+                      n_generation_steps=300).fit(X, y)
+    fast = gen.generate([0, 1, 2])
+    slow = gen.set_params(generation_rate=0.1, n_generation_steps=3000).generate([0, 1, 2])
+    assert np.allclose(fast, slow, atol=1e-5)
 
 
 def test_transform_and_inverse_transform_shapes(prototypes):

@@ -42,8 +42,7 @@ class PCNetwork:
     output : {"identity", "softmax"}, default="identity"
         Nonlinearity ``g`` of the top prediction, ``mu[L] = g(...)``.  With
         ``"softmax"`` the top error ``eps[L] = y - softmax(z)`` is the
-        cross-entropy gradient, and :meth:`energy` reports ``1/2 ||eps[L]||^2``
-        (the Brier score) for that layer.
+        cross-entropy gradient (``nu[L]`` should then be 1).
     """
 
     def __init__(self, coefs, intercepts, feedback, activations, variances, output="identity"):
@@ -115,10 +114,23 @@ class PCNetwork:
             errors.append(self.error(layer + 1, states[layer + 1], mu))
         return errors
 
-    def energy(self, errors):
-        """Per-sample energy ``E = sum_l nu[l] / 2 ||eps[l]||^2`` (minus eq 2.7)."""
+    def energy(self, states, errors):
+        """Per-sample energy ``E = sum_l nu[l] / 2 ||eps[l]||^2`` (minus eq 2.7).
+
+        With a softmax output the top term is the cross-entropy
+        ``-sum x[L] log mu[L]`` instead, the objective whose gradient the top
+        error is.
+        """
         total = np.zeros(errors[-1].shape[0], dtype=errors[-1].dtype)
         for layer, eps in enumerate(errors):
-            if eps is not None:
-                total += 0.5 * float(self.variances[layer]) * np.einsum("ij,ij->i", eps, eps)
+            if eps is None:
+                continue
+            nu = float(self.variances[layer])
+            if layer == self.n_layers and self.output is not None:
+                mu = self.predict_layer(layer - 1, self.activate(layer - 1, states[layer - 1]))
+                with np.errstate(divide="ignore"):
+                    log_mu = np.log(mu)
+                total -= np.einsum("ij,ij->i", states[layer], log_mu)
+            else:
+                total += 0.5 * nu * np.einsum("ij,ij->i", eps, eps)
         return total

@@ -11,7 +11,11 @@ Both schedules follow the state dynamics of Sun & Orchard (2020), eq 2.3 and
 ``d eps[l] = x[l] - mu[l] - nu[l] eps[l]``, with step ``rate = dt / tau``.
 ``"alternating"`` is Whittington & Bogacz's accelerated method: set every
 error to its equilibrium (eq 2.4), take one large step ``x += rate * dx``,
-repeat.  Both use a fixed number of steps, so a sample's trajectory never
+repeat.  With tied feedback (``W = M.T``) that step is gradient descent on
+the energy (plus ``lambda_x / 2 ||x||^2``), and a step that would raise a
+row's energy is undone for that row, whose step size is halved: large
+weights can then never make the relaxation diverge.  Both schedules use a
+fixed number of steps and per-row step sizes, so a sample's trajectory never
 depends on the other rows of its batch.
 """
 
@@ -22,14 +26,15 @@ SCHEDULES = ("alternating", "euler")
 
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
           n_steps=20, rate=0.1, activity_decay=0.0, errors=None):
-    """Relax the free layers of ``states`` in place.
+    """Relax the free layers of ``states``, replacing their entries in the list.
 
     Parameters
     ----------
     network : PCNetwork
     states : list of ndarray
-        States ``x[0] .. x[L]``, each of shape ``(n_samples, n_l)``; the
-        clamped ones are left untouched.
+        States ``x[0] .. x[L]``, each of shape ``(n_samples, n_l)``.  Free
+        entries are replaced by new arrays (the arrays passed in are never
+        written); clamped ones are left untouched.
     clamp_bottom, clamp_top : bool
         Whether ``x[0]`` (input) and ``x[L]`` (class side) are held fixed.
     schedule : {"alternating", "euler"}
@@ -94,23 +99,59 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         return [None] + [network.error(layer, states[layer], predictions[layer])
                          for layer in range(1, n_layers + 1)]
 
-    with np.errstate(over="ignore", invalid="ignore"):
+    def objective(errors):
+        """Per-row energy plus the activity-decay term of the free layers."""
+        total = network.energy(states, errors)
+        if decay:
+            for layer in free:
+                if layer < n_layers:
+                    total += (decay / 2) * np.einsum("ij,ij->i", states[layer], states[layer])
+        return total
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         derivatives, predictions = drive()
-        if errors is None or schedule == "alternating":
-            errors = equilibrium_errors(predictions)
-        else:
-            errors = [None] + [np.array(e, dtype=dtype) for e in errors[1:]]
-        for _ in range(n_steps):
-            steps = state_step(derivatives, errors)
-            if schedule == "euler":
+        if schedule == "euler":
+            errors = (equilibrium_errors(predictions) if errors is None
+                      else [None] + [np.array(e, dtype=dtype) for e in errors[1:]])
+            for _ in range(n_steps):
+                steps = state_step(derivatives, errors)
                 for layer in range(1, n_layers + 1):
                     # d eps = x - mu - nu eps   (eq 2.2)
                     d_eps = states[layer] - predictions[layer]
                     d_eps -= dtype.type(network.variances[layer]) * errors[layer]
                     errors[layer] += rate * d_eps
+                for layer, dx in steps.items():
+                    states[layer] = states[layer] + rate * dx
+                derivatives, predictions = drive()
+            return errors
+
+        errors = equilibrium_errors(predictions)
+        # With tied feedback each step is gradient descent on the energy: a row whose
+        # objective would rise keeps its states and halves its own step instead.
+        backtrack = network.tied
+        if backtrack:
+            rates = np.full((states[0].shape[0], 1), rate, dtype=dtype)
+            current = objective(errors)
+        for _ in range(n_steps):
+            steps = state_step(derivatives, errors)
+            previous = ({layer: states[layer] for layer in steps}, derivatives, predictions,
+                        errors)
             for layer, dx in steps.items():
-                states[layer] += rate * dx
+                states[layer] = states[layer] + (rates if backtrack else rate) * dx
             derivatives, predictions = drive()
-            if schedule == "alternating":
-                errors = equilibrium_errors(predictions)
+            errors = equilibrium_errors(predictions)
+            if backtrack:
+                proposed = objective(errors)
+                rejected = ~(proposed <= current)
+                if rejected.any():
+                    for layer, old in previous[0].items():
+                        states[layer][rejected] = old[rejected]
+                    for new_list, old_list in zip((derivatives, predictions, errors),
+                                                  previous[1:]):
+                        for new, old in zip(new_list, old_list):
+                            if new is not None and new is not old:
+                                new[rejected] = old[rejected]
+                    proposed[rejected] = current[rejected]
+                    rates[rejected] *= dtype.type(0.5)
+                current = proposed
     return errors

@@ -1,0 +1,294 @@
+"""Neural generative coding (Ororbia & Kifer 2022): settling and local learning.
+
+Row-major notation of SPEC section 3 for a batch of ``N`` samples.  Layer 0
+is the input ``z0`` (``D`` units, clamped to ``x`` except for the free pixels
+of pattern completion), layers ``1..L`` are latent states ``z(l)`` of ``J_l``
+units with activities ``a(l) = phi(z(l))``.  The learned arrays, stored in
+lists whose index ``i`` holds the matrix of layer ``l`` given on the right::
+
+    W(l)      (J_l, J_{l-1})   generative weights          l = 1..L,   i = l - 1
+    M(l)      (J_l, J_{l-2})   skip weights (GNCN-PDH)     l = 2..L,   i = l - 2
+    E(l)      (J_{l-1}, J_l)   error synapses (type 2)     l = 1..L,   i = l - 1
+    Sigma(l)  (J_l, J_l)       error covariance            l = 1..L-1, i = l - 1
+    P(l)      (J_l, J_l)       precision, Sigma(l)^-1      l = 1..L-1, i = l - 1
+
+One settling step updates every layer from the same old states (Jacobi)::
+
+    h(l)   = a(l+1) W(l+1) + a(l+2) M(l+2)                       l = 0..L-1
+    mu(0)  = sigmoid(h(0)),  mu(l) = h(l)                        predictions
+    e(0)   = z0 - mu(0)
+    e(l)   = (a(l) - mu(l)) P(l),   e(L) = 0                     errors
+    type 1: z(l) += beta (-gamma z(l) + phi'(z(l)) * (e(l-1) W(l)^T) - e(l) - lambda sign(z(l)))
+    type 2: z(l) += beta (-gamma z(l) + e(l-1) E(l) - e(l) + a(l) V(l))
+    free pixels of z0: z0 += -beta e(0) (1 - m)                  pattern completion
+
+The top layer has nothing above it, so it has no error units (``e(L) = 0``)
+and no covariance.  The lateral matrix ``V(l) = alpha_e I - alpha_h
+(B(l) * (1 - I))``, with ``B(l)`` the block-diagonal ones of contiguous groups
+of units, is applied by group sums: ``a V = (alpha_e + alpha_h) a - alpha_h
+groupsum(a)``, never as a dense ``J x J`` product.
+
+After settling, the local updates (ascent directions of the log-likelihood)::
+
+    dW(l) = a(l)^T e(l-1) / N,   dM(l) = a(l)^T e(l-2) / N,   dE(l) = e(l-1)^T a(l) / N
+    dSigma(l) = (e(l)^T e(l) / N - P(l)) / 2
+
+(SPEC's factor ``lambda_E`` of ``dE`` is 1: Adam, the default optimizer, is
+blind to a constant factor.)  After each optimizer step every column of ``W``,
+``E`` and ``M`` (the incoming synapses of one receiving unit) is rescaled to
+unit L2 norm.
+
+``dSigma`` is the gradient in ``Sigma`` of the Gaussian log-density
+``-log|Sigma| / 2 - d Sigma^-1 d^T / 2`` of the error ``d = a - mu`` (eq 3 of
+the paper).  After each step ``Sigma`` is symmetrised and its eigenvalues are
+clipped from below at ``min_variance``, which keeps it positive definite and
+gives the precision from the same eigendecomposition.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from ._activations import ACTIVATIONS
+
+
+def group_bounds(n_units, n_groups):
+    """Starts and sizes of ``min(n_groups, n_units)`` contiguous, nearly equal groups."""
+    n_groups = min(n_groups, n_units)
+    sizes = np.full(n_groups, n_units // n_groups)
+    sizes[: n_units % n_groups] += 1
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return starts, sizes
+
+
+def lateral_drive(activity, starts, sizes, excitation, inhibition):
+    """``a V``: self-excitation minus inhibition by the other units of the group."""
+    group_sums = np.add.reduceat(activity, starts, axis=1)
+    drive = activity * (excitation + inhibition)
+    drive -= inhibition * np.repeat(group_sums, sizes, axis=1)
+    return drive
+
+
+def normalize_columns(matrix):
+    """Scale every column of ``matrix`` to unit L2 norm, in place."""
+    norms = np.linalg.norm(matrix, axis=0, keepdims=True)
+    np.maximum(norms, np.finfo(matrix.dtype).tiny, out=norms)
+    matrix /= norms
+
+
+def project_covariance(covariance, precision, min_variance):
+    """Make ``covariance`` symmetric with eigenvalues >= ``min_variance``; set ``precision``.
+
+    Both arrays are overwritten in place.
+    """
+    eigenvalues, eigenvectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    np.maximum(eigenvalues, min_variance, out=eigenvalues)
+    covariance[...] = (eigenvectors * eigenvalues) @ eigenvectors.T
+    precision[...] = (eigenvectors / eigenvalues) @ eigenvectors.T
+
+
+class GNCN:
+    """A generative neural coding network held as plain arrays (no copies).
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        ``W(1..L)``; ``W(l)`` has shape ``(J_l, J_{l-1})``.
+    error_weights : list of ndarray or None
+        ``E(1..L)`` of a type-2 network; None makes it type 1 (error
+        synapses ``W^T``, ``phi'`` in the state update, Laplace prior).
+    skip_weights : list of ndarray or None
+        ``M(2..L)`` of GNCN-PDH, or None for no skip path.
+    covariances, precisions : list of ndarray or None
+        ``Sigma(1..L-1)`` and their inverses, or None for unit precision.
+    activation : str
+        Name of ``phi`` in ``ACTIVATIONS``.
+    beta : float
+        State step size.
+    leak : float
+        Leak ``gamma``.
+    sparsity_penalty : float
+        Laplace prior ``lambda`` (type 1 only).
+    groups : list of (ndarray, ndarray) or None
+        ``(starts, sizes)`` of the lateral groups of layers ``1..L``, or None
+        for no lateral competition.
+    lateral_excitation, lateral_inhibition : float
+        ``alpha_e`` and ``alpha_h``.
+    """
+
+    def __init__(self, weights, error_weights, skip_weights, covariances, precisions, *,
+                 activation, beta, leak, sparsity_penalty, groups, lateral_excitation,
+                 lateral_inhibition):
+        self.weights = weights
+        self.error_weights = error_weights
+        self.skip_weights = skip_weights
+        self.covariances = covariances
+        self.precisions = precisions
+        self.phi, self.dphi = ACTIVATIONS[activation]
+        scalar = weights[0].dtype.type
+        self.beta = scalar(beta)
+        self.leak = scalar(leak)
+        self.sparsity_penalty = scalar(sparsity_penalty)
+        self.groups = groups
+        self.excitation = scalar(lateral_excitation)
+        self.inhibition = scalar(lateral_inhibition)
+
+    @property
+    def dtype(self):
+        return self.weights[0].dtype
+
+    @property
+    def n_layers(self):
+        """Number of latent layers ``L``."""
+        return len(self.weights)
+
+    @property
+    def latent_sizes(self):
+        return [w.shape[0] for w in self.weights]
+
+    @property
+    def is_type1(self):
+        return self.error_weights is None
+
+    def learned_arrays(self):
+        """Arrays updated by the optimizer: ``W``, then ``E``, then ``M``."""
+        return self.weights + (self.error_weights or []) + (self.skip_weights or [])
+
+    def activities(self, states):
+        return [self.phi(z) for z in states]
+
+    def pre_activation(self, layer, activities):
+        """``h(layer) = a(layer+1) W(layer+1) + a(layer+2) M(layer+2)``.
+
+        The logits of ``z0`` for ``layer = 0``, the prediction ``mu(layer)``
+        above (``activities[i]`` holds ``a(i + 1)``).
+        """
+        h = activities[layer] @ self.weights[layer]
+        if self.skip_weights is not None and layer + 1 < self.n_layers:
+            h += activities[layer + 1] @ self.skip_weights[layer]
+        return h
+
+    def errors(self, z0, activities):
+        """Errors ``e(0..L-1)`` and the prediction ``mu(0)`` of the input."""
+        mu0 = expit(self.pre_activation(0, activities))
+        errors = [z0 - mu0]
+        for layer in range(1, self.n_layers):
+            mismatch = activities[layer - 1] - self.pre_activation(layer, activities)
+            if self.precisions is not None:
+                mismatch = mismatch @ self.precisions[layer - 1]
+            errors.append(mismatch)
+        return errors, mu0
+
+    def step(self, z0, states, free_rate=None):
+        """One settling step, updating ``states`` (and free pixels of ``z0``) in place.
+
+        ``free_rate`` is ``beta * (1 - m)`` for pattern completion (``m = 1``
+        on observed pixels), or None when ``z0`` is clamped.
+        """
+        activities = self.activities(states)
+        errors, _ = self.errors(z0, activities)
+        for layer in range(1, self.n_layers + 1):
+            z, a = states[layer - 1], activities[layer - 1]
+            if self.is_type1:
+                drive = errors[layer - 1] @ self.weights[layer - 1].T
+                drive *= self.dphi(z, a)
+                if self.sparsity_penalty:
+                    drive -= self.sparsity_penalty * np.sign(z)
+            else:
+                drive = errors[layer - 1] @ self.error_weights[layer - 1]
+            if layer < self.n_layers:
+                drive -= errors[layer]
+            if self.leak:
+                drive -= self.leak * z
+            if self.groups is not None:
+                drive += lateral_drive(a, *self.groups[layer - 1], self.excitation,
+                                       self.inhibition)
+            drive *= self.beta
+            z += drive
+        if free_rate is not None:
+            z0 -= free_rate * errors[0]
+
+    def settle(self, x, n_steps, observed=None):
+        """Run ``n_steps`` settling steps from zero states.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, D)
+            Input; never written to.
+        n_steps : int
+            Number of steps ``T`` (fixed: each sample's result is independent
+            of the rest of the batch).
+        observed : ndarray of shape (N, D) or (D,), or None
+            Pattern completion: 1 on observed pixels, 0 on free ones, which
+            start at 0.  None clamps every pixel.
+
+        Returns
+        -------
+        states : list of ndarray
+            Settled ``z(1..L)``.
+        z0 : ndarray of shape (N, D)
+            Settled input layer (``x`` itself when every pixel is clamped).
+        """
+        n_samples = x.shape[0]
+        states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]
+        free_rate = None if observed is None else self.beta * (1 - observed)
+        z0 = x if observed is None else x * observed
+        for _ in range(n_steps):
+            self.step(z0, states, free_rate)
+        return states, z0
+
+    def ancestral(self, top):
+        """Top-down pass from ``z(L) = top``, each state set to its prediction; ``mu(0)``."""
+        activities = [None] * self.n_layers
+        activities[-1] = self.phi(top)
+        for layer in range(self.n_layers - 1, -1, -1):
+            h = self.pre_activation(layer, activities)
+            if layer == 0:
+                return expit(h)
+            activities[layer - 1] = self.phi(h)
+
+    def gradients(self, x, states):
+        """Descent directions of the learned arrays at the settled states.
+
+        Returns
+        -------
+        grads : list of ndarray
+            Minus ``dW``, ``dE``, ``dM``, in the order of :meth:`learned_arrays`.
+        errors : list of ndarray
+            ``e(0..L-1)`` at the settled states.
+        mu0 : ndarray of shape (N, D)
+            The reconstruction ``sigmoid(h(0))``.
+        """
+        activities = self.activities(states)
+        errors, mu0 = self.errors(x, activities)
+        scale = self.dtype.type(-1.0 / x.shape[0])
+        weight_grads = [scale * (a.T @ e) for a, e in zip(activities, errors)]
+        grads = list(weight_grads)
+        if self.error_weights is not None:
+            grads += [g.T.copy() for g in weight_grads]
+        if self.skip_weights is not None:
+            grads += [scale * (a.T @ e) for a, e in zip(activities[1:], errors)]
+        return grads, errors, mu0
+
+    def normalize(self):
+        """Unit-norm columns of ``W``, ``E``, ``M``, in place.
+
+        A column holds the incoming synapses of one receiving unit: a
+        predicted unit of layer ``l - 1`` (``W(l)``) or ``l - 2`` (``M(l)``),
+        a latent unit of layer ``l`` (``E(l)``).  Every unit of ``h(l)`` is
+        then at most ``||a(l+1)|| + ||a(l+2)||`` in magnitude, whatever the
+        learning rate.
+        """
+        for matrix in self.learned_arrays():
+            normalize_columns(matrix)
+
+    def update_covariances(self, errors, learning_rate, min_variance):
+        """One ascent step on ``Sigma(1..L-1)`` (eq 3), then the projection."""
+        rate = self.dtype.type(learning_rate / 2)
+        scale = self.dtype.type(1.0 / errors[0].shape[0])
+        for covariance, precision, e in zip(self.covariances, self.precisions, errors[1:]):
+            grad = e.T @ e
+            grad *= scale
+            grad -= precision
+            grad *= rate
+            covariance += grad
+            project_covariance(covariance, precision, min_variance)

@@ -1,0 +1,725 @@
+"""GNCNAutoencoder: the Neural Generative Coding family of Ororbia & Kifer (2022).
+
+The maths (settling, local updates, precision, lateral competition) lives in
+:mod:`sklearn_pc._core._ngc`; this module chooses a variant's terms from
+:data:`VARIANTS`, runs the training loop and adds the generative protocols of
+SPEC sections 2-3 (Gaussian-mixture prior, sampling, Monte-Carlo likelihood,
+pattern completion).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    check_random_state,
+    validate_data,
+)
+
+from ._core._learning import OPTIMIZERS
+from ._core._ngc import GNCN, group_bounds, normalize_columns
+from ._pc import _PREDICT_CHUNK
+from .metrics import _bernoulli_log_likelihood, _check_mask, _mc_log_likelihood
+
+# The four models of SPEC section 3.  "transpose" error synapses make a type-1
+# model (W^T carries the errors up, phi' gates them, Laplace prior on the
+# states); "learned" ones a type-2 model (E learned, no phi').
+VARIANTS = {
+    "t1": dict(error_synapses="transpose", precision=False, lateral=False, skip=False,
+               activation="tanh"),
+    "t1-sigma": dict(error_synapses="transpose", precision=True, lateral=False, skip=False,
+                     activation="relu"),
+    "t2-lsigma": dict(error_synapses="learned", precision=True, lateral=True, skip=False,
+                      activation="relu"),
+    "pdh": dict(error_synapses="learned", precision=True, lateral=True, skip=True,
+                activation="relu"),
+}
+
+# The fitted arrays that early stopping saves at the best epoch and restores.
+_ARRAYS = ("weights_", "error_weights_", "skip_weights_", "covariances_", "precisions_")
+
+
+class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Generative neural coding network (GNCN) trained with local learning rules.
+
+    A hierarchy of latent states ``z(1..L)`` predicts the layer below top-down;
+    for every input, all states start at 0 and settle for ``T =
+    n_settle_steps`` steps against local prediction errors, after which every
+    synapse takes one local Hebbian update (Ororbia & Kifer 2022; SPEC
+    section 3, row-major, ``a(l) = phi(z(l))``)::
+
+        prediction  mu(l) = g(l)(a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)),  g(0) = sigmoid, g(l) = id
+        errors      e(0) = x - mu(0);  e(l) = (a(l) - mu(l)) Sigma(l)^-1;  e(L) = 0
+        type 1      z(l) += beta (-gamma z(l) + phi'(z(l)) * (e(l-1) W(l)^T) - e(l)
+                                   - lambda sign(z(l)))
+        type 2      z(l) += beta (-gamma z(l) + e(l-1) E(l) - e(l) + a(l) V(l))
+        lateral     V(l) = alpha_e I - alpha_h (B(l) * (1 - I)),  B(l) block-diagonal ones (groups)
+        learning    dW(l) = a(l)^T e(l-1) / N,  dM(l) = a(l)^T e(l-2) / N,  dE(l) = dW(l)^T
+                    dSigma(l) = (e(l)^T e(l) / N - Sigma(l)^-1) / 2          (eq 3)
+
+    ``W``, ``E`` and ``M`` are renormalised after every update so that each
+    column (axis 0 of these row-major arrays) has unit L2 norm: the incoming
+    synapses of every receiving unit (a predicted unit for ``W`` and ``M``, a
+    latent unit for ``E``) form a unit vector.  ``Sigma`` takes a plain ascent
+    step of size ``precision_learning_rate`` and is then symmetrised with its
+    eigenvalues clipped at ``min_variance`` from below, so it stays positive
+    definite; the precision comes from the same eigendecomposition.  The
+    variants (``variant``):
+
+    ============  ==============  =========  =========  =================  ====
+    variant       error synapses  precision  lateral V  skip M (alpha_m)   phi
+    ============  ==============  =========  =========  =================  ====
+    "t1"          W^T (type 1)    no         no         no                 tanh
+    "t1-sigma"    W^T (type 1)    yes        no         no                 relu
+    "t2-lsigma"   E (type 2)      yes        yes        no                 relu
+    "pdh"         E (type 2)      yes        yes        yes (1)            relu
+    ============  ==============  =========  =========  =================  ====
+
+    With states starting at 0, a type-1 model needs ``phi'(0) != 0`` to move:
+    ``relu'(0) = 1`` here.  The generative protocols: a Gaussian mixture fitted
+    to the top latents of the training set is the prior of :meth:`sample` and
+    of the Monte-Carlo likelihood :meth:`score_samples`; :meth:`complete`
+    fills occluded pixels.
+
+    Parameters
+    ----------
+    variant : {"pdh", "t2-lsigma", "t1-sigma", "t1"}, default="pdh"
+        GNCN-PDH, GNCN-t2-LSigma, GNCN-t1-Sigma (Friston) or GNCN-t1 (Rao &
+        Ballard), per the table above.
+    latent_sizes : array-like of int, default=(360, 360, 360)
+        Sizes ``J_1..J_L`` of the latent layers, bottom (next to the input) to
+        top.
+    n_settle_steps : int, default=50
+        Settling steps ``T`` per input, always all of them: each sample's
+        states depend on that sample only, never on its batch.
+    beta : float, default=0.1
+        State step size (the paper: 0.02 to 0.1).
+    leak : float, default=0.001
+        Leak ``gamma`` of the states.
+    sparsity_penalty : float, default=0.01
+        ``lambda`` of the Laplace prior of type-1 variants (ignored by type 2).
+    lateral_excitation : float, default=0.13
+        Self-excitation ``alpha_e`` of type-2 variants.
+    lateral_inhibition : float, default=0.125
+        Inhibition ``alpha_h`` between units of one group (type 2).
+    n_groups : int, default=20
+        Number of lateral groups of every latent layer: each layer is cut into
+        ``min(n_groups, J_l)`` contiguous groups whose sizes differ by at most
+        one unit (the paper's top layer: 20 groups of 18 units).
+    precision_learning_rate : float, default=0.01
+        Step size of the ascent on ``Sigma`` (variants with precision); 0
+        keeps unit precision.
+    min_variance : float, default=1.0
+        Lower bound of the eigenvalues of every ``Sigma(l)``.  At 1 the
+        precision never exceeds the identity: it can damp errors, never
+        amplify them, so settling stays as stable as with unit precision, and
+        ``Sigma`` leaves the identity only along directions where the errors
+        vary more than that.  Lower values let precision sharpen small
+        errors; keep ``min_variance >= beta`` so that ``beta Sigma^-1`` stays
+        at most 1.
+    learning_rate_init : float, default=0.001
+        Learning rate of the optimizer of ``W``, ``E``, ``M``.
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer of ``W``, ``E``, ``M`` (``"sgd"`` uses Nesterov momentum 0.9).
+    batch_size : int or "auto", default="auto"
+        Samples per update; ``"auto"`` is ``min(200, n_samples)`` (the paper
+        used 512).
+    max_iter : int, default=50
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the training BCE (or of the validation score
+        with ``early_stopping``) that resets the patience counter.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, score it with minus the
+        reconstruction BCE after every epoch, stop when it stops improving
+        and keep the best weights.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs.
+    n_prior_components : int, default=75
+        Full-covariance components of the Gaussian-mixture prior over the top
+        latents (the paper: 75); capped at the number of training samples.
+    n_mc_samples : int, default=5000
+        Prior draws ``S`` of the Monte-Carlo likelihood (the paper: 5000).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling, the validation split, the prior and the
+        Monte-Carlo draws (fixed at fit time).
+    verbose : bool, default=False
+        Print the training BCE (and validation score) per epoch.
+
+    Attributes
+    ----------
+    weights_ : list of ndarray
+        ``W(1..L)``; ``W(l)`` has shape ``(J_l, J_{l-1})`` (``J_0 =
+        n_features_in_``), unit-norm columns.
+    error_weights_ : list of ndarray or None
+        ``E(1..L)`` of shape ``(J_{l-1}, J_l)``, unit-norm columns (type 2);
+        None for type 1, which uses ``W(l)^T``.
+    skip_weights_ : list of ndarray or None
+        ``M(2..L)`` of shape ``(J_l, J_{l-2})``, unit-norm columns ("pdh" only).
+    covariances_ : list of ndarray or None
+        ``Sigma(1..L-1)`` of shape ``(J_l, J_l)``, symmetric with eigenvalues
+        >= ``min_variance``; None without precision.  The top layer has no error units.
+    precisions_ : list of ndarray or None
+        Their inverses.
+    prior_ : GaussianMixture
+        Prior over the top latents, fitted on the settled top states of the
+        training data (of the last call to ``fit`` or ``partial_fit``).
+    loss_ : float
+        Mean reconstruction BCE (nats per sample) at the settled states of the
+        last epoch, before each batch's update.
+    loss_curve_ : list of float
+        ``loss_`` after each epoch.
+    best_loss_ : float or None
+        Lowest ``loss_`` (None with early stopping).
+    validation_scores_ : list of float or None
+        Minus the held-out BCE per epoch, with early stopping.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : a one-layer generative model of data in [0, 1].
+
+    Notes
+    -----
+    Inputs must lie in [0, 1]: they are the means of the Bernoulli decoder
+    (binarised or grey-level pixels); anything else raises a ValueError, so
+    scale first (e.g. ``MinMaxScaler(clip=True)``).  Settling that produces
+    non-finite states raises a FloatingPointError before any weight is
+    touched: lower ``beta`` (or ``learning_rate_init``).
+
+    References
+    ----------
+    Ororbia, A. & Kifer, D. (2022). The neural coding framework for learning
+    generative models. Nature Communications 13, 2064. arXiv:2012.03405.
+
+    Rao, R. P. N. & Ballard, D. H. (1999). Predictive coding in the visual
+    cortex. Nature Neuroscience 2(1), 79-87.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_pc import GNCNAutoencoder
+    >>> X = load_digits().data / 16
+    >>> model = GNCNAutoencoder(latent_sizes=(32, 32), n_settle_steps=20, max_iter=5,
+    ...                         n_prior_components=5, n_mc_samples=200, random_state=0)
+    >>> Z = model.fit(X).transform(X)
+    >>> Z.shape
+    (1797, 32)
+    >>> model.sample(3, random_state=0).shape
+    (3, 64)
+    """
+
+    _parameter_constraints: dict = {
+        "variant": [StrOptions(set(VARIANTS))],
+        "latent_sizes": ["array-like"],
+        "n_settle_steps": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "leak": [Interval(Real, 0, None, closed="left")],
+        "sparsity_penalty": [Interval(Real, 0, None, closed="left")],
+        "lateral_excitation": [Interval(Real, 0, None, closed="left")],
+        "lateral_inhibition": [Interval(Real, 0, None, closed="left")],
+        "n_groups": [Interval(Integral, 1, None, closed="left")],
+        "precision_learning_rate": [Interval(Real, 0, None, closed="left")],
+        "min_variance": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions(set(OPTIMIZERS))],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_prior_components": [Interval(Integral, 1, None, closed="left")],
+        "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, variant="pdh", latent_sizes=(360, 360, 360), *, n_settle_steps=50,
+                 beta=0.1, leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
+                 lateral_inhibition=0.125, n_groups=20, precision_learning_rate=0.01,
+                 min_variance=1.0, learning_rate_init=0.001, solver="adam", batch_size="auto",
+                 max_iter=50, tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, n_prior_components=75, n_mc_samples=5000,
+                 random_state=None, verbose=False):
+        self.variant = variant
+        self.latent_sizes = latent_sizes
+        self.n_settle_steps = n_settle_steps
+        self.beta = beta
+        self.leak = leak
+        self.sparsity_penalty = sparsity_penalty
+        self.lateral_excitation = lateral_excitation
+        self.lateral_inhibition = lateral_inhibition
+        self.n_groups = n_groups
+        self.precision_learning_rate = precision_learning_rate
+        self.min_variance = min_variance
+        self.learning_rate_init = learning_rate_init
+        self.solver = solver
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.n_prior_components = n_prior_components
+        self.n_mc_samples = n_mc_samples
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- input checks and the network --------------------------------------------
+    def _check_X(self, X, *, reset):
+        """Validate ``X`` (finite, dense, in [0, 1]); cast it to the model's dtype once fitted."""
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if X.min() < 0:
+            raise ValueError(f"Negative values in data passed to {type(self).__name__}: X must "
+                             f"lie in [0, 1] (the means of its Bernoulli decoder), got minimum "
+                             f"{X.min()}. Scale it first, e.g. with MinMaxScaler(clip=True).")
+        if X.max() > 1:
+            raise ValueError(f"X must lie in [0, 1] (the means of the Bernoulli decoder of "
+                             f"{type(self).__name__}), got maximum {X.max()}. Scale it first, "
+                             "e.g. with MinMaxScaler(clip=True).")
+        return X if reset else X.astype(self.weights_[0].dtype, copy=False)
+
+    def _latent_sizes(self):
+        sizes = np.atleast_1d(np.asarray(self.latent_sizes))
+        if (sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer)
+                or np.any(sizes < 1)):
+            raise ValueError("latent_sizes must be a non-empty sequence of positive integers, "
+                             f"got {self.latent_sizes!r}.")
+        return sizes.tolist()
+
+    def _initialize(self, n_features, dtype, rng):
+        """Random unit-norm-column synapses, identity covariances, empty history."""
+        settings = VARIANTS[self.variant]
+        sizes = [n_features, *self._latent_sizes()]
+        n_layers = len(sizes) - 1
+
+        def unit_columns(n_rows, n_columns):
+            matrix = rng.standard_normal((n_rows, n_columns)).astype(dtype)
+            normalize_columns(matrix)
+            return matrix
+
+        layers = range(1, n_layers + 1)
+        self.weights_ = [unit_columns(sizes[l], sizes[l - 1]) for l in layers]
+        self.error_weights_ = ([unit_columns(sizes[l - 1], sizes[l]) for l in layers]
+                               if settings["error_synapses"] == "learned" else None)
+        self.skip_weights_ = ([unit_columns(sizes[l], sizes[l - 2]) for l in layers[1:]]
+                              if settings["skip"] else None)
+        if settings["precision"]:
+            self.covariances_ = [np.eye(size, dtype=dtype) for size in sizes[1:-1]]
+            self.precisions_ = [np.eye(size, dtype=dtype) for size in sizes[1:-1]]
+        else:
+            self.covariances_ = self.precisions_ = None
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+        self._optimizer = OPTIMIZERS[self.solver](self._network().learned_arrays(),
+                                                  learning_rate_init=self.learning_rate_init)
+
+    def _network(self):
+        """The fitted arrays seen as a :class:`GNCN` (no copy)."""
+        settings = VARIANTS[self.variant]
+        groups = ([group_bounds(w.shape[0], self.n_groups) for w in self.weights_]
+                  if settings["lateral"] else None)
+        return GNCN(self.weights_, self.error_weights_, self.skip_weights_, self.covariances_,
+                    self.precisions_, activation=settings["activation"], beta=self.beta,
+                    leak=self.leak, sparsity_penalty=self.sparsity_penalty, groups=groups,
+                    lateral_excitation=self.lateral_excitation,
+                    lateral_inhibition=self.lateral_inhibition)
+
+    def _diverged(self, where):
+        return FloatingPointError(
+            f"{type(self).__name__} diverged: non-finite {where}. Lower beta (now {self.beta}); "
+            f"if it happens after some epochs of training, lower learning_rate_init (now "
+            f"{self.learning_rate_init}).")
+
+    def _settle(self, X, observed=None):
+        """Settle ``X`` in chunks: ``(states z(1..L), z0, mu(0))``."""
+        network = self._network()
+        chunks = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for rows in gen_batches(X.shape[0], _PREDICT_CHUNK):
+                shared = observed is None or observed.ndim == 1
+                states, z0 = network.settle(X[rows], self.n_settle_steps,
+                                            observed if shared else observed[rows])
+                mu0 = network.errors(z0, network.activities(states))[1]
+                chunks.append((states, z0, mu0))
+        states = [np.concatenate(layer) for layer in zip(*(chunk[0] for chunk in chunks))]
+        z0 = np.concatenate([chunk[1] for chunk in chunks])
+        mu0 = np.concatenate([chunk[2] for chunk in chunks])
+        if not all(np.isfinite(z).all() for z in states) or not np.isfinite(z0).all():
+            raise self._diverged("states while settling")
+        return states, z0, mu0
+
+    def _decode(self, Z):
+        """Ancestral pass from top latents ``Z`` (model dtype), in chunks."""
+        network = self._network()
+        return np.concatenate([network.ancestral(Z[rows])
+                               for rows in gen_batches(Z.shape[0], _PREDICT_CHUNK)])
+
+    # -- training ----------------------------------------------------------------
+    def _train_batch(self, network, x):
+        """Settle, check, apply the local updates; return the batch's summed BCE."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            states, _ = network.settle(x, self.n_settle_steps)
+            if not all(np.isfinite(z).all() for z in states):
+                raise self._diverged("states while settling")
+            grads, errors, mu0 = network.gradients(x, states)
+            if not all(np.isfinite(g).all() for g in grads):
+                raise self._diverged("weight updates")
+        self._optimizer.update_params(network.learned_arrays(), grads)
+        network.normalize()
+        if network.covariances is not None and self.precision_learning_rate:
+            network.update_covariances(errors, self.precision_learning_rate,
+                                        self.min_variance)
+        return -float(_bernoulli_log_likelihood(x, mu0).sum())
+
+    def _fit(self, X, *, incremental):
+        first_call = not incremental or not hasattr(self, "weights_")
+        X = self._check_X(X, reset=first_call)
+        rng = check_random_state(self.random_state)
+        if first_call:
+            self._initialize(X.shape[1], X.dtype, rng)
+        X_all = X
+        validation = None
+        if self.early_stopping and not incremental:
+            X, validation = train_test_split(X, test_size=self.validation_fraction,
+                                             random_state=rng)
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples and not incremental:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped.")
+            batch_size = min(self.batch_size, n_samples)
+
+        network = self._network()
+        for _ in range(1 if incremental else self.max_iter):
+            order = rng.permutation(n_samples) if self.shuffle and not incremental else None
+            total_bce = 0.0
+            for rows in gen_batches(n_samples, batch_size):
+                if order is not None:
+                    rows = order[rows]
+                total_bce += self._train_batch(network, X[rows])
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_ = total_bce / n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, BCE = {self.loss_:.6f}")
+            if incremental or self._stop_now(validation):
+                break
+        else:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                          "and the optimization hasn't converged yet.", ConvergenceWarning)
+        if validation is not None:
+            for name, arrays in self._best_arrays.items():
+                setattr(self, name, arrays)
+            del self._best_arrays
+        self._fit_prior(X_all, rng)
+        return self
+
+    def _stop_now(self, X_val):
+        """Track the best epoch (as MLPClassifier does) and say whether to stop."""
+        if X_val is not None:
+            score = -float(_bernoulli_log_likelihood(X_val, self._settle(X_val)[2]).mean())
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:.6f}")
+            improved = score > self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_arrays = {name: None if getattr(self, name) is None
+                                     else [a.copy() for a in getattr(self, name)]
+                                     for name in _ARRAYS}
+        else:
+            improved = self.loss_ < self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        if self._no_improvement_count > self.n_iter_no_change:
+            if self.verbose:
+                criterion = "Validation score" if X_val is not None else "Training BCE"
+                print(f"{criterion} did not improve more than tol={self.tol} for "
+                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+            return True
+        return False
+
+    def _fit_prior(self, X, rng):
+        """Gaussian mixture on the settled top latents of ``X``; seed of the MC draws."""
+        top = self._settle(X)[0][-1].astype(np.float64)
+        seed_max = np.iinfo(np.int32).max
+        self.prior_ = GaussianMixture(
+            n_components=min(self.n_prior_components, top.shape[0]), covariance_type="full",
+            random_state=rng.randint(seed_max)).fit(top)
+        self._mc_seed = rng.randint(seed_max)
+
+    def _draw_prior(self, n_samples, rng):
+        """``n_samples`` top latents from :attr:`prior_`, in the model's dtype."""
+        weights = self.prior_.weights_ / self.prior_.weights_.sum()
+        components = rng.choice(weights.shape[0], size=n_samples, p=weights)
+        noise = rng.standard_normal((n_samples, self.prior_.means_.shape[1]))
+        Z = np.empty_like(noise)
+        for k in np.unique(components):
+            rows = components == k
+            factor = np.linalg.cholesky(self.prior_.covariances_[k])
+            Z[rows] = self.prior_.means_[k] + noise[rows] @ factor.T
+        return Z.astype(self.weights_[0].dtype)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train on ``X``, then fit the prior on its settled top latents.
+
+        Every batch is settled for ``n_settle_steps`` from zero states, then
+        ``W``, ``E``, ``M`` take one optimizer step along ``dW``, ``dE``,
+        ``dM`` and are renormalised, and ``Sigma`` one ascent step (class
+        docstring).  At the end a :class:`~sklearn.mixture.GaussianMixture`
+        with ``min(n_prior_components, n_samples)`` full-covariance components
+        is fitted to the settled top states of all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data in [0, 1]; float32 input is trained in float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : GNCNAutoencoder
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Run one epoch over ``X`` (no shuffling, no early stopping), then refit the prior.
+
+        The prior is refitted on the settled top latents of this ``X`` only.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data in [0, 1].
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : GNCNAutoencoder
+            The updated estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    # -- inference ---------------------------------------------------------------
+    def transform_layers(self, X):
+        """Settled states of every latent layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        states : list of ndarray
+            ``z(1..L)`` after ``n_settle_steps`` steps from zero, bottom to top;
+            ``states[l - 1]`` has shape ``(n_samples, J_l)``.
+        """
+        check_is_fitted(self)
+        return self._settle(self._check_X(X, reset=False))[0]
+
+    def transform(self, X):
+        """Settled top latents ``z(L)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_sizes[-1])
+            Top-layer states after ``n_settle_steps`` steps from zero.
+        """
+        return self.transform_layers(X)[-1]
+
+    def reconstruct(self, X):
+        """Reconstruction ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))`` at the settled states.
+
+        This is the reconstruction whose BCE the paper reports.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+            Bernoulli means in (0, 1).
+        """
+        check_is_fitted(self)
+        return self._settle(self._check_X(X, reset=False))[2]
+
+    def inverse_transform(self, Z):
+        """Ancestral (top-down) pass from top latents to input probabilities.
+
+        ``z(L) = Z``; for ``l = L-1 .. 1`` each state is set to its prediction,
+        ``z(l) = mu(l) = a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)``; the output is
+        ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))``.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, latent_sizes[-1])
+            Top latents.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Bernoulli means in (0, 1).
+        """
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=[np.float64, np.float32], input_name="Z")
+        n_top = self.weights_[-1].shape[0]
+        if Z.shape[1] != n_top:
+            raise ValueError(f"Z has {Z.shape[1]} columns, but {type(self).__name__} has "
+                             f"{n_top} top-layer units.")
+        return self._decode(Z.astype(self.weights_[0].dtype, copy=False))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate inputs: top latents drawn from :attr:`prior_`, then the ancestral pass.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws; None uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Bernoulli means in (0, 1) (draw pixels from them for binary samples).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        return self._decode(self._draw_prior(n_samples, rng))
+
+    def score_samples(self, X):
+        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and a Bernoulli decoder.
+
+        ``log p(x) ~= logsumexp_s log p(x | z_s) - log S`` with ``S =
+        n_mc_samples`` draws ``z_s`` from :attr:`prior_`, decoded by
+        :meth:`inverse_transform`, and ``log p(x | z) = sum_d x_d log p_d +
+        (1 - x_d) log(1 - p_d)`` (``p`` clipped to ``[1e-7, 1 - 1e-7]``).  The
+        ``S`` draws come from a generator seeded at fit time and are shared by
+        every input, so a sample's score never depends on the other rows of
+        ``X``; see :func:`sklearn_pc.metrics.mc_log_likelihood`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Estimated ``log p(x)`` in nats.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
+        return _mc_log_likelihood(X, self._decode(draws))
+
+    def score(self, X, y=None):
+        """Mean Monte-Carlo log-likelihood of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`, in nats.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def complete(self, X, mask):
+        """Pattern completion: settle with the occluded pixels of ``z0`` free.
+
+        Occluded pixels start at 0 and settle with the latents,
+        ``z0 = x * m + (z0 - beta e(0)) * (1 - m)``; observed ones stay
+        clamped to ``x``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1]; values at occluded pixels are ignored.
+        mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) or (n_features,)
+            ``m``: 1 (True) marks an observed pixel, 0 (False) an occluded one.
+            A 1-D mask is shared by every sample.
+
+        Returns
+        -------
+        X_completed : ndarray of shape (n_samples, n_features)
+            ``X`` at observed pixels (unchanged), the settled ``z0`` at
+            occluded ones.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        observed = _check_mask(mask, X.shape).astype(X.dtype)
+        return self._settle(X, observed)[1]
+
+    @property
+    def _n_features_out(self):
+        """Number of units returned by :meth:`transform`."""
+        return self.weights_[-1].shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
