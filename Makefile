@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,plot]"
 	touch $@
 
-.PHONY: demo test bench-quick
+.PHONY: demo test bench-quick examples
 demo: $(BIN)/.installed
 	$(BIN)/python -m sklearn_pc demo
 
@@ -18,3 +18,10 @@ test: $(BIN)/.installed
 
 bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_classifier.py --quick
+	$(BIN)/python benchmarks/reproduce_pc_decay.py --quick
+
+examples: $(BIN)/.installed
+	mkdir -p build/examples
+	for script in examples/*.py; do \
+		$(BIN)/python $$script --output build/examples/$$(basename $$script .py).png || exit 1; \
+	done

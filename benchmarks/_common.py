@@ -39,6 +39,7 @@ def machine():
         "scikit-learn": sklearn.__version__,
         "cpu_count": os.cpu_count(),
         "processor": platform.machine(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
     }
 
 
