@@ -3,15 +3,18 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
 from ._core._relaxation import SCHEDULES, relax
-from ._pc import _PREDICT_CHUNK, PCClassifier
+from ._chunks import row_chunks
+from ._pc import PCClassifier
 
 # Generated states beyond this magnitude mean the generative dynamics diverged.
 _DIVERGED = 1e10
+# Arrays as wide as the network that generation keeps per row (states, previous states,
+# derivatives, predictions, errors, steps): sizes its chunks of rows.
+_GENERATION_COPIES = 8
 
 # Factor applied to the weight decay as a function of training progress p in [0, 1).
 WEIGHT_DECAY_SCHEDULES = {
@@ -153,6 +156,15 @@ class PCGenerator(PCClassifier):
     --------
     PCClassifier : the same network without decay.
 
+    Notes
+    -----
+    Diverging dynamics raise a ``FloatingPointError`` naming the parameter to
+    lower (``inference_rate`` or ``learning_rate_init``; ``generation_rate``
+    when generating), and a failed fit leaves the estimator as it was.
+    Inference and generation run in chunks of rows sized by scikit-learn's
+    ``working_memory`` (``sklearn.config_context``), so their memory is
+    bounded whatever the number of samples.
+
     References
     ----------
     Sun, W. & Orchard, J. (2020). A predictive-coding network that is both
@@ -258,7 +270,7 @@ class PCGenerator(PCClassifier):
                              f"{self.classes_.shape[0]} top-layer units (one per class).")
         sizes = self._network().layer_sizes
         chunks = []
-        for rows in gen_batches(Z.shape[0], _PREDICT_CHUNK):
+        for rows in row_chunks(Z.shape[0], self._row_bytes(_GENERATION_COPIES)):
             n_rows = Z[rows].shape[0]
             states = [np.zeros((n_rows, size), dtype=dtype) for size in sizes[:-1]] + [Z[rows]]
             chunks.append(self._relax_generative(states))
@@ -321,16 +333,21 @@ class PCGenerator(PCClassifier):
         rng = check_random_state(self.random_state if random_state is None else random_state)
         dtype = self.coefs_[0].dtype
         sizes = self._network().layer_sizes
-
-        def initial(size):
+        # Each row draws its initial free states (and error units) in one go, row after
+        # row, so the draws do not depend on how the rows are chunked.
+        widths = sizes[:-1] + (sizes[1:] if self.generation == "euler" else [])
+        chunks = []
+        for rows in row_chunks(n_samples, self._row_bytes(_GENERATION_COPIES)):
+            n_rows = top[rows].shape[0]
             if init == "zeros":
-                return np.zeros((n_samples, size), dtype=dtype)
-            return rng.standard_normal((n_samples, size)).astype(dtype)
-
-        states = [initial(size) for size in sizes[:-1]] + [top]
-        errors = [None] + [initial(size) for size in sizes[1:]] if self.generation == "euler" \
-            else None
-        return self._relax_generative(states, errors), y
+                draws = np.zeros((n_rows, sum(widths)), dtype=dtype)
+            else:
+                draws = rng.standard_normal((n_rows, sum(widths))).astype(dtype)
+            initial = np.split(draws, np.cumsum(widths)[:-1], axis=1)
+            states = initial[:len(sizes) - 1] + [top[rows]]
+            errors = [None] + initial[len(sizes) - 1:] if self.generation == "euler" else None
+            chunks.append(self._relax_generative(states, errors))
+        return np.concatenate(chunks), y
 
     def _one_hot(self, y):
         unseen = np.setdiff1d(y, self.classes_)

@@ -31,7 +31,9 @@ from sklearn.utils.validation import (
 
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
-from ._pc import _PREDICT_CHUNK
+from ._chunks import row_chunks
+from ._core._relaxation import has_diverged
+from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood, _check_mask, _mc_log_likelihood
 
 # The four models of SPEC section 3.  "transpose" error synapses make a type-1
@@ -209,9 +211,12 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     -----
     Inputs must lie in [0, 1]: they are the means of the Bernoulli decoder
     (binarised or grey-level pixels); anything else raises a ValueError, so
-    scale first (e.g. ``MinMaxScaler(clip=True)``).  Settling that produces
-    non-finite states raises a FloatingPointError before any weight is
-    touched: lower ``beta`` (or ``learning_rate_init``).
+    scale first (e.g. ``MinMaxScaler(clip=True)``).  Settling whose error
+    energy blows up raises a FloatingPointError before any weight is
+    touched: lower ``beta``; a failed fit leaves the estimator as it was.
+    Inference runs in chunks of rows sized by scikit-learn's
+    ``working_memory`` (``sklearn.config_context``), so its memory is bounded
+    whatever the number of samples.
 
     References
     ----------
@@ -364,44 +369,61 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _diverged(self, where):
         return FloatingPointError(
-            f"{type(self).__name__} diverged: non-finite {where}. Lower beta (now {self.beta}); "
+            f"{type(self).__name__} diverged: {where}. Lower beta (now {self.beta}); "
             f"if it happens after some epochs of training, lower learning_rate_init (now "
             f"{self.learning_rate_init}).")
 
-    def _settle(self, X, observed=None):
-        """Settle ``X`` in chunks: ``(states z(1..L), z0, mu(0))``."""
+    def _row_bytes(self):
+        """Bytes of the settling arrays of one row (states, activities, errors, drives)."""
+        n_units = self.weights_[0].shape[1] + sum(w.shape[0] for w in self.weights_)
+        return 6 * self.weights_[0].dtype.itemsize * n_units
+
+    def _check_settled(self, network, z0, states, errors):
+        """Raise if settling diverged: non-finite states, or an error energy
+        ``sum_l ||e(l)||^2`` that ended far above its value at the zero start."""
+        zeros = [np.zeros((z0.shape[0], size), dtype=network.dtype)
+                 for size in network.latent_sizes]
+        start = network.errors(z0, network.activities(zeros))[0]
+        initial = sum(float(np.sum(e * e)) for e in start)
+        final = sum(float(np.sum(e * e)) for e in errors)
+        if not all(np.isfinite(z).all() for z in states) or has_diverged(initial, final):
+            raise self._diverged(f"while settling, the error energy rose from {initial:.3g} "
+                                 f"to {final:.3g} (or the states became non-finite)")
+
+    def _settle(self, X, observed=None, output="top"):
+        """Settle ``X`` in chunks of rows and return ``output``: the settled
+        ``"layers"`` z(1..L), the ``"top"`` one, the input layer ``"z0"`` or the
+        reconstruction ``"mu0"``."""
         network = self._network()
         chunks = []
         with np.errstate(over="ignore", invalid="ignore"):
-            for rows in gen_batches(X.shape[0], _PREDICT_CHUNK):
+            for rows in row_chunks(X.shape[0], self._row_bytes()):
                 shared = observed is None or observed.ndim == 1
                 states, z0 = network.settle(X[rows], self.n_settle_steps,
                                             observed if shared else observed[rows])
-                mu0 = network.errors(z0, network.activities(states))[1]
-                chunks.append((states, z0, mu0))
-        states = [np.concatenate(layer) for layer in zip(*(chunk[0] for chunk in chunks))]
-        z0 = np.concatenate([chunk[1] for chunk in chunks])
-        mu0 = np.concatenate([chunk[2] for chunk in chunks])
-        if not all(np.isfinite(z).all() for z in states) or not np.isfinite(z0).all():
-            raise self._diverged("states while settling")
-        return states, z0, mu0
+                errors, mu0 = network.errors(z0, network.activities(states))
+                self._check_settled(network, z0, states, errors)
+                chunks.append({"layers": states, "top": states[-1], "z0": z0,
+                               "mu0": mu0}[output])
+        if output == "layers":
+            return [np.concatenate(layer) for layer in zip(*chunks)]
+        return np.concatenate(chunks)
 
     def _decode(self, Z):
         """Ancestral pass from top latents ``Z`` (model dtype), in chunks."""
         network = self._network()
         return np.concatenate([network.ancestral(Z[rows])
-                               for rows in gen_batches(Z.shape[0], _PREDICT_CHUNK)])
+                               for rows in row_chunks(Z.shape[0], self._row_bytes())])
 
     # -- training ----------------------------------------------------------------
     def _train_batch(self, network, x):
         """Settle, check, apply the local updates; return the batch's summed BCE."""
         with np.errstate(over="ignore", invalid="ignore"):
             states, _ = network.settle(x, self.n_settle_steps)
-            if not all(np.isfinite(z).all() for z in states):
-                raise self._diverged("states while settling")
             grads, errors, mu0 = network.gradients(x, states)
+            self._check_settled(network, x, states, errors)
             if not all(np.isfinite(g).all() for g in grads):
-                raise self._diverged("weight updates")
+                raise self._diverged("non-finite weight updates")
         self._optimizer.update_params(network.learned_arrays(), grads)
         network.normalize()
         if network.covariances is not None and self.precision_learning_rate:
@@ -410,11 +432,20 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return -float(_bernoulli_log_likelihood(x, mu0).sum())
 
     def _fit(self, X, *, incremental):
+        with rollback_on_error(self):
+            return self._fit_unsafe(X, incremental=incremental)
+
+    def _fit_unsafe(self, X, *, incremental):
+        """Body of :meth:`_fit`, which undoes it if it raises."""
         first_call = not incremental or not hasattr(self, "weights_")
         X = self._check_X(X, reset=first_call)
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 samples to fit the "
+                             f"Gaussian-mixture prior of its top latents, got 1 sample.")
         rng = check_random_state(self.random_state)
         if first_call:
             self._initialize(X.shape[1], X.dtype, rng)
+        self._optimizer.learning_rate_init = self.learning_rate_init  # set_params between calls
         X_all = X
         validation = None
         if self.early_stopping and not incremental:
@@ -458,7 +489,8 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _stop_now(self, X_val):
         """Track the best epoch (as MLPClassifier does) and say whether to stop."""
         if X_val is not None:
-            score = -float(_bernoulli_log_likelihood(X_val, self._settle(X_val)[2]).mean())
+            score = -float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
+                           .mean())
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:.6f}")
@@ -482,7 +514,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _fit_prior(self, X, rng):
         """Gaussian mixture on the settled top latents of ``X``; seed of the MC draws."""
-        top = self._settle(X)[0][-1].astype(np.float64)
+        top = self._settle(X).astype(np.float64)
         seed_max = np.iinfo(np.int32).max
         self.prior_ = GaussianMixture(
             n_components=min(self.n_prior_components, top.shape[0]), covariance_type="full",
@@ -490,16 +522,22 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._mc_seed = rng.randint(seed_max)
 
     def _draw_prior(self, n_samples, rng):
-        """``n_samples`` top latents from :attr:`prior_`, in the model's dtype."""
+        """``n_samples`` top latents from :attr:`prior_` (model dtype), as chunks of rows.
+
+        The components are drawn first, then the noise row after row, so the
+        draws do not depend on the chunk size.
+        """
         weights = self.prior_.weights_ / self.prior_.weights_.sum()
         components = rng.choice(weights.shape[0], size=n_samples, p=weights)
-        noise = rng.standard_normal((n_samples, self.prior_.means_.shape[1]))
-        Z = np.empty_like(noise)
-        for k in np.unique(components):
-            rows = components == k
-            factor = np.linalg.cholesky(self.prior_.covariances_[k])
-            Z[rows] = self.prior_.means_[k] + noise[rows] @ factor.T
-        return Z.astype(self.weights_[0].dtype)
+        factors = np.linalg.cholesky(self.prior_.covariances_)
+        for rows in row_chunks(n_samples, self._row_bytes()):
+            chosen = components[rows]
+            noise = rng.standard_normal((chosen.shape[0], self.prior_.means_.shape[1]))
+            Z = np.empty_like(noise)
+            for k in np.unique(chosen):
+                mine = chosen == k
+                Z[mine] = self.prior_.means_[k] + noise[mine] @ factors[k].T
+            yield Z.astype(self.weights_[0].dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -562,7 +600,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ``states[l - 1]`` has shape ``(n_samples, J_l)``.
         """
         check_is_fitted(self)
-        return self._settle(self._check_X(X, reset=False))[0]
+        return self._settle(self._check_X(X, reset=False), output="layers")
 
     def transform(self, X):
         """Settled top latents ``z(L)``.
@@ -577,7 +615,8 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Z : ndarray of shape (n_samples, latent_sizes[-1])
             Top-layer states after ``n_settle_steps`` steps from zero.
         """
-        return self.transform_layers(X)[-1]
+        check_is_fitted(self)
+        return self._settle(self._check_X(X, reset=False))
 
     def reconstruct(self, X):
         """Reconstruction ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))`` at the settled states.
@@ -595,7 +634,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Bernoulli means in (0, 1).
         """
         check_is_fitted(self)
-        return self._settle(self._check_X(X, reset=False))[2]
+        return self._settle(self._check_X(X, reset=False), output="mu0")
 
     def inverse_transform(self, Z):
         """Ancestral (top-down) pass from top latents to input probabilities.
@@ -641,7 +680,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        return self._decode(self._draw_prior(n_samples, rng))
+        return np.concatenate([self._decode(Z) for Z in self._draw_prior(n_samples, rng)])
 
     def score_samples(self, X):
         """Monte-Carlo log-likelihood ``log p(x)`` under the prior and a Bernoulli decoder.
@@ -667,7 +706,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
-        return _mc_log_likelihood(X, self._decode(draws))
+        return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z in draws]))
 
     def score(self, X, y=None):
         """Mean Monte-Carlo log-likelihood of ``X`` (higher is better).
@@ -710,7 +749,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         observed = _check_mask(mask, X.shape).astype(X.dtype)
-        return self._settle(X, observed)[1]
+        return self._settle(X, observed, output="z0")
 
     @property
     def _n_features_out(self):

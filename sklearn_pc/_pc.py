@@ -29,10 +29,13 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS, local_gradients, parameters
 from ._core._network import PCNetwork
-from ._core._relaxation import SCHEDULES, relax
+from ._chunks import row_chunks
+from ._core._relaxation import SCHEDULES, has_diverged, relax
+from ._rollback import rollback_on_error
 
-# Rows per chunk in predict / transform, so memory stays bounded on large inputs.
-_PREDICT_CHUNK = 4096
+# A training batch whose output error per sample exceeds this many times the error of
+# the freshly initialised network means the weights are blowing up.
+_TRAINING_GROWTH = 100.0
 
 
 class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
@@ -134,6 +137,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
+        self._initial_energy = None
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_ = []
@@ -157,12 +161,20 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             output="softmax" if self.loss == "log_loss" else "identity",
         )
 
-    def _feedforward(self, X):
-        """States of every layer after the bottom-up sweep, computed in chunks."""
+    def _row_bytes(self, copies):
+        """Bytes of ``copies`` arrays as wide as all layers together, for one row."""
+        return copies * self.coefs_[0].dtype.itemsize * sum(self._network().layer_sizes)
+
+    def _feedforward(self, X, layer, *, activity=False):
+        """States ``x[layer]`` after the bottom-up sweep (or their activity
+        ``sigma(x[layer])``), computed in chunks of rows."""
         network = self._network()
         X = X.astype(network.dtype, copy=False)
-        chunks = [network.feedforward(X[rows]) for rows in gen_batches(X.shape[0], _PREDICT_CHUNK)]
-        return [np.concatenate(layer) for layer in zip(*chunks)]
+        chunks = []
+        for rows in row_chunks(X.shape[0], self._row_bytes(2)):
+            x = network.feedforward(X[rows])[layer]
+            chunks.append(network.activate(layer, x) if activity else x)
+        return np.concatenate(chunks)
 
     # -- training --------------------------------------------------------------
     def _train_batch(self, network, params, X, Y, decays):
@@ -171,17 +183,28 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         Returns the summed energy of the batch at its relaxed states.
         """
         states = network.feedforward(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            initial = float(network.output_energy(Y, states[-1]).sum())
+        per_sample = initial / X.shape[0]
+        if self._initial_energy is None:
+            self._initial_energy = per_sample
+        if not np.isfinite(initial) or per_sample > _TRAINING_GROWTH * max(
+                self._initial_energy, 1e-6):
+            raise FloatingPointError(
+                f"Training diverged at epoch {self.n_iter_ + 1}: the output error grew from "
+                f"{self._initial_energy:.3g} per sample at initialisation to {per_sample:.3g}. "
+                f"Lower learning_rate_init (now {self.learning_rate_init}).")
         states[-1] = Y
         errors = relax(network, states, clamp_bottom=True, clamp_top=True,
                        schedule=self.inference, n_steps=self.n_inference_steps,
                        rate=self.inference_rate)
-        energy = float(network.energy(states, errors).sum())
-        if not np.isfinite(energy):
+        with np.errstate(over="ignore", invalid="ignore"):
+            energy = float(network.energy(states, errors).sum())
+        if has_diverged(initial, energy):
             raise FloatingPointError(
-                f"The PC dynamics diverged at epoch {self.n_iter_ + 1} (non-finite energy). "
-                f"Lower inference_rate (now {self.inference_rate}) or, if it happens after "
-                f"some epochs of training, learning_rate_init (now {self.learning_rate_init})."
-            )
+                f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
+                f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
+                f"{self.inference_rate}).")
         forward_decay, feedback_decay = decays
         grads = local_gradients(network, states, errors, forward_decay=forward_decay,
                                 feedback_decay=feedback_decay)
@@ -189,6 +212,11 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         return energy
 
     def _fit(self, X, y, *, incremental, classes=None):
+        with rollback_on_error(self):
+            return self._fit_unsafe(X, y, incremental=incremental, classes=classes)
+
+    def _fit_unsafe(self, X, y, *, incremental, classes):
+        """Body of :meth:`_fit`, which undoes it if it raises."""
         first_call = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = validate_data(self, X, y, reset=first_call, dtype=[np.float64, np.float32])
         Y = self._encode_targets(y, reset=first_call, classes=classes)
@@ -203,6 +231,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             optimizer_class = OPTIMIZERS[self.solver]
             kwargs = {"momentum": self.momentum} if self.solver == "sgd" else {}
             self._optimizer = optimizer_class(params, self.learning_rate_init, **kwargs)
+        self._optimizer.learning_rate_init = self.learning_rate_init  # set_params between calls
 
         validation = None
         if self.early_stopping and not incremental:
@@ -415,6 +444,14 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     --------
     sklearn.neural_network.MLPClassifier : the backprop network of the same shape.
 
+    Notes
+    -----
+    Diverging dynamics raise a ``FloatingPointError`` naming the parameter to
+    lower (``inference_rate`` or ``learning_rate_init``), and a failed fit
+    leaves the estimator as it was.  Inference runs in chunks of rows sized
+    by scikit-learn's ``working_memory`` (``sklearn.config_context``), so its
+    memory is bounded whatever the number of samples.
+
     References
     ----------
     Whittington, J. C. R. & Bogacz, R. (2017). An approximation of the error
@@ -456,6 +493,9 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
             random_state=random_state, verbose=verbose)
 
     def _encode_targets(self, y, *, reset, classes=None):
+        if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
+            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
+                             "use labels of one type.")
         target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multiclass"):
             raise ValueError(f"PCClassifier supports binary and multiclass targets, "
@@ -524,7 +564,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         """Top-layer states ``x[L]`` at the discriminative equilibrium."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._feedforward(X)[-1]
+        return self._feedforward(X, len(self.coefs_))
 
     def decision_function(self, X):
         """Settled output layer of the discriminative mode.
@@ -600,8 +640,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        states = self._feedforward(X)
-        return self._network().activate(len(states) - 2, states[-2])
+        return self._feedforward(X, len(self.coefs_) - 1, activity=True)
 
     @property
     def _n_features_out(self):

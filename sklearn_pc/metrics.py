@@ -7,6 +7,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from ._chunks import row_chunks
+
 __all__ = [
     "binary_cross_entropy",
     "cosine_to_class_means",
@@ -82,9 +84,6 @@ def make_generation_scorer():
 
 # Probabilities are clipped to [_EPS, 1 - _EPS] before taking logarithms.
 _EPS = 1e-7
-# Entries of one (n_samples, n_draws) block of log p(x | z_s) in mc_log_likelihood.
-_MC_BLOCK = 2**20
-
 
 def _check_unit_interval(X, name):
     if X.size and (X.min() < 0 or X.max() > 1):
@@ -190,10 +189,8 @@ def _mc_log_likelihood(X, probabilities, eps=_EPS):
     log_odds = (log_p - log_q).T
     offsets = log_q.sum(axis=1)
     n_draws = probabilities.shape[0]
-    rows_per_block = max(1, _MC_BLOCK // n_draws)
     out = np.empty(X.shape[0], dtype=np.result_type(X, probabilities))
-    for start in range(0, X.shape[0], rows_per_block):
-        rows = slice(start, start + rows_per_block)
+    for rows in row_chunks(X.shape[0], 3 * n_draws * out.itemsize):
         out[rows] = logsumexp(X[rows] @ log_odds + offsets, axis=1)
     out -= np.log(n_draws)
     return out

@@ -205,7 +205,7 @@ def test_diverging_relaxation_names_the_parameter(digits):
                 n_inference_steps=200)
     with pytest.raises(FloatingPointError, match="inference_rate"):
         clf.fit(X_train * 10, y_train)
-    assert all(np.isfinite(m).all() for m in clf.coefs_)
+    assert not hasattr(clf, "coefs_")  # the failed fit left no half-trained weights
 
 
 def test_tied_relaxation_cannot_diverge(digits):

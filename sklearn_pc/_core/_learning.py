@@ -62,13 +62,13 @@ class SGDOptimizer:
     """
 
     def __init__(self, params, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True):
-        self.learning_rate = learning_rate_init
+        self.learning_rate_init = learning_rate_init
         self.momentum = momentum
         self.nesterov = nesterovs_momentum
         self.velocities = [np.zeros_like(p) for p in params]
 
     def update_params(self, params, grads):
-        lr = params[0].dtype.type(self.learning_rate)
+        lr = params[0].dtype.type(self.learning_rate_init)
         mom = params[0].dtype.type(self.momentum)
         for param, grad, velocity in zip(params, grads, self.velocities):
             velocity *= mom

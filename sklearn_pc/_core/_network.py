@@ -114,6 +114,16 @@ class PCNetwork:
             errors.append(self.error(layer + 1, states[layer + 1], mu))
         return errors
 
+    def output_energy(self, target, mu):
+        """Per-sample energy of the top layer: ``1/2 nu[L] ||x[L] - mu[L]||^2``, or
+        the cross-entropy ``-sum x[L] log mu[L]`` with a softmax output."""
+        if self.output is not None:
+            with np.errstate(divide="ignore"):
+                log_mu = np.log(mu)
+            return -np.einsum("ij,ij->i", target, log_mu)
+        residual = np.subtract(target, mu)
+        return (0.5 / float(self.variances[-1])) * np.einsum("ij,ij->i", residual, residual)
+
     def energy(self, states, errors):
         """Per-sample energy ``E = sum_l nu[l] / 2 ||eps[l]||^2`` (minus eq 2.7).
 
@@ -125,12 +135,10 @@ class PCNetwork:
         for layer, eps in enumerate(errors):
             if eps is None:
                 continue
-            nu = float(self.variances[layer])
             if layer == self.n_layers and self.output is not None:
                 mu = self.predict_layer(layer - 1, self.activate(layer - 1, states[layer - 1]))
-                with np.errstate(divide="ignore"):
-                    log_mu = np.log(mu)
-                total -= np.einsum("ij,ij->i", states[layer], log_mu)
+                total += self.output_energy(states[layer], mu)
             else:
+                nu = float(self.variances[layer])
                 total += 0.5 * nu * np.einsum("ij,ij->i", eps, eps)
         return total

@@ -23,6 +23,20 @@ import numpy as np
 
 SCHEDULES = ("alternating", "euler")
 
+# A relaxation whose energy ends this many times above where it started has diverged.
+DIVERGENCE_GROWTH = 100.0
+
+
+def has_diverged(initial_energy, final_energy):
+    """Whether a relaxation blew up: its final energy is not finite, or exceeds
+    ``DIVERGENCE_GROWTH`` times its initial energy (floored at 1e-6).
+
+    Converging dynamics lower the energy (with tied feedback, every step
+    does), so a large rise means too large a step.
+    """
+    return not np.isfinite(final_energy) or (
+        final_energy > DIVERGENCE_GROWTH * max(initial_energy, 1e-6))
+
 
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
           n_steps=20, rate=0.1, activity_decay=0.0, errors=None):

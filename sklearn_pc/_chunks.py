@@ -1,0 +1,35 @@
+"""Chunks of rows that bound the memory of inference on many samples.
+
+Every method that maps samples to outputs (``predict``, ``transform``,
+``inverse_transform``, ``score_samples``, ``sample``, ...) works through its
+input in chunks of rows, so that a call on millions of samples holds its
+output and one chunk's intermediate arrays, never all of them.  The chunk
+size follows scikit-learn's ``working_memory`` setting (MiB, default 1024),
+as ``pairwise_distances_chunked`` does::
+
+    with sklearn.config_context(working_memory=64):
+        model.predict(X_huge)
+"""
+
+from sklearn import get_config
+from sklearn.utils import gen_batches
+
+
+def row_chunks(n_rows, row_bytes):
+    """Slices of rows whose intermediate arrays fit in ``working_memory``.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows to go through.
+    row_bytes : int
+        Bytes of intermediate arrays one row needs.
+
+    Returns
+    -------
+    chunks : generator of slice
+        Consecutive slices covering ``range(n_rows)``, each of
+        ``working_memory / row_bytes`` rows (at least one).
+    """
+    budget = get_config()["working_memory"] * 2**20
+    return gen_batches(n_rows, max(1, int(budget // row_bytes)))
