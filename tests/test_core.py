@@ -247,3 +247,15 @@ def test_softmax_output_errors_are_cross_entropy_gradients():
         coefs[1][index] += h
     assert np.allclose(grad, numeric, atol=1e-7)
     assert np.allclose(net.feedforward(states[0])[-1].sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_energy_stays_finite_when_a_probability_underflows(dtype):
+    """A confident mistake (softmax probability 0 in floating point) has a finite energy:
+    ``-log`` of the smallest positive number, not infinity."""
+    net = PCNetwork([np.array([[2000.0, -2000.0]], dtype=dtype)], None, None, ["identity"],
+                    np.ones(2), output="softmax")
+    states = [np.ones((1, 1), dtype=dtype), np.array([[0.0, 1.0]], dtype=dtype)]
+    energy = net.energy(states, net.errors(states))
+    assert energy.dtype == dtype
+    assert energy[0] == pytest.approx(-np.log(np.finfo(dtype).tiny), rel=1e-6)

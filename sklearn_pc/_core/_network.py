@@ -118,8 +118,9 @@ class PCNetwork:
         """Per-sample energy of the top layer: ``1/2 nu[L] ||x[L] - mu[L]||^2``, or
         the cross-entropy ``-sum x[L] log mu[L]`` with a softmax output."""
         if self.output is not None:
-            with np.errstate(divide="ignore"):
-                log_mu = np.log(mu)
+            # a probability that underflowed to 0 counts as the smallest positive one,
+            # so one confident mistake gives a large, finite energy
+            log_mu = np.log(np.maximum(mu, np.finfo(mu.dtype).tiny))
             return -np.einsum("ij,ij->i", target, log_mu)
         residual = np.subtract(target, mu)
         return (0.5 / float(self.variances[-1])) * np.einsum("ij,ij->i", residual, residual)
