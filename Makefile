@@ -9,7 +9,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,plot]"
 	touch $@
 
-.PHONY: demo test bench-quick examples
+.PHONY: demo test bench-quick examples docs
 demo: $(BIN)/.installed
 	$(BIN)/python -m sklearn_pc demo
 
@@ -25,3 +25,7 @@ examples: $(BIN)/.installed
 	for script in examples/*.py; do \
 		$(BIN)/python $$script --output build/examples/$$(basename $$script .py).png || exit 1; \
 	done
+
+docs: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html

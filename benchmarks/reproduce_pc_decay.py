@@ -12,7 +12,6 @@ the fixed points of eq 3.12 are unchanged), with the epochs and batch sizes belo
 """
 
 import argparse
-import json
 import time
 import warnings
 
@@ -170,7 +169,8 @@ def to_markdown(results):
                   "|---" * (len(columns) + 2) + "|"]
         for label, row in rows.items():
             cells = [_cell(row.get(column, "")) for column in columns]
-            lines.append(f"| {label} | " + " | ".join(cells) + f" | {_cell(paper.get(label, ''))} |")
+            reference = _cell(paper.get(label, ""))
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {reference} |")
         extra = {key: value for key, value in paper.items() if key not in rows}
         lines += [""] + [f"Paper, {key}: {_cell(value)}." for key, value in extra.items()]
         lines += [NOTES.get(name, ""), ""]
@@ -186,8 +186,8 @@ def main(argv=None):
     for name in args.experiments or EXPERIMENTS:
         start = time.perf_counter()
         results[name] = EXPERIMENTS[name](args.quick)
-        print(f"{name} ({time.perf_counter() - start:.0f} s):",
-              json.dumps(results[name], indent=1), flush=True)
+        print(f"{name} ({time.perf_counter() - start:.0f} s)")
+        print(to_markdown({name: results[name]}).split("\n", 2)[2], flush=True)
     if not args.quick:
         stem = "reproduce_pc_decay" + ("_" + "_".join(args.experiments) if args.experiments else "")
         write_results(stem, {"results": results}, to_markdown(results))

@@ -21,26 +21,26 @@ import argparse
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from sklearn_pc import PCGenerator  # noqa: E402
 from sklearn_pc.metrics import cosine_to_class_means  # noqa: E402
+from sklearn_pc.plotting import ImageGridDisplay  # noqa: E402
 
 
-def main(output, mnist=False):
+def main(output=None, mnist=False):
     if mnist:
         from sklearn_pc.datasets import fetch_mnist
 
         X, y, _, _ = fetch_mnist(return_X_y=True)
-        X, y, side, hidden = X[:1000], y[:1000], 28, (600,)
+        X, y, hidden = X[:1000], y[:1000], (600,)
     else:
         X, y = load_digits(return_X_y=True)
-        X, side, hidden = X / 16, 8, (100,)
+        X, hidden = X / 16, (100,)
     classes = np.arange(10)
-    means = np.stack([X[y == c].mean(axis=0) for c in classes])
-    rows = [("class means", means, None)]
+    rows = [np.stack([X[y == c].mean(axis=0) for c in classes])]
+    titles = ["class means"]
     for name, weight_decay, activity_decay in (("PC-nondecay", 0.0, 0.0),
                                                ("PC-decay", 0.05, 0.05)):
         gen = PCGenerator(hidden_layer_sizes=hidden, weight_decay=weight_decay,
@@ -48,25 +48,19 @@ def main(output, mnist=False):
                           random_state=0).fit(X, y)
         generated = gen.generate(classes)
         cosine = cosine_to_class_means(generated, classes, X, y).mean()
-        rows.append((f"{name}: training accuracy {gen.score(X, y):.2f}, cosine {cosine:.2f}",
-                     generated, cosine))
+        rows.append(generated)
+        titles.append(f"{name}: training accuracy {gen.score(X, y):.2f}, cosine {cosine:.2f}")
         print(f"{name:12s} training accuracy {gen.score(X, y):.3f}  mean cosine {cosine:.3f}")
 
-    fig, axes = plt.subplots(len(rows), 10, figsize=(8, 1.1 * len(rows)),
-                             gridspec_kw={"wspace": 0.05, "hspace": 0.45})
-    for row, (title, images, _) in zip(axes, rows):
-        for ax, image in zip(row, images):
-            ax.imshow(image.reshape(side, side), cmap="gray_r")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        row[0].set_title(title, loc="left", fontsize=9)
-    fig.savefig(output, dpi=100, bbox_inches="tight")
-    print("saved", output)
+    fig = ImageGridDisplay(rows, row_labels=titles).plot().figure_
+    if output:
+        fig.savefig(output, dpi=100, bbox_inches="tight")
+        print("saved", output)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Class means above generated digits.")
-    parser.add_argument("--output", default="generated_digits.png")
+    parser.add_argument("--output", help="save the figure to this file")
     parser.add_argument("--mnist", action="store_true", help="1000 MNIST digits, 784-600-10")
     args = parser.parse_args()
     main(args.output, args.mnist)

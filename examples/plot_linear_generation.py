@@ -23,7 +23,7 @@ from sklearn_pc import PCGenerator  # noqa: E402
 from sklearn_pc.datasets import make_class_prototypes  # noqa: E402
 
 
-def main(output):
+def main(output=None):
     X, y, centroids = make_class_prototypes(n_samples=200, n_features=3, n_classes=2,
                                             return_prototypes=True, random_state=0)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
@@ -44,11 +44,12 @@ def main(output):
     axes[0].set_ylabel("x2 (2-D projection of 3-D inputs; squares: generated)")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(output, dpi=100)
-    print("saved", output)
+    if output:
+        fig.savefig(output, dpi=100)
+        print("saved", output)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Generated samples without and with decay.")
-    parser.add_argument("--output", default="linear_generation.png")
+    parser.add_argument("--output", help="save the figure to this file")
     main(parser.parse_args().output)

@@ -16,16 +16,16 @@ import argparse
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from sklearn_pc import GNCNAutoencoder  # noqa: E402
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse  # noqa: E402
+from sklearn_pc.plotting import ImageGridDisplay  # noqa: E402
 
 
-def main(output):
+def main(output=None):
     X = load_digits().data / 16
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
     model = GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_settle_steps=30, max_iter=40,
@@ -45,21 +45,15 @@ def main(output):
           f"{masked_mse(X_test, model.complete(X_test, observed), observed):.2f}, "
           f"training-mean fill {masked_mse(X_test, mean_fill, observed):.2f}")
 
-    rows = [("test digits", originals), ("right half hidden", originals * observed),
-            ("completed", completed), ("samples from the prior", model.sample(10))]
-    fig, axes = plt.subplots(len(rows), 10, figsize=(8, 1.1 * len(rows)),
-                             gridspec_kw={"wspace": 0.05, "hspace": 0.45})
-    for row, (title, images) in zip(axes, rows):
-        for ax, image in zip(row, images):
-            ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        row[0].set_title(title, loc="left", fontsize=9)
-    fig.savefig(output, dpi=100, bbox_inches="tight")
-    print("saved", output)
+    rows = [originals, originals * observed, completed, model.sample(10)]
+    titles = ["test digits", "right half hidden", "completed", "samples from the prior"]
+    fig = ImageGridDisplay(rows, row_labels=titles).plot(vmin=0, vmax=1).figure_
+    if output:
+        fig.savefig(output, dpi=100, bbox_inches="tight")
+        print("saved", output)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Digits, masked, completed, and samples.")
-    parser.add_argument("--output", default="pattern_completion.png")
+    parser.add_argument("--output", help="save the figure to this file")
     main(parser.parse_args().output)

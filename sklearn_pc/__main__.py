@@ -1,8 +1,14 @@
-"""Command line: ``python -m sklearn_pc demo``."""
+"""Command line: ``python -m sklearn_pc demo`` and ``python -m sklearn_pc reproduce NAME``.
+
+Installed, the same commands are ``sklearn-pc demo`` and ``sklearn-pc reproduce NAME``.
+"""
 
 import argparse
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -35,14 +41,40 @@ def demo(random_state=0):
         print(f"| {name:<38} | {model.score(X_test, y_test):13.4f} | {seconds:12.2f} |")
 
 
+# The benchmarks live beside the package in a source checkout, not in the installed wheel.
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def reproduce(name, options):
+    """Run ``benchmarks/NAME.py`` with ``options``; return its exit status."""
+    script = BENCHMARKS / f"{name}.py"
+    if not script.is_file():
+        available = sorted(path.stem for path in BENCHMARKS.glob("[!_]*.py"))
+        raise SystemExit(
+            f"No benchmark {name!r} in {BENCHMARKS}. " + (
+                f"Available: {', '.join(available)}." if available else
+                "The benchmarks ship with the source checkout, not with the installed "
+                "package: clone the repository and run this from there."))
+    return subprocess.run([sys.executable, str(script), *options], cwd=BENCHMARKS).returncode
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sklearn_pc")
+    parser = argparse.ArgumentParser(prog="sklearn-pc", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="train on load_digits and print a table of results")
-    args = parser.parse_args(argv)
+    rerun = commands.add_parser(
+        "reproduce", help="run a benchmark of benchmarks/ and print its table",
+        description="Run benchmarks/NAME.py (e.g. bench_classifier, reproduce_pc_decay, "
+                    "reproduce_ngc); options after NAME, such as --quick, are passed on.")
+    rerun.add_argument("name", help="benchmark script name, without .py")
+    args, options = parser.parse_known_args(argv)
     if args.command == "demo":
+        if options:
+            parser.error(f"unrecognized arguments: {' '.join(options)}")
         demo()
+        return 0
+    return reproduce(args.name, options)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

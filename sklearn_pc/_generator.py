@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._core._relaxation import SCHEDULES, relax
 from ._chunks import row_chunks
+from ._core._relaxation import SCHEDULES, relax
 from ._pc import PCClassifier
 
 # Generated states beyond this magnitude mean the generative dynamics diverged.
@@ -149,7 +149,7 @@ class PCGenerator(PCClassifier):
         Number of layers of states, input and output included.
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input feature names, when ``X`` has string column names.
 
     See Also

@@ -29,9 +29,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._chunks import row_chunks
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
-from ._chunks import row_chunks
 from ._core._relaxation import has_diverged
 from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood, _check_mask, _mc_log_likelihood
@@ -200,7 +200,7 @@ class GNCNAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Number of training samples seen.
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input feature names, when ``X`` has string column names.
 
     See Also

@@ -26,10 +26,10 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from ._chunks import row_chunks
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS, local_gradients, parameters
 from ._core._network import PCNetwork
-from ._chunks import row_chunks
 from ._core._relaxation import SCHEDULES, has_diverged, relax
 from ._rollback import rollback_on_error
 
@@ -437,7 +437,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         Number of layers of states, input and output included.
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input feature names, when ``X`` has string column names.
 
     See Also

@@ -73,112 +73,120 @@ NAN[3, 5] = np.nan
 INF = X.copy()
 INF[0, 0] = np.inf
 
-# (estimator, what is called, error type, message pattern): the contract of every bad input.
+
+def fit_call(X_fit, y_fit=Y, **params):
+    """Fit a fresh estimator (with ``params``) on ``X_fit`` (and ``y_fit`` if supervised)."""
+    def run(name, _):
+        model = FACTORIES[name](**params)
+        return model.fit(X_fit, y_fit) if name in SUPERVISED else model.fit(X_fit)
+    return run
+
+
+def method_call(method, data):
+    """Call one of the per-sample methods of the fitted estimator on ``data``."""
+    return lambda name, model: sample_methods(name, model)[method](data)
+
+
+def unfitted_call(method):
+    return lambda name, _: sample_methods(name, FACTORIES[name]())[method](X)
+
+
+def partial_fit_unseen_label(name, _):
+    model = FACTORIES[name]().partial_fit(X[Y < 9], Y[Y < 9], classes=np.arange(9))
+    return model.partial_fit(X, Y)
+
+
+# (estimator, case, call(name, fitted model), error type, message): every bad input's error.
 BAD_INPUT = [
-    *[(name, f"fit {case}", error, match)
+    *[(name, f"fit {case}", call, error, match)
       for name in FACTORIES
-      for case, error, match in [
-          ("nan", ValueError, "NaN"), ("inf", ValueError, "infinity"),
-          ("empty", ValueError, "0 sample"), ("sparse", TypeError, "[Ss]parse"),
-          ("1d", ValueError, "2D array"), ("strings", ValueError, "convert string"),
-          ("complex", ValueError, "Complex"),
-          ("max_iter=0", InvalidParameterError, "max_iter"),
-          ("learning_rate_init=-1", InvalidParameterError, "learning_rate_init"),
-          ("batch_size=0", InvalidParameterError, "batch_size")]],
-    *[(name, f"fit {case}", error, match)
+      for case, call, error, match in [
+          ("NaN", fit_call(NAN), ValueError, "NaN"),
+          ("inf", fit_call(INF), ValueError, "infinity"),
+          ("empty", fit_call(X[:0], Y[:0]), ValueError, "0 sample"),
+          ("sparse", fit_call(sparse.csr_matrix(X)), TypeError, "[Ss]parse"),
+          ("1-D X", fit_call(X[0]), ValueError, "2D array"),
+          ("strings", fit_call(np.full((200, 3), "a", dtype=object)), ValueError,
+           "convert string"),
+          ("complex", fit_call(X + 1j), ValueError, "Complex"),
+          ("max_iter=0", fit_call(X, max_iter=0), InvalidParameterError, "max_iter"),
+          ("learning_rate_init=-1", fit_call(X, learning_rate_init=-1.0),
+           InvalidParameterError, "learning_rate_init"),
+          ("batch_size=0", fit_call(X, batch_size=0), InvalidParameterError, "batch_size")]],
+    *[(name, case, call, error, match)
       for name in SUPERVISED
-      for case, error, match in [
-          ("one sample", ValueError, "one class"), ("one class", ValueError, "one class"),
-          ("mixed labels", ValueError, "mixes string and numeric"),
-          ("continuous labels", ValueError, "binary and multiclass"),
-          ("y of wrong length", ValueError, "inconsistent numbers of samples"),
-          ("inference_rate=0", InvalidParameterError, "inference_rate"),
-          ("weight_decay=-1", InvalidParameterError, "weight_decay"),
-          ("partial_fit without classes", ValueError, "classes must be passed"),
-          ("partial_fit unseen label", ValueError, r"labels \[9\] not seen")]],
-    ("PCGenerator", "fit activity_decay=-1", InvalidParameterError, "activity_decay"),
-    ("PCGenerator", "fit generation_rate=0", InvalidParameterError, "generation_rate"),
-    ("GNCNAutoencoder", "fit one sample", ValueError, "at least 2 samples"),
-    ("GNCNAutoencoder", "fit outside [0, 1]", ValueError, r"\[0, 1\]"),
-    ("GNCNAutoencoder", "fit negative", ValueError, "Negative values"),
-    ("GNCNAutoencoder", "fit beta=0", InvalidParameterError, "beta"),
-    ("GNCNAutoencoder", "fit n_settle_steps=0", InvalidParameterError, "n_settle_steps"),
-    *[(name, f"{method} {case}", error, match)
+      for case, call, error, match in [
+          ("fit one sample", fit_call(X[:1], Y[:1]), ValueError, "one class"),
+          ("fit one class", fit_call(X, np.zeros(200)), ValueError, "one class"),
+          ("fit mixed labels", fit_call(X, np.array(["a", 1] * 100, dtype=object)),
+           ValueError, "mixes string and numeric"),
+          ("fit continuous labels", fit_call(X, np.linspace(0, 1, 200)), ValueError,
+           "binary and multiclass"),
+          ("fit y of wrong length", fit_call(X, Y[:-1]), ValueError,
+           "inconsistent numbers of samples"),
+          ("fit inference_rate=0", fit_call(X, inference_rate=0.0), InvalidParameterError,
+           "inference_rate"),
+          ("fit weight_decay=-1", fit_call(X, weight_decay=-1.0), InvalidParameterError,
+           "weight_decay"),
+          ("partial_fit without classes", lambda name, _: FACTORIES[name]().partial_fit(X, Y),
+           ValueError, "classes must be passed"),
+          ("partial_fit unseen label", partial_fit_unseen_label, ValueError,
+           r"labels \[9\] not seen")]],
+    ("PCGenerator", "fit activity_decay=-1", fit_call(X, activity_decay=-1.0),
+     InvalidParameterError, "activity_decay"),
+    ("PCGenerator", "fit generation_rate=0", fit_call(X, generation_rate=0.0),
+     InvalidParameterError, "generation_rate"),
+    ("GNCNAutoencoder", "fit one sample", fit_call(X[:1]), ValueError, "at least 2 samples"),
+    ("GNCNAutoencoder", "fit outside [0, 1]", fit_call(X * 16), ValueError, r"\[0, 1\]"),
+    ("GNCNAutoencoder", "fit negative", fit_call(X - 0.5), ValueError, "Negative values"),
+    ("GNCNAutoencoder", "fit beta=0", fit_call(X, beta=0.0), InvalidParameterError, "beta"),
+    ("GNCNAutoencoder", "fit n_settle_steps=0", fit_call(X, n_settle_steps=0),
+     InvalidParameterError, "n_settle_steps"),
+    *[(name, f"{method} {case}", call, error, match)
       for name in FACTORIES
       for method in sample_methods(name, FACTORIES[name]())
-      for case, error, match in [
-          ("unfitted", NotFittedError, "not fitted"), ("nan", ValueError, "NaN"),
-          ("inf", ValueError, "infinity"), ("empty", ValueError, "0 sample"),
-          ("sparse", TypeError, "[Ss]parse"), ("wrong n_features", ValueError, "features"),
-          ("1d", ValueError, "2D array")]],
-    ("PCGenerator", "inverse_transform wrong width", ValueError, "10 top-layer units"),
-    ("PCGenerator", "inverse_transform nan", ValueError, "NaN"),
-    ("PCGenerator", "generate unseen label", ValueError, r"labels \[42\] not in classes"),
-    ("PCGenerator", "sample n_samples=0", ValueError, "positive integer"),
-    ("PCGenerator", "sample wrong y length", ValueError, "n_samples=3 labels"),
-    ("PCGenerator", "sample init=ones", ValueError, "init must be"),
-    ("GNCNAutoencoder", "inverse_transform wrong width", ValueError, "4 top-layer units"),
-    ("GNCNAutoencoder", "sample n_samples=2.5", ValueError, "positive integer"),
-    ("GNCNAutoencoder", "score_samples outside [0, 1]", ValueError, r"\[0, 1\]"),
-    ("GNCNAutoencoder", "complete mask of wrong shape", ValueError, "mask must have shape"),
-    ("GNCNAutoencoder", "complete mask not 0 / 1", ValueError, "0 / 1"),
+      for case, call, error, match in [
+          ("unfitted", unfitted_call(method), NotFittedError, "not fitted"),
+          ("NaN", method_call(method, NAN), ValueError, "NaN"),
+          ("inf", method_call(method, INF), ValueError, "infinity"),
+          ("empty", method_call(method, X[:0]), ValueError, "0 sample"),
+          ("sparse", method_call(method, sparse.csr_matrix(X)), TypeError, "[Ss]parse"),
+          ("wrong n_features", method_call(method, X[:, :5]), ValueError, "features"),
+          ("1-D X", method_call(method, X[0]), ValueError, "2D array")]],
+    ("PCGenerator", "inverse_transform wrong width",
+     lambda _, model: model.inverse_transform(np.zeros((2, 11))), ValueError,
+     "10 top-layer units"),
+    ("PCGenerator", "inverse_transform NaN",
+     lambda _, model: model.inverse_transform(np.full((2, 10), np.nan)), ValueError, "NaN"),
+    ("PCGenerator", "generate unseen label", lambda _, model: model.generate([42]),
+     ValueError, r"labels \[42\] not in classes"),
+    ("PCGenerator", "sample n_samples=0", lambda _, model: model.sample(0), ValueError,
+     "positive integer"),
+    ("PCGenerator", "sample wrong y length", lambda _, model: model.sample(3, y=[1, 2]),
+     ValueError, "n_samples=3 labels"),
+    ("PCGenerator", "sample init='ones'", lambda _, model: model.sample(2, init="ones"),
+     ValueError, "init must be"),
+    ("GNCNAutoencoder", "inverse_transform wrong width",
+     lambda _, model: model.inverse_transform(np.zeros((2, 5))), ValueError,
+     "4 top-layer units"),
+    ("GNCNAutoencoder", "sample n_samples=2.5", lambda _, model: model.sample(2.5),
+     ValueError, "positive integer"),
+    ("GNCNAutoencoder", "score_samples outside [0, 1]", method_call("score_samples", X * 16),
+     ValueError, r"\[0, 1\]"),
+    ("GNCNAutoencoder", "complete mask of wrong shape",
+     lambda _, model: model.complete(X, np.ones((3, 64))), ValueError, "mask must have shape"),
+    ("GNCNAutoencoder", "complete mask not 0 / 1",
+     lambda _, model: model.complete(X, np.full(64, 0.5)), ValueError, "0 / 1"),
 ]
 
 
-def call(name, what, model):
-    """Run the call ``what`` names on ``model`` (fitted unless ``what`` says so)."""
-    method, case = what.split(" ", 1)
-    y = Y if name in SUPERVISED else None
-    fresh = FACTORIES[name]()
-    if method == "fit":
-        data = {"nan": NAN, "inf": INF, "empty": X[:0], "sparse": sparse.csr_matrix(X),
-                "1d": X[0], "strings": np.full((20, 3), "a", dtype=object),
-                "complex": X + 1j, "one sample": X[:1], "outside [0, 1]": X * 16,
-                "negative": X - 0.5}.get(case, X)
-        labels = {"one class": np.zeros(200), "mixed labels": np.array(["a", 1] * 100,
-                                                                         dtype=object),
-                  "continuous labels": np.linspace(0, 1, 200),
-                  "y of wrong length": Y[:-1], "empty": Y[:0], "one sample": Y[:1]}
-        if case.startswith("partial_fit"):
-            if case == "partial_fit without classes":
-                return fresh.partial_fit(X, Y)
-            return fresh.partial_fit(X[Y < 9], Y[Y < 9], classes=np.arange(9)).partial_fit(X, Y)
-        if "=" in case:
-            param, value = case.split("=")
-            fresh.set_params(**{param: type(fresh.get_params()[param])(value)})
-        target = labels.get(case, Y)[:len(data)] if y is not None else None
-        if case in ("mixed labels", "continuous labels", "y of wrong length", "one class"):
-            target = labels[case]
-        return fresh.fit(data, target)
-    if case == "unfitted":
-        model = fresh
-    if method in ("inverse_transform", "generate", "sample") or "mask" in case:
-        width = 10 if name in SUPERVISED else 4
-        return {"inverse_transform wrong width": lambda: model.inverse_transform(
-                    np.zeros((2, width + 1))),
-                "inverse_transform nan": lambda: model.inverse_transform(
-                    np.full((2, width), np.nan)),
-                "generate unseen label": lambda: model.generate([42]),
-                "sample n_samples=0": lambda: model.sample(0),
-                "sample n_samples=2.5": lambda: model.sample(2.5),
-                "sample wrong y length": lambda: model.sample(3, y=[1, 2]),
-                "sample init=ones": lambda: model.sample(2, init="ones"),
-                "complete mask of wrong shape": lambda: model.complete(X, np.ones((3, 64))),
-                "complete mask not 0 / 1": lambda: model.complete(X, np.full(64, 0.5)),
-                }[what]()
-    data = {"nan": NAN, "inf": INF, "empty": X[:0], "sparse": sparse.csr_matrix(X),
-            "wrong n_features": X[:, :5], "1d": X[0], "outside [0, 1]": X * 16,
-            "unfitted": X}[case]
-    return sample_methods(name, model)[method](data)
-
-
-@pytest.mark.parametrize("name, what, error, match", BAD_INPUT,
-                         ids=[f"{name}-{what}" for name, what, _, _ in BAD_INPUT])
-def test_bad_input_gets_a_clear_error(fitted, name, what, error, match):
+@pytest.mark.parametrize("name, case, call, error, match", BAD_INPUT,
+                         ids=[f"{name}-{case}" for name, case, *_ in BAD_INPUT])
+def test_bad_input_gets_a_clear_error(fitted, name, case, call, error, match):
     model = fitted[name]
     state = joblib.hash(model)
     with pytest.raises(error, match=match):
-        call(name, what, model)
+        call(name, model)
     assert joblib.hash(model) == state  # the fitted estimator is untouched
 
 
