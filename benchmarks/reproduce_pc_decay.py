@@ -96,45 +96,62 @@ def table2(quick):
                                     "no weight decay training": [5.032, 100.9, 691.8]}}
 
 
-def mnist_generation(quick, hidden, n_train, n_nets, epochs, schedules):
-    """Tables 3 and 4: cosine of generated digits to the class-mean digits."""
+def mnist_generation(quick, hidden, n_train, n_nets, epochs, rows):
+    """Tables 3 and 4: cosine of generated digits to the class-mean digits.
+
+    ``rows`` holds ``(name, weight_decay, PCGenerator parameters)``; activity
+    decay is 0.05 whenever weight decay is on, 0 otherwise.
+    """
     dataset = "digits" if quick else "mnist"
     X, y, X_test, y_test = load_classification_data(dataset, np.float32, n_train=n_train)
-    rows = {}
-    for name, wd, schedule in schedules:
+    results = {}
+    for name, wd, params in rows:
         cosines, accuracies, seconds = [], [], []
         for seed in range(n_nets):
             start = time.perf_counter()
             gen = PCGenerator(hidden_layer_sizes=hidden, activation="tanh", weight_decay=wd,
-                              weight_decay_schedule=schedule, activity_decay=0.05 if wd else 0.0,
-                              batch_size=100, max_iter=epochs, n_iter_no_change=epochs,
-                              random_state=seed).fit(X, y)
+                              activity_decay=0.05 if wd else 0.0, batch_size=100,
+                              max_iter=epochs, n_iter_no_change=epochs, random_state=seed,
+                              **params).fit(X, y)
             classes = gen.classes_
             cosines.extend(cosine_to_class_means(gen.generate(classes), classes, X, y))
             accuracies.append(gen.score(X_test, y_test))
             seconds.append(time.perf_counter() - start)
-        rows[name] = {"cosine_avg": float(np.mean(cosines)), "cosine_max": float(np.max(cosines)),
-                      "test_accuracy_avg": float(np.mean(accuracies)),
-                      "seconds_per_net": float(np.mean(seconds)), "n_nets": n_nets}
-    return rows
+        results[name] = {"cosine_avg": float(np.mean(cosines)),
+                         "cosine_max": float(np.max(cosines)),
+                         "test_accuracy_avg": float(np.mean(accuracies)),
+                         "seconds_per_net": float(np.mean(seconds)), "n_nets": n_nets}
+    return results
 
 
 def table3(quick):
     rows = mnist_generation(quick, (600,), 1000, 2 if quick else 10, 20 if quick else 50,
-                            [("non-decay", 0.0, "constant"), ("decay", 0.05, "constant")])
+                            [("non-decay", 0.0, {}), ("decay", 0.05, {})])
     return {"rows": rows, "paper": {"non-decay": [0.0098, 0.1170], "decay": [0.4274, 0.6081]}}
 
 
 def table4(quick):
     rows = mnist_generation(quick, (600, 600), None, 1, 3 if quick else 10,
-                            [("non-decay", 0.0, "constant"), ("decay", 0.05, "constant"),
-                             ("decay, linear taper (beyond the paper)", 0.05, "linear")])
+                            [("non-decay", 0.0, {}), ("decay", 0.05, {}),
+                             ("decay, linear taper (beyond the paper)", 0.05,
+                              {"weight_decay_schedule": "linear"})])
     return {"rows": rows, "paper": {"non-decay": [0.019, 0.0910], "decay": [0.6682, 0.7244],
                                     "decay test accuracy (authors' code)": 0.714}}
 
 
+def beyond(quick):
+    """Beyond the paper: a softmax / cross-entropy output, whose argmax does not need
+    the large weights that weight decay forbids, with the same decay-trained
+    784-600-600-10 network (goal: test accuracy >= 0.97 and cosine >= 0.70)."""
+    rows = mnist_generation(quick, (600, 600), None, 1, 3 if quick else 10,
+                            [("log-loss output, weight decay 0.05", 0.05, {"loss": "log_loss"}),
+                             ("log-loss output, weight decay 0.01", 0.01,
+                              {"loss": "log_loss"})])
+    return {"rows": rows, "paper": {}}
+
+
 EXPERIMENTS = {"fig5": fig5, "table1": table1, "table2": table2, "table3": table3,
-               "table4": table4}
+               "table4": table4, "beyond": beyond}
 
 
 NOTES = {
@@ -148,6 +165,7 @@ NOTES = {
     "table3": "Paper columns: cosine avg / max.",
     "table4": "Paper columns: cosine avg / max; the paper's own code scored 71.4 % test "
               "accuracy with decay.",
+    "beyond": "Goal: one network with test accuracy >= 0.97 and mean cosine >= 0.70.",
 }
 
 
