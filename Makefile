@@ -19,6 +19,10 @@ test: $(BIN)/.installed
 bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_classifier.py --quick
 	$(BIN)/python benchmarks/reproduce_pc_decay.py --quick
+	$(BIN)/python benchmarks/reproduce_ngc.py --quick
+	$(BIN)/python benchmarks/compare_autoencoders.py --quick
+	$(BIN)/python benchmarks/bench_core.py --quick
+	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers
 
 examples: $(BIN)/.installed
 	mkdir -p build/examples

@@ -9,7 +9,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_pc import GNCNAutoencoder, PCClassifier, PCGenerator
+from sklearn_pc import (
+    AdversarialAutoencoder,
+    BackpropAutoencoder,
+    GNCNAutoencoder,
+    PCClassifier,
+    PCGenerator,
+    VariationalAutoencoder,
+)
 
 
 def fast_estimators():
@@ -23,6 +30,7 @@ def fast_estimators():
         PCGenerator(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=100, batch_size=32,
                     learning_rate_init=0.01, n_generation_steps=50, random_state=0),
         *fast_gncn_autoencoders(),
+        *fast_baselines(),
     ]
 
 
@@ -34,12 +42,28 @@ def fast_gncn_autoencoders():
             for variant in ("t1", "t1-sigma", "t2-lsigma", "pdh")]
 
 
-# GNCNAutoencoder models X as the means of a Bernoulli decoder and rejects data outside
-# [0, 1] with a ValueError (silently clipping raw features, e.g. 0-16 grey levels, would
-# train on garbage).  These checks fit unscaled toy data, so they fail by design; each of
-# them runs again, and passes, in test_gncn_on_unit_interval_data below, except the two
-# overwrite checks that no Pipeline passes, which test_gncn.py covers.
-_OUTSIDE_UNIT_INTERVAL = "fits toy data outside [0, 1], which GNCNAutoencoder rejects"
+def fast_baselines():
+    """One tiny backprop baseline of each kind (RAE, GVAE, GVAE-CV, GAN-AE)."""
+    shared = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 5, "batch_size": 32,
+              "n_prior_components": 2, "n_mc_samples": 20, "n_completion_steps": 2,
+              "random_state": 0}
+    return [BackpropAutoencoder(**shared), VariationalAutoencoder(**shared),
+            VariationalAutoencoder(fixed_variance=0.1, **shared),
+            AdversarialAutoencoder(discriminator_hidden_layer_sizes=(4,), **shared)]
+
+
+# The estimators whose data must lie in [0, 1].
+UNIT_INTERVAL = (GNCNAutoencoder, BackpropAutoencoder, VariationalAutoencoder,
+                 AdversarialAutoencoder)
+
+
+# GNCNAutoencoder and the backprop baselines model X as the means of a Bernoulli decoder
+# and reject data outside [0, 1] with a ValueError (silently clipping raw features, e.g.
+# 0-16 grey levels, would train on garbage).  These checks fit unscaled toy data, so they
+# fail by design; each of them runs again, and passes, in test_gncn_on_unit_interval_data
+# below, except the two overwrite checks that no Pipeline passes, which test_gncn.py and
+# test_autoencoders.py cover.
+_OUTSIDE_UNIT_INTERVAL = "fits toy data outside [0, 1], which {} rejects"
 _GNCN_DATA_CHECKS = [
     "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
     "check_estimators_fit_returns_self", "check_readonly_memmap_input",
@@ -59,7 +83,8 @@ _PIPELINE_FITS_ITS_STEPS = "Pipeline fits the estimators held in its steps param
 
 # Checks that cannot pass, each with its reason.
 EXPECTED_FAILED_CHECKS = {
-    "GNCNAutoencoder": dict.fromkeys(_GNCN_DATA_CHECKS, _OUTSIDE_UNIT_INTERVAL),
+    **{cls.__name__: dict.fromkeys(_GNCN_DATA_CHECKS, _OUTSIDE_UNIT_INTERVAL.format(cls.__name__))
+       for cls in UNIT_INTERVAL},
     "Pipeline": {"check_estimators_overwrite_params": _PIPELINE_FITS_ITS_STEPS,
                  "check_dont_overwrite_parameters": _PIPELINE_FITS_ITS_STEPS},
 }
@@ -74,8 +99,8 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-@parametrize_with_checks([make_pipeline(MinMaxScaler(clip=True), gncn)
-                          for gncn in fast_gncn_autoencoders()],
+@parametrize_with_checks([make_pipeline(MinMaxScaler(clip=True), model)
+                          for model in [*fast_gncn_autoencoders(), *fast_baselines()]],
                          expected_failed_checks=expected_failed_checks)
 def test_gncn_on_unit_interval_data(estimator, check):
     """Every check again, on the checks' data mapped into [0, 1] by a clipping scaler."""
@@ -88,9 +113,10 @@ def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
 
-# The check fits toy data outside [0, 1]; test_gncn.py checks GNCNAutoencoder's feature names.
+# The check fits toy data outside [0, 1]; test_gncn.py and test_ecosystem.py check the
+# feature names of the estimators that need data in [0, 1].
 @pytest.mark.parametrize("estimator",
-                         [e for e in fast_estimators() if not isinstance(e, GNCNAutoencoder)],
+                         [e for e in fast_estimators() if not isinstance(e, UNIT_INTERVAL)],
                          ids=lambda e: type(e).__name__)
 def test_feature_names(estimator):
     """Feature names seen in fit are stored and checked at predict time."""

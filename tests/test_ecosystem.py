@@ -9,7 +9,15 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_pc import SKOPS_TRUSTED_TYPES, GNCNAutoencoder, PCClassifier, PCGenerator
+from sklearn_pc import (
+    SKOPS_TRUSTED_TYPES,
+    AdversarialAutoencoder,
+    BackpropAutoencoder,
+    GNCNAutoencoder,
+    PCClassifier,
+    PCGenerator,
+    VariationalAutoencoder,
+)
 from sklearn_pc.__main__ import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -24,18 +32,29 @@ ESTIMATORS = [
     PCGenerator(hidden_layer_sizes=(16,), max_iter=3, n_generation_steps=20, random_state=0),
     GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_settle_steps=10, n_groups=2, max_iter=2,
                     n_prior_components=2, n_mc_samples=16, random_state=0),
+    BackpropAutoencoder(n_components=4, hidden_layer_sizes=(12,), max_iter=2,
+                        n_prior_components=2, n_mc_samples=16, random_state=0),
+    VariationalAutoencoder(n_components=4, hidden_layer_sizes=(12,), max_iter=2,
+                           n_prior_components=2, n_mc_samples=16, random_state=0),
+    AdversarialAutoencoder(n_components=4, hidden_layer_sizes=(12,),
+                           discriminator_hidden_layer_sizes=(8,), solver="sgd", max_iter=2,
+                           n_prior_components=2, n_mc_samples=16, random_state=0),
 ]
-IDS = ["PCClassifier", "PCClassifier-separate-sgd", "PCGenerator", "GNCNAutoencoder"]
+IDS = ["PCClassifier", "PCClassifier-separate-sgd", "PCGenerator", "GNCNAutoencoder",
+       "BackpropAutoencoder", "VariationalAutoencoder", "AdversarialAutoencoder-sgd"]
+# Estimators fitted without labels.
+UNSUPERVISED = (GNCNAutoencoder, BackpropAutoencoder, VariationalAutoencoder,
+                AdversarialAutoencoder)
 
 
 def fit(estimator, X_fit=X):
     estimator = clone(estimator)
-    return estimator.fit(X_fit) if isinstance(estimator, GNCNAutoencoder) else \
+    return estimator.fit(X_fit) if isinstance(estimator, UNSUPERVISED) else \
         estimator.fit(X_fit, Y[:len(X_fit)])
 
 
 def train_more(estimator):
-    if isinstance(estimator, GNCNAutoencoder):
+    if isinstance(estimator, UNSUPERVISED):
         return estimator.partial_fit(X)
     return estimator.partial_fit(X, Y)
 
@@ -75,7 +94,7 @@ def test_pandas_output_and_feature_names(estimator):
     frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])],
                          index=np.arange(len(X)) + 1000)
     model = clone(estimator).set_output(transform="pandas")
-    model = model.fit(frame) if isinstance(model, GNCNAutoencoder) else model.fit(frame, Y)
+    model = model.fit(frame) if isinstance(model, UNSUPERVISED) else model.fit(frame, Y)
     Z = model.transform(frame)
     assert isinstance(Z, pd.DataFrame)
     assert list(Z.columns) == list(model.get_feature_names_out())

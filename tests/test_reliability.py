@@ -14,7 +14,14 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_pc import GNCNAutoencoder, PCClassifier, PCGenerator
+from sklearn_pc import (
+    AdversarialAutoencoder,
+    BackpropAutoencoder,
+    GNCNAutoencoder,
+    PCClassifier,
+    PCGenerator,
+    VariationalAutoencoder,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -41,9 +48,25 @@ def autoencoder(**params):
                               **params})
 
 
+def baseline(cls, **extra):
+    """A factory of small backprop baselines with 4 latent units."""
+    def make(**params):
+        defaults = {"n_components": 4, "hidden_layer_sizes": (12,), "max_iter": 3,
+                    "batch_size": 50, "n_prior_components": 2, "n_mc_samples": 16,
+                    "n_completion_steps": 3, "random_state": 0}
+        return cls(**{**defaults, **extra, **params})
+    return make
+
+
 FACTORIES = {"PCClassifier": classifier, "PCGenerator": generator,
-             "GNCNAutoencoder": autoencoder}
+             "GNCNAutoencoder": autoencoder,
+             "BackpropAutoencoder": baseline(BackpropAutoencoder),
+             "VariationalAutoencoder": baseline(VariationalAutoencoder),
+             "AdversarialAutoencoder": baseline(AdversarialAutoencoder,
+                                                discriminator_hidden_layer_sizes=(8,))}
 SUPERVISED = {"PCClassifier", "PCGenerator"}
+BASELINES = ("BackpropAutoencoder", "VariationalAutoencoder", "AdversarialAutoencoder")
+AUTOENCODERS = ("GNCNAutoencoder", *BASELINES)
 
 
 def fit(name, X_fit=X, **params):
@@ -136,9 +159,29 @@ BAD_INPUT = [
      InvalidParameterError, "activity_decay"),
     ("PCGenerator", "fit generation_rate=0", fit_call(X, generation_rate=0.0),
      InvalidParameterError, "generation_rate"),
-    ("GNCNAutoencoder", "fit one sample", fit_call(X[:1]), ValueError, "at least 2 samples"),
-    ("GNCNAutoencoder", "fit outside [0, 1]", fit_call(X * 16), ValueError, r"\[0, 1\]"),
-    ("GNCNAutoencoder", "fit negative", fit_call(X - 0.5), ValueError, "Negative values"),
+    *[(name, case, call, error, match)
+      for name in AUTOENCODERS
+      for case, call, error, match in [
+          ("fit one sample", fit_call(X[:1]), ValueError, "at least 2 samples"),
+          ("fit outside [0, 1]", fit_call(X * 16), ValueError, r"\[0, 1\]"),
+          ("fit negative", fit_call(X - 0.5), ValueError, "Negative values"),
+          ("sample n_samples=2.5", lambda _, model: model.sample(2.5), ValueError,
+           "positive integer"),
+          ("score_samples outside [0, 1]", method_call("score_samples", X * 16), ValueError,
+           r"\[0, 1\]"),
+          ("complete mask of wrong shape", lambda _, model: model.complete(X, np.ones((3, 64))),
+           ValueError, "mask must have shape"),
+          ("complete mask not 0 / 1", lambda _, model: model.complete(X, np.full(64, 0.5)),
+           ValueError, "0 / 1")]],
+    *[(name, case, call, error, match)
+      for name in BASELINES
+      for case, call, error, match in [
+          ("fit n_components=0", fit_call(X, n_components=0), InvalidParameterError,
+           "n_components"),
+          ("fit alpha=-1", fit_call(X, alpha=-1.0), InvalidParameterError, "alpha"),
+          ("inverse_transform wrong width",
+           lambda _, model: model.inverse_transform(np.zeros((2, 5))), ValueError,
+           "4 latent units")]],
     ("GNCNAutoencoder", "fit beta=0", fit_call(X, beta=0.0), InvalidParameterError, "beta"),
     ("GNCNAutoencoder", "fit n_settle_steps=0", fit_call(X, n_settle_steps=0),
      InvalidParameterError, "n_settle_steps"),
@@ -169,14 +212,6 @@ BAD_INPUT = [
     ("GNCNAutoencoder", "inverse_transform wrong width",
      lambda _, model: model.inverse_transform(np.zeros((2, 5))), ValueError,
      "4 top-layer units"),
-    ("GNCNAutoencoder", "sample n_samples=2.5", lambda _, model: model.sample(2.5),
-     ValueError, "positive integer"),
-    ("GNCNAutoencoder", "score_samples outside [0, 1]", method_call("score_samples", X * 16),
-     ValueError, r"\[0, 1\]"),
-    ("GNCNAutoencoder", "complete mask of wrong shape",
-     lambda _, model: model.complete(X, np.ones((3, 64))), ValueError, "mask must have shape"),
-    ("GNCNAutoencoder", "complete mask not 0 / 1",
-     lambda _, model: model.complete(X, np.full(64, 0.5)), ValueError, "0 / 1"),
 ]
 
 
@@ -231,6 +266,8 @@ DIVERGING = [
     ("PCClassifier", dict(solver="sgd", learning_rate_init=10.0), "learning_rate_init"),
     ("PCGenerator", dict(inference="euler", inference_rate=3.0), "inference_rate"),
     ("GNCNAutoencoder", dict(beta=1.0), "beta"),
+    *[(name, {"solver": "sgd", "learning_rate_init": 10.0}, "learning_rate_init")
+      for name in BASELINES],
 ]
 
 
@@ -291,7 +328,7 @@ def test_outputs_do_not_depend_on_the_batch(fitted, name):
             np.testing.assert_allclose(func(X), full, rtol=1e-6, atol=1e-9, err_msg=method)
 
 
-@pytest.mark.parametrize("name", ["PCGenerator", "GNCNAutoencoder"])
+@pytest.mark.parametrize("name", ["PCGenerator", *AUTOENCODERS])
 def test_samples_do_not_depend_on_the_chunking(fitted, name):
     model = fitted[name]
     X_gen = model.sample(30, random_state=3)
@@ -336,7 +373,8 @@ def test_inference_memory_is_bounded_by_working_memory(name):
     little more than their outputs: never every layer of every row."""
     wide = {"PCClassifier": dict(hidden_layer_sizes=(512,)),
             "PCGenerator": dict(hidden_layer_sizes=(512,)),
-            "GNCNAutoencoder": dict(latent_sizes=(512, 256, 4))}[name]
+            "GNCNAutoencoder": dict(latent_sizes=(512, 256, 4)),
+            **{key: {"hidden_layer_sizes": (512, 256)} for key in BASELINES}}[name]
     model = fit(name, max_iter=1, **wide)
     X_many = np.tile(X, (40, 1))  # 8000 rows; all layers of all rows would be > 40 MB
     calls = dict(sample_methods(name, model))

@@ -46,9 +46,9 @@ gives the precision from the same eigendecomposition.
 """
 
 import numpy as np
-from scipy.special import expit
-
 from ._activations import ACTIVATIONS
+
+sigmoid = ACTIVATIONS["logistic"][0]
 
 
 def group_bounds(n_units, n_groups):
@@ -60,12 +60,21 @@ def group_bounds(n_units, n_groups):
     return starts, sizes
 
 
-def lateral_drive(activity, starts, sizes, excitation, inhibition):
-    """``a V``: self-excitation minus inhibition by the other units of the group."""
+def add_lateral_drive(drive, activity, starts, sizes, excitation, inhibition, scratch):
+    """``drive += a V``: self-excitation minus inhibition by the other units of the group.
+
+    ``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)``, with the group
+    sums broadcast back through a reshape when the groups are equal.
+    ``scratch`` is a buffer shaped like ``activity``.
+    """
+    np.multiply(activity, excitation + inhibition, out=scratch)
+    drive += scratch
     group_sums = np.add.reduceat(activity, starts, axis=1)
-    drive = activity * (excitation + inhibition)
-    drive -= inhibition * np.repeat(group_sums, sizes, axis=1)
-    return drive
+    group_sums *= inhibition
+    if np.all(sizes == sizes[0]):
+        drive.reshape(drive.shape[0], sizes.shape[0], sizes[0])[...] -= group_sums[:, :, None]
+    else:
+        drive -= np.repeat(group_sums, sizes, axis=1)
 
 
 def normalize_columns(matrix):
@@ -84,6 +93,29 @@ def project_covariance(covariance, precision, min_variance):
     np.maximum(eigenvalues, min_variance, out=eigenvalues)
     covariance[...] = (eigenvectors * eigenvalues) @ eigenvectors.T
     precision[...] = (eigenvectors / eigenvalues) @ eigenvectors.T
+
+
+class SettlingBuffers:
+    """Preallocated arrays of one settling run over ``n_samples`` rows.
+
+    ``activities[l]``, ``drives[l]``, ``latent_scratch[l]``: shape ``(N, J_{l+1})``;
+    ``predictions[l]``, ``scratch[l]`` (skip products), ``errors[l]``: shape
+    ``(N, J_l)`` with ``J_0 = n_features``, for ``l = 0..L-1``.
+    """
+
+    def __init__(self, network, n_samples, n_features):
+        sizes = [n_features] + network.latent_sizes
+
+        def arrays(widths):
+            return [np.empty((n_samples, width), dtype=network.dtype) for width in widths]
+
+        self.activities = arrays(sizes[1:])
+        self.drives = arrays(sizes[1:])
+        self.latent_scratch = arrays(sizes[1:])
+        self.predictions = arrays(sizes[:-1])
+        self.scratch = arrays(sizes[:-1]) if network.skip_weights is not None else [None] * (
+            len(sizes) - 1)
+        self.errors = arrays(sizes[:-1])
 
 
 class GNCN:
@@ -156,56 +188,77 @@ class GNCN:
     def activities(self, states):
         return [self.phi(z) for z in states]
 
-    def pre_activation(self, layer, activities):
+    def pre_activation(self, layer, activities, out=None, scratch=None):
         """``h(layer) = a(layer+1) W(layer+1) + a(layer+2) M(layer+2)``.
 
         The logits of ``z0`` for ``layer = 0``, the prediction ``mu(layer)``
-        above (``activities[i]`` holds ``a(i + 1)``).
+        above (``activities[i]`` holds ``a(i + 1)``).  ``out`` and
+        ``scratch`` (for the skip product) are optional buffers of its shape.
         """
-        h = activities[layer] @ self.weights[layer]
+        h = np.matmul(activities[layer], self.weights[layer], out=out)
         if self.skip_weights is not None and layer + 1 < self.n_layers:
-            h += activities[layer + 1] @ self.skip_weights[layer]
+            h += np.matmul(activities[layer + 1], self.skip_weights[layer], out=scratch)
         return h
 
-    def errors(self, z0, activities):
-        """Errors ``e(0..L-1)`` and the prediction ``mu(0)`` of the input."""
-        mu0 = expit(self.pre_activation(0, activities))
-        errors = [z0 - mu0]
+    def errors(self, z0, activities, buffers=None):
+        """Errors ``e(0..L-1)`` and the prediction ``mu(0)`` of the input.
+
+        With ``buffers`` (a :class:`SettlingBuffers`) the results are written
+        into its arrays; otherwise they are new arrays.
+        """
+        if buffers is None:
+            buffers = SettlingBuffers(self, *z0.shape)
+        mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
+        sigmoid(mu0, out=mu0)
+        errors = buffers.errors
+        np.subtract(z0, mu0, out=errors[0])
         for layer in range(1, self.n_layers):
-            mismatch = activities[layer - 1] - self.pre_activation(layer, activities)
-            if self.precisions is not None:
-                mismatch = mismatch @ self.precisions[layer - 1]
-            errors.append(mismatch)
+            mismatch = self.pre_activation(layer, activities, buffers.predictions[layer],
+                                           buffers.scratch[layer])
+            np.subtract(activities[layer - 1], mismatch, out=mismatch)
+            if self.precisions is None:
+                errors[layer][...] = mismatch
+            else:
+                np.matmul(mismatch, self.precisions[layer - 1], out=errors[layer])
         return errors, mu0
 
-    def step(self, z0, states, free_rate=None):
+    def step(self, z0, states, free_rate=None, buffers=None):
         """One settling step, updating ``states`` (and free pixels of ``z0``) in place.
 
         ``free_rate`` is ``beta * (1 - m)`` for pattern completion (``m = 1``
-        on observed pixels), or None when ``z0`` is clamped.
+        on observed pixels), or None when ``z0`` is clamped.  ``buffers`` (a
+        :class:`SettlingBuffers` for these shapes) saves allocating the
+        intermediate arrays at every step.  The leak is applied as
+        ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.
         """
-        activities = self.activities(states)
-        errors, _ = self.errors(z0, activities)
+        if buffers is None:
+            buffers = SettlingBuffers(self, *z0.shape)
+        activities = [self.phi(z, out=a) for z, a in zip(states, buffers.activities)]
+        errors, _ = self.errors(z0, activities, buffers)
         for layer in range(1, self.n_layers + 1):
             z, a = states[layer - 1], activities[layer - 1]
+            drive, scratch = buffers.drives[layer - 1], buffers.latent_scratch[layer - 1]
             if self.is_type1:
-                drive = errors[layer - 1] @ self.weights[layer - 1].T
-                drive *= self.dphi(z, a)
+                np.matmul(errors[layer - 1], self.weights[layer - 1].T, out=drive)
+                drive *= self.dphi(z, a, out=scratch)
                 if self.sparsity_penalty:
-                    drive -= self.sparsity_penalty * np.sign(z)
+                    np.sign(z, out=scratch)
+                    scratch *= self.sparsity_penalty
+                    drive -= scratch
             else:
-                drive = errors[layer - 1] @ self.error_weights[layer - 1]
+                np.matmul(errors[layer - 1], self.error_weights[layer - 1], out=drive)
             if layer < self.n_layers:
                 drive -= errors[layer]
-            if self.leak:
-                drive -= self.leak * z
             if self.groups is not None:
-                drive += lateral_drive(a, *self.groups[layer - 1], self.excitation,
-                                       self.inhibition)
+                add_lateral_drive(drive, a, *self.groups[layer - 1], self.excitation,
+                                  self.inhibition, scratch)
             drive *= self.beta
+            if self.leak:
+                z *= 1 - self.beta * self.leak
             z += drive
         if free_rate is not None:
-            z0 -= free_rate * errors[0]
+            errors[0] *= free_rate
+            z0 -= errors[0]
 
     def settle(self, x, n_steps, observed=None):
         """Run ``n_steps`` settling steps from zero states.
@@ -232,8 +285,9 @@ class GNCN:
         states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]
         free_rate = None if observed is None else self.beta * (1 - observed)
         z0 = x if observed is None else x * observed
+        buffers = SettlingBuffers(self, *x.shape)
         for _ in range(n_steps):
-            self.step(z0, states, free_rate)
+            self.step(z0, states, free_rate, buffers)
         return states, z0
 
     def ancestral(self, top):
@@ -243,7 +297,7 @@ class GNCN:
         for layer in range(self.n_layers - 1, -1, -1):
             h = self.pre_activation(layer, activities)
             if layer == 0:
-                return expit(h)
+                return sigmoid(h)
             activities[layer - 1] = self.phi(h)
 
     def gradients(self, x, states):

@@ -1,0 +1,661 @@
+"""sklearn-pc against pcx and ngc-learn at equal work, and PCClassifier vs MLPClassifier.
+
+Peers (never dependencies of sklearn-pc) live in their own virtual environment,
+``benchmarks/.peers-venv``, created once by this script (CPU JAX, ``pcx`` and
+``ngclearn``); their models run in subprocesses of that environment's python
+(``benchmarks/_peers/*.py``), ours in this interpreter.  Every comparison
+starts from the same initial weights and data, handed over in a ``.npz``.
+
+1. Correctness first: the PC MLP (tanh, squared error, tied feedback, bias)
+   relaxed for T steps by gradient descent on the states from the feedforward
+   sweep (our ``inference="alternating"``, pcx with ``optax.sgd(rate)`` on its
+   Vodes), then one weight step; the GNCN-t1 settled for T steps from zero,
+   then one Hebbian step.  Settled states, weight gradients and the Adam
+   updates are compared (relative L2 errors).
+2. Throughput (samples/s, float32) of training and inference at batch 128 and
+   512: PC MLP 784-600-600-10 T = 20 (ours vs pcx), GNCN-t1 784-360-360-360
+   T = 50 (ours vs ngc-learn); JIT compilation timed separately.
+3. Time to 98 % MNIST test accuracy (evaluated after each epoch, epochs
+   capped): PCClassifier, MLPClassifier, and pcx's PC MLP.
+
+    python benchmarks/bench_peers.py --threads 2                  # full run
+    python benchmarks/bench_peers.py --quick                      # smoke run, load_digits
+    python benchmarks/bench_peers.py --n-train 2000 --epochs 1 --n-batches 2 --name bench_peers_small
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "_peers"
+DEFAULT_VENV = HERE / ".peers-venv"
+# pcx 0.6.3 pins jax < 0.5; ngclearn 3.2.1 accepts it.  (The PyPI name "pcx" also has
+# an unrelated 0.0.1 placeholder, hence the pin.)
+PEER_REQUIREMENTS = ["pcx==0.6.3", "ngclearn==3.2.1", "jax[cpu]>=0.4.33,<0.5"]
+
+
+def _limit_threads(n_threads):
+    """Same thread budget as the peers get: BLAS pools and CPU affinity."""
+    n = str(n_threads)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = n
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        if n_threads < len(cpus):
+            os.sched_setaffinity(0, cpus[:n_threads])
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n_threads)
+
+
+if __name__ == "__main__":  # before numpy loads its BLAS
+    _pre = argparse.ArgumentParser(add_help=False)
+    _pre.add_argument("--threads", type=int, default=2)
+    _THREADS = _pre.parse_known_args()[0].threads
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(_THREADS)
+
+import numpy as np  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+from _common import load_classification_data, write_results  # noqa: E402
+from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
+from sklearn_pc._core._learning import local_gradients  # noqa: E402
+from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
+from sklearn_pc._core._relaxation import relax  # noqa: E402
+
+ADAM_EPS = 1e-8
+
+
+# -- the peer environment -------------------------------------------------------------
+def peer_python(venv):
+    return Path(venv) / "bin" / "python"
+
+
+def peer_env_ok(venv):
+    python = peer_python(venv)
+    if not python.exists():
+        return False
+    result = subprocess.run([str(python), "-c", "import pcx, ngclearn, jax"],
+                            capture_output=True, text=True, check=False)
+    return result.returncode == 0
+
+
+def ensure_peer_env(venv, install):
+    """Return the peer python, creating the environment once if asked to; None if absent."""
+    if peer_env_ok(venv):
+        return peer_python(venv)
+    if not install:
+        return None
+    print(f"creating the peer environment {venv} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(peer_python(venv)), "-m", "pip", "install", "--quiet"]
+    subprocess.run(pip + ["--upgrade", "pip"], check=True)
+    subprocess.run(pip + PEER_REQUIREMENTS, check=True)
+    if not peer_env_ok(venv):
+        raise RuntimeError(f"the peer environment {venv} does not import pcx and ngclearn")
+    return peer_python(venv)
+
+
+def run_peer(python, script, mode, arrays, threads, timeout=None):
+    """Run ``_peers/SCRIPT`` on ``arrays``; return (its arrays, its meta dict, wall seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, outputs = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
+        np.savez(inputs, **arrays)
+        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+        start = time.perf_counter()
+        result = subprocess.run(
+            [str(python), str(PEERS / script), str(inputs), str(outputs), mode,
+             "--threads", str(threads)], capture_output=True, text=True, env=env, timeout=timeout,
+            check=False)
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise RuntimeError(f"{script} {mode} failed:\n{result.stderr[-4000:]}")
+        with np.load(outputs) as data:
+            out = {k: data[k] for k in data.files if k != "meta"}
+            meta = json.loads(str(data["meta"]))
+    return out, meta, seconds
+
+
+def rel(a, b):
+    """Relative L2 error of ``a`` against the reference ``b``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
+def rel_where_resolved(a, b, grad):
+    """``rel`` over the entries whose gradient is above 1e-4 of its largest entry.
+
+    Adam's first step is ``lr g / (|g| + eps)``, about ``lr sign(g)``: where ``g`` is
+    within float32 rounding of zero (sums of hundreds of terms that cancel), rounding
+    differences flip the step, so those entries measure rounding, not the maths."""
+    mask = np.abs(grad) > 1e-4 * np.abs(grad).max()
+    return rel(np.asarray(a)[mask], np.asarray(b)[mask])
+
+
+def first_adam_step(grad, lr):
+    """Adam's first step as optax and ngc-learn take it: ``-lr g / (|g| + eps)``."""
+    return -lr * grad / (np.abs(grad) + np.float32(ADAM_EPS))
+
+
+# -- PC MLP ---------------------------------------------------------------------------
+def make_pc(args, batch_size, **kwargs):
+    return PCClassifier(tuple(args.hidden), activation="tanh", inference="alternating",
+                        n_inference_steps=args.mlp_steps, inference_rate=args.mlp_rate,
+                        loss="squared_error", feedback="tied", fit_intercept=True,
+                        solver="adam", learning_rate_init=args.lr, batch_size=batch_size,
+                        shuffle=False, max_iter=1, **kwargs)
+
+
+def pc_start(args, X, y, batch_size):
+    """A PCClassifier whose weights are the common initial ones (Glorot, zero biases)
+    and whose next ``partial_fit`` starts a fresh Adam."""
+    clf = make_pc(args, batch_size, random_state=args.seed)
+    clf.partial_fit(X[:batch_size], y[:batch_size], classes=np.unique(y))  # classes_, ...
+    clf._initialize([X.shape[1], *args.hidden, len(clf.classes_)], X.dtype,
+                    np.random.RandomState(args.seed))
+    clf._initial_energy = None
+    return clf
+
+
+def pc_arrays(clf):
+    arrays = {"n_layers": len(clf.coefs_)}
+    for i, (m, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        arrays[f"M{i}"], arrays[f"b{i}"] = m.copy(), b.copy()
+    return arrays
+
+
+def one_hot(y, classes):
+    return (y[:, None] == classes).astype(np.float32)
+
+
+def check_mlp(args, python, X, y):
+    B = args.batch_sizes[0]
+    X, y = X[:B], y[:B]
+    clf = pc_start(args, X, y, B)
+    Y = one_hot(y, clf.classes_)
+    initial = pc_arrays(clf)
+    network = clf._network()
+    states = network.feedforward(X)
+    states[-1] = Y.copy()
+    errors = relax(network, states, clamp_bottom=True, clamp_top=True, schedule="alternating",
+                   n_steps=args.mlp_steps, rate=args.mlp_rate)
+    grads = local_gradients(network, states, errors)
+    n = len(clf.coefs_)
+    clf.partial_fit(X, y)  # one real training step from the same start (fresh Adam)
+    out, meta, _ = run_peer(python, "pcx_mlp.py", "check",
+                            {**initial, "X": X, "Y": Y, "T": args.mlp_steps,
+                             "rate": args.mlp_rate, "lr": args.lr}, args.threads)
+    report = {"batch": B, "layers": [X.shape[1], *args.hidden, Y.shape[1]],
+              "states": [rel(states[i], out[f"state{i}"]) for i in range(1, n + 1)],
+              "grad_M": [rel(grads[i], out[f"gradM{i}"]) for i in range(n)],
+              "grad_b": [rel(grads[n + i], out[f"gradb{i}"]) for i in range(n)],
+              "adam_update_M": [rel(clf.coefs_[i] - initial[f"M{i}"],
+                                    out[f"newM{i}"] - initial[f"M{i}"]) for i in range(n)],
+              "adam_update_M_peer_eps": [rel(first_adam_step(grads[i], args.lr),
+                                             out[f"newM{i}"] - initial[f"M{i}"])
+                                         for i in range(n)],
+              "adam_update_M_peer_eps_resolved": [
+                  rel_where_resolved(first_adam_step(grads[i], args.lr),
+                                     out[f"newM{i}"] - initial[f"M{i}"], grads[i])
+                  for i in range(n)]}
+    return report, meta["versions"]
+
+
+def time_mlp_ours(args, X_pool, y_pool):
+    results = {}
+    for B in args.batch_sizes:
+        n = B * args.n_batches
+        X, y = X_pool[:n], y_pool[:n]
+        clf = pc_start(args, X, y, B)
+        start = time.perf_counter()
+        clf.partial_fit(X[:B], y[:B])  # warm-up (no JIT here; first-call costs only)
+        first = time.perf_counter() - start
+        clf = pc_start(args, X, y, B)
+        start = time.perf_counter()
+        clf.partial_fit(X, y)
+        train = time.perf_counter() - start
+        start = time.perf_counter()
+        for i in range(args.n_batches):
+            clf.predict(X[i * B:(i + 1) * B])
+        infer = time.perf_counter() - start
+        results[str(B)] = {"train_samples_per_s": n / train, "train_first_call_s": first,
+                           "train_compile_s": 0.0, "infer_samples_per_s": n / infer,
+                           "infer_compile_s": 0.0, "n_samples": n}
+    return results
+
+
+def time_mlp_pcx(args, python, X_pool, y_pool):
+    clf = pc_start(args, X_pool, y_pool, args.batch_sizes[0])
+    arrays = {**pc_arrays(clf), "X": X_pool, "Y": one_hot(y_pool, clf.classes_),
+              "T": args.mlp_steps, "rate": args.mlp_rate, "lr": args.lr,
+              "batch_sizes": np.array(args.batch_sizes), "n_batches": args.n_batches}
+    _, meta, _ = run_peer(python, "pcx_mlp.py", "time", arrays, args.threads)
+    return meta["results"]
+
+
+# -- GNCN-t1 --------------------------------------------------------------------------
+def make_gncn(args, batch_size, *, leak, sparsity):
+    return GNCNAutoencoder("t1", tuple(args.latent), n_settle_steps=args.gncn_steps,
+                           beta=args.beta, leak=leak, sparsity_penalty=sparsity,
+                           learning_rate_init=args.lr, solver="adam", batch_size=batch_size)
+
+
+def gncn_start(args, n_features, batch_size, **kwargs):
+    model = make_gncn(args, batch_size, **kwargs)
+    model._initialize(n_features, np.float32, np.random.RandomState(args.seed))
+    model.n_features_in_ = n_features
+    return model
+
+
+def gncn_arrays(model, args, prior, prior_rate):
+    arrays = {"n_layers": len(model.weights_), "beta": args.beta, "prior": prior,
+              "prior_rate": prior_rate, "lr": args.lr, "T": args.gncn_steps}
+    for l, w in enumerate(model.weights_, start=1):
+        arrays[f"W{l}"] = w.copy()
+    return arrays
+
+
+# ngc-learn's RateCell takes one prior: Laplace (lambda sign z) or Gaussian (gamma z)
+GNCN_CHECKS = {"laplace": dict(prior="laplacian", leak=0.0, sparsity=0.01),
+               "leak": dict(prior="gaussian", leak=0.001, sparsity=0.0)}
+
+
+def check_gncn(args, python, X):
+    B = args.batch_sizes[0]
+    X = X[:B]
+    reports = {}
+    for name, cfg in GNCN_CHECKS.items():
+        rate = cfg["sparsity"] if cfg["prior"] == "laplacian" else cfg["leak"]
+        model = gncn_start(args, X.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
+        initial = [w.copy() for w in model.weights_]
+        arrays = {**gncn_arrays(model, args, cfg["prior"], rate), "X": X}
+        network = model._network()
+        states, _ = network.settle(X, args.gncn_steps)
+        grads, _, _ = network.gradients(X, states)
+        model._train_batch(network, X)
+        out, meta, _ = run_peer(python, "ngclearn_gncn.py", "check", arrays, args.threads)
+        fused = meta["results"]["fused_vs_process_max_abs_diff"]
+        L = len(initial)
+
+        def peer_eps_update(l, initial=initial, grads=grads):
+            w = initial[l] + first_adam_step(grads[l], args.lr)
+            normalize_columns(w)
+            return w - initial[l]
+
+        reports[name] = {
+            "config": cfg, "batch": B, "fused_vs_process_max_abs_diff": fused,
+            "states": [rel(states[l], out[f"state{l + 1}"]) for l in range(L)],
+            "grad_W": [rel(grads[l], out[f"grad{l + 1}"]) for l in range(L)],
+            "adam_update_W": [rel(model.weights_[l] - initial[l], out[f"new{l + 1}"] - initial[l])
+                              for l in range(L)],
+            "adam_update_W_peer_eps": [rel(peer_eps_update(l), out[f"new{l + 1}"] - initial[l])
+                                       for l in range(L)],
+            "adam_update_W_peer_eps_resolved": [
+                rel_where_resolved(peer_eps_update(l), out[f"new{l + 1}"] - initial[l], grads[l])
+                for l in range(L)]}
+    return reports, meta["versions"]
+
+
+def time_gncn_ours(args, X_pool):
+    cfg = GNCN_CHECKS["laplace"]
+    results = {}
+    for B in args.batch_sizes:
+        n = B * args.n_batches
+        batches = [X_pool[i * B:(i + 1) * B] for i in range(args.n_batches)]
+        model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
+        start = time.perf_counter()
+        model._train_batch(model._network(), batches[0])  # warm-up
+        first = time.perf_counter() - start
+        model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
+        network = model._network()
+        start = time.perf_counter()
+        for x in batches:  # fit's inner loop (fit itself also fits the GMM prior)
+            model._train_batch(network, x)
+        train = time.perf_counter() - start
+        start = time.perf_counter()
+        for x in batches:
+            model.transform(x)
+        infer = time.perf_counter() - start
+        results[str(B)] = {"train_samples_per_s": n / train, "train_first_call_s": first,
+                           "train_compile_s": 0.0, "infer_samples_per_s": n / infer,
+                           "infer_compile_s": 0.0, "n_samples": n}
+    return results
+
+
+def time_gncn_ngclearn(args, python, X_pool):
+    cfg = GNCN_CHECKS["laplace"]
+    model = gncn_start(args, X_pool.shape[1], args.batch_sizes[0], leak=cfg["leak"],
+                       sparsity=cfg["sparsity"])
+    arrays = {**gncn_arrays(model, args, cfg["prior"], cfg["sparsity"]), "X": X_pool,
+              "batch_sizes": np.array(args.batch_sizes), "n_batches": args.n_batches}
+    _, meta, _ = run_peer(python, "ngclearn_gncn.py", "time", arrays, args.threads)
+    return meta["results"]
+
+
+# -- time to accuracy -----------------------------------------------------------------
+def accuracy_run(model, X, y, X_test, y_test, args, classes):
+    """Epochs of ``partial_fit`` on a fresh permutation; test accuracy after each."""
+    rng = np.random.RandomState(args.seed)
+    curve, elapsed, reached = [], 0.0, None
+    for epoch in range(args.epochs):
+        order = rng.permutation(X.shape[0])
+        start = time.perf_counter()
+        model.partial_fit(X[order], y[order], classes=classes)
+        elapsed += time.perf_counter() - start
+        accuracy = float(model.score(X_test, y_test))
+        curve.append({"epoch": epoch + 1, "train_seconds": elapsed, "test_accuracy": accuracy})
+        print(f"  epoch {epoch + 1}: {elapsed:.1f} s, test accuracy {accuracy:.4f}", flush=True)
+        if accuracy >= args.target:
+            reached = {"epoch": epoch + 1, "train_seconds": elapsed}
+            break
+    return {"curve": curve, "reached": reached, "compile_s": 0.0,
+            "best_accuracy": max(c["test_accuracy"] for c in curve)}
+
+
+def time_to_accuracy(args, python, X, y, X_test, y_test):
+    classes = np.unique(y)
+    results = {}
+    batch = args.accuracy_batch
+    print("time to accuracy: PCClassifier", flush=True)
+    clf = pc_start(args, X, y, batch)
+    initial = pc_arrays(clf)
+    results["pc"] = accuracy_run(clf, X, y, X_test, y_test, args, classes)
+    print("time to accuracy: MLPClassifier", flush=True)
+    mlp = MLPClassifier(tuple(args.hidden), activation="tanh", solver="adam", alpha=0.0,
+                        batch_size=batch, learning_rate_init=args.lr, shuffle=False,
+                        random_state=args.seed)
+    results["mlp"] = accuracy_run(mlp, X, y, X_test, y_test, args, classes)
+    if python is not None and not args.skip_pcx_accuracy:
+        print("time to accuracy: pcx", flush=True)
+        arrays = {**initial, "X": X, "Y": one_hot(y, classes), "X_test": X_test,
+                  "y_test": np.searchsorted(classes, y_test), "T": args.mlp_steps,
+                  "rate": args.mlp_rate, "lr": args.lr, "batch_size": batch,
+                  "epochs": args.epochs, "target": args.target, "seed": args.seed}
+        _, meta, _ = run_peer(python, "pcx_mlp.py", "accuracy", arrays, args.threads)
+        results["pcx"] = meta["results"]
+        for c in results["pcx"]["curve"]:
+            print(f"  epoch {c['epoch']}: {c['train_seconds']:.1f} s, "
+                  f"test accuracy {c['test_accuracy']:.4f}")
+    return results
+
+
+# -- report ---------------------------------------------------------------------------
+def fmt_errors(values):
+    return ", ".join(f"{v:.1e}" for v in values)
+
+
+def markdown(args, payload, command):
+    lines = [f"# sklearn-pc vs pcx and ngc-learn at equal work ({payload['dataset']}, float32, "
+             f"{args.threads} thread(s))", ""]
+    versions = payload.get("peer_versions") or {}
+    if versions:
+        lines += ["Peers: " + ", ".join(f"{k} {v}" for k, v in versions.items()
+                                        if k in ("pcx", "ngclearn", "ngcsimlib", "jax",
+                                                 "jaxlib", "equinox", "optax")) +
+                  f"; XLA_FLAGS `{payload.get('peer_xla_flags')}`, CPU affinity "
+                  f"{args.threads} core(s) on both sides.", ""]
+    else:
+        lines += ["Peers skipped (no peer environment).", ""]
+    mlp_arch = "-".join(map(str, payload["mlp_layers"]))
+    gncn_arch = "-".join(map(str, payload["gncn_layers"]))
+    if "check_mlp" in payload:
+        c = payload["check_mlp"]
+        lines += ["## Correctness (same initial weights, same batch; relative L2 error, peer as "
+                  "reference)", "",
+                  f"PC MLP {mlp_arch} tanh, squared error, T = {args.mlp_steps}, rate "
+                  f"{args.mlp_rate}, batch {c['batch']} (ours: `inference=\"alternating\"`, "
+                  "tied feedback; pcx: `optax.sgd(rate)` on the Vodes):", "",
+                  "| quantity | per layer |", "|---|---|",
+                  f"| settled states x[1..L] | {fmt_errors(c['states'])} |",
+                  f"| weight gradients M | {fmt_errors(c['grad_M'])} |",
+                  f"| bias gradients b | {fmt_errors(c['grad_b'])} |",
+                  f"| first Adam update of M, ours vs pcx | {fmt_errors(c['adam_update_M'])} |",
+                  f"| first Adam update of M, our gradient with optax's eps vs pcx | "
+                  f"{fmt_errors(c['adam_update_M_peer_eps'])} |",
+                  f"| same, entries with \\|g\\| > 1e-4 max\\|g\\| | "
+                  f"{fmt_errors(c['adam_update_M_peer_eps_resolved'])} |", "",
+                  "Adam's first step is about `lr sign(g)`: gradient entries within float32 "
+                  "rounding of zero flip sign between implementations, which is all the "
+                  "remaining update difference measures (the gradients themselves agree).", "",
+                  f"Command: `{command}`", ""]
+    if "check_gncn" in payload:
+        lines += [f"GNCN-t1 {gncn_arch}, T = {args.gncn_steps}, beta {args.beta}, batch "
+                  f"{args.batch_sizes[0]} (binarised):", "",
+                  "| prior (ours / ngc-learn) | settled z(1..L) | dW | Adam + unit-norm update | "
+                  "same with ngc-learn's eps | same, resolved gradient entries |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in payload["check_gncn"].items():
+            cfg = c["config"]
+            label = (f"leak 0, lambda {cfg['sparsity']} / (\"laplacian\", {cfg['sparsity']})"
+                     if name == "laplace" else
+                     f"leak {cfg['leak']}, lambda 0 / (\"gaussian\", {cfg['leak']})")
+            lines.append(f"| {label} | {fmt_errors(c['states'])} | {fmt_errors(c['grad_W'])} | "
+                         f"{fmt_errors(c['adam_update_W'])} | "
+                         f"{fmt_errors(c['adam_update_W_peer_eps'])} | "
+                         f"{fmt_errors(c['adam_update_W_peer_eps_resolved'])} |")
+        lines += ["", f"Command: `{command}`", ""]
+    lines += ["## Throughput (samples/s; compile time excluded, reported apart)", "",
+              "| model | batch | ours train | peer train | ratio ours/peer | ours infer | "
+              "peer infer | ratio | peer compile train / infer (s) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    variants = (("mlp", "", f"PC MLP {mlp_arch} T={args.mlp_steps}", "pcx"),
+                ("gncn", "", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
+                 "ngc-learn (process.scan / run)"),
+                ("gncn", "-jit", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
+                 "ngc-learn (jax.jit over its compiled processes)"))
+    for key, suffix, title, peer in variants:
+        ours = payload["timing"][key]["ours"]
+        theirs = payload["timing"][key].get("peer") or {}
+        if suffix and not theirs:
+            continue
+        for B in ours:
+            o, p = ours[B], theirs.get(B + suffix)
+            if p:
+                lines.append(
+                    f"| {title} vs {peer} | {B} | {o['train_samples_per_s']:.0f} | "
+                    f"{p['train_samples_per_s']:.0f} | "
+                    f"{o['train_samples_per_s'] / p['train_samples_per_s']:.2f} | "
+                    f"{o['infer_samples_per_s']:.0f} | {p['infer_samples_per_s']:.0f} | "
+                    f"{o['infer_samples_per_s'] / p['infer_samples_per_s']:.2f} | "
+                    f"{p['train_compile_s']:.1f} / {p['infer_compile_s']:.2f} |")
+            else:
+                lines.append(f"| {title} (peer skipped) | {B} | {o['train_samples_per_s']:.0f} | "
+                             f"- | - | {o['infer_samples_per_s']:.0f} | - | - | - |")
+    lines += ["", f"{args.n_batches} batches per measurement; our first-call (warm-up) times are "
+              "in the JSON.  Inference: the PC MLP's feedforward sweep (its discriminative "
+              "equilibrium; `predict` per batch vs a jitted INIT-mode forward), the GNCN's "
+              f"{args.gncn_steps}-step settling from zero (`transform` per batch vs reset + "
+              "`advance.scan`).  ngc-learn's `process.scan` calls `jax.lax.scan` outside `jit` "
+              "and passes the whole global state dict through every `run`; the `jax.jit` rows "
+              "fuse reset, clamp, the T steps, evolve and the renormalisation of one batch into "
+              "one compiled call over the same compiled process functions (it computes the "
+              "same weights: max abs difference "
+              f"{payload.get('ngclearn_fused_vs_process', float('nan')):.1e} after one step).  "
+              "Peer compile time: two warm-up calls (the first turns Python floats of "
+              "ngc-learn's state into arrays, which re-traces once) minus two steady calls.",
+              "", f"Command: `{command}`", ""]
+    if "accuracy" in payload:
+        acc = payload["accuracy"]
+        lines += [f"## Time to {args.target:.0%} test accuracy ({payload['dataset']}, "
+                  f"{payload['n_train']} training samples, batch {args.accuracy_batch}, Adam lr "
+                  f"{args.lr}, at most {args.epochs} epochs; evaluation time excluded)", "",
+                  "| model | reached at epoch | train seconds to target | best test accuracy | "
+                  "epochs run | seconds per epoch |", "|---|---|---|---|---|---|"]
+        names = {"pc": f"PCClassifier (alternating, T={args.mlp_steps}, rate {args.mlp_rate})",
+                 "mlp": "MLPClassifier (backprop, log-loss)",
+                 "pcx": f"pcx PC MLP (same net, T={args.mlp_steps}, same initial weights)"}
+        for key, r in acc.items():
+            curve, reached = r["curve"], r["reached"]
+            hit = (f"{reached['epoch']} | {reached['train_seconds']:.1f}" if reached
+                   else "not reached | -")
+            lines.append(f"| {names[key]} | {hit} | {r['best_accuracy']:.4f} | {len(curve)} | "
+                         f"{curve[-1]['train_seconds'] / len(curve):.1f} |")
+        lines += ["", f"Command: `{command}`", ""]
+    lines += ["## Differences between the peers' maths and ours", ""]
+    lines += [f"- {d}" for d in DIFFERENCES]
+    return "\n".join(lines)
+
+
+DIFFERENCES = [
+    "pcx: the model is written (by us, with pcx's EnergyModule/Vode/Linear) to be ours: "
+    "`x[l+1] = Vode(Linear(tanh(x[l])))`, so states are pre-activations and the input goes "
+    "through tanh as in sklearn-pc (pcx's examples use `Vode(act(Linear(x)))` instead). "
+    "Vode energy `1/2 ||h - u||^2` is our `nu = 1` energy.",
+    "pcx inference is plain gradient descent on the states of the energy summed over the "
+    "batch (each row gets its own gradient; pcx's own MNIST example uses `pmean`, which would "
+    "divide the state step by the batch size).  Ours (`alternating`, tied feedback) takes the "
+    "same step but undoes a row's step and halves its rate when its energy would rise "
+    "(backtracking): at the checked settings no step was rejected, the states agree to float32 "
+    "rounding.  It also evaluates the energy once per step for that test (an elementwise "
+    "reduction, no extra matrix product).  Our `inference=\"euler\"` integrates the error "
+    "units too (eq 2.2), which pcx cannot express, so it is not used here.",
+    "Weight gradients: pcx differentiates the batch-summed energy; `scale_by=1/N` makes it our "
+    "batch mean.  ngc-learn's HebbianSynapse sums over the batch; `post_wght=1/N` makes it the "
+    "mean.",
+    "Adam: optax and ngc-learn divide by `sqrt(v_hat) + eps`; sklearn-pc (like scikit-learn) "
+    "folds the bias correction into the step size and divides by `sqrt(v) + eps`, i.e. an "
+    "effective eps of `eps / sqrt(1 - beta2^t)` (3.2e-7 at t = 1).  The first updates therefore "
+    "differ where |gradient| is not much larger than 3e-7; applying optax's convention to our "
+    "gradient reproduces the peers' update (last column).",
+    "ngc-learn's RateCell takes a single prior: the Gaussian leak `-gamma z` or the Laplace "
+    "term `-lambda sign(z)`, not both as our GNCN-t1 (default leak 0.001 and lambda 0.01).  "
+    "Wiring an extra leak cell into `j_td` through `Summation` does not compile (RateCell "
+    "writes `j_td` back).  Both terms are checked separately; timing uses the Laplace one on "
+    "both sides (ours with leak=0; the leak costs one axpy per layer and step).",
+    "ngc-learn GNCN-t1 wiring: `mu(0) = sigmoid(...)` is a stateless sigmoid RateCell feeding a "
+    "GaussianErrorCell (so `e(0) = x - sigmoid(h)`, ours exactly; BernoulliErrorCell would clip "
+    "p to [1e-4, 1 - 1e-4] and evaluate logs every step); the feedback `e(l-1) W(l)^T` goes "
+    "through a StaticSynapse holding `W^T`, re-tied after each update; process order per step "
+    "W, mu0, e, E, z (errors of the current states, then a Jacobi Euler step, as ours); the "
+    "evolve process recomputes predictions and errors at the settled states before the "
+    "Hebbian step (ours does the same in `gradients`).  The driver renormalises the columns of "
+    "W after each step with `normalize_matrix(W, 1, order=2, axis=0)` (floor 1e-8; ours: "
+    "float tiny).",
+    "Work that only one side does: ngc-learn's error cells also compute their Gaussian "
+    "log-likelihood every step and its synapses multiply W by a mask and the outputs by a gate "
+    "(elementwise); ngc-learn's `process.scan` / `run` dispatch `jax.lax.scan` and the compiled "
+    "processes from Python and pass the whole global state dict in and out on every call (its "
+    "machinery, counted in the process rows; the jax.jit rows remove most of it).  Ours checks every batch for divergence (one extra prediction "
+    "pass from zero states in the GNCN, the initial output energy in the MLP) and computes the "
+    "batch BCE / energy it reports in `loss_curve_`.",
+    "Time to accuracy: the pcx run uses our initial weights and the same per-epoch permutations; "
+    "it drops nothing on MNIST (60000 / 200).  MLPClassifier uses log-loss (its only "
+    "classification loss), PC the squared error of the paper.",
+]
+
+
+# -- main -----------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny widths on load_digits, under a minute; peers only if their "
+                             "environment exists; nothing written")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads (and CPU cores) for both sides")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512])
+    parser.add_argument("--n-batches", type=int, default=20, help="batches per throughput run")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
+    parser.add_argument("--latent", type=int, nargs="+", default=[360, 360, 360])
+    parser.add_argument("--mlp-steps", type=int, default=20)
+    parser.add_argument("--mlp-rate", type=float, default=0.1)
+    parser.add_argument("--gncn-steps", type=int, default=50)
+    parser.add_argument("--beta", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="training samples for time to accuracy (default: all)")
+    parser.add_argument("--epochs", type=int, default=10, help="epoch cap for time to accuracy")
+    parser.add_argument("--target", type=float, default=0.98)
+    parser.add_argument("--accuracy-batch", type=int, default=200)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-pcx-accuracy", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--no-install", action="store_true",
+                        help="never create the peer environment (skip peers if absent)")
+    parser.add_argument("--peers-venv", default=str(DEFAULT_VENV))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default="bench_peers", help="result file stem")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.hidden, args.latent = [32, 32], [24, 24, 24]
+        args.batch_sizes, args.n_batches = [32, 64], 3
+        args.mlp_steps, args.gncn_steps = 10, 20
+        args.epochs, args.target = 10, 0.9
+        args.accuracy_batch = 100
+        args.skip_pcx_accuracy = True
+        args.n_train = args.n_train or 600
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    limits = _limit_threads(args.threads)
+    command = "python " + " ".join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
+    python = None
+    if not args.skip_peers:
+        python = ensure_peer_env(args.peers_venv, install=not (args.quick or args.no_install))
+    if python is None:
+        print("peers skipped: no peer environment at", args.peers_venv,
+              "(run without --quick to create it)")
+    dataset = "digits" if args.quick else "mnist"
+    X, y, X_test, y_test = load_classification_data(dataset, np.float32)
+    if args.n_train is not None:
+        X_acc, y_acc = X[:args.n_train], y[:args.n_train]
+    else:
+        X_acc, y_acc = X, y
+    # throughput pool: enough rows for n_batches of the largest batch (tiled if needed)
+    n_pool = max(args.batch_sizes) * args.n_batches
+    reps = -(-n_pool // X.shape[0])
+    X_pool, y_pool = np.tile(X, (reps, 1))[:n_pool], np.tile(y, reps)[:n_pool]
+    X_bin = (X_pool > 0.5).astype(np.float32)  # GNCN on binarised pixels (SPEC section 3)
+
+    payload = {"dataset": dataset, "threads": args.threads, "n_train": int(X_acc.shape[0]),
+               "mlp_layers": [X.shape[1], *args.hidden, len(np.unique(y))],
+               "gncn_layers": [X.shape[1], *args.latent], "config": vars(args),
+               "peer_requirements": PEER_REQUIREMENTS}
+    if python is not None:
+        print("correctness: PC MLP vs pcx", flush=True)
+        payload["check_mlp"], versions = check_mlp(args, python, X_pool, y_pool)
+        print(json.dumps(payload["check_mlp"], indent=1))
+        print("correctness: GNCN-t1 vs ngc-learn", flush=True)
+        payload["check_gncn"], _ = check_gncn(args, python, X_bin)
+        payload["ngclearn_fused_vs_process"] = max(
+            c["fused_vs_process_max_abs_diff"] for c in payload["check_gncn"].values())
+        print(json.dumps(payload["check_gncn"], indent=1))
+        payload["peer_versions"] = versions
+    timing = {"mlp": {}, "gncn": {}}
+    print("throughput: PC MLP", flush=True)
+    timing["mlp"]["ours"] = time_mlp_ours(args, X_pool, y_pool)
+    if python is not None:
+        timing["mlp"]["peer"] = time_mlp_pcx(args, python, X_pool, y_pool)
+    print("throughput: GNCN-t1", flush=True)
+    timing["gncn"]["ours"] = time_gncn_ours(args, X_bin)
+    if python is not None:
+        timing["gncn"]["peer"] = time_gncn_ngclearn(args, python, X_bin)
+    payload["timing"] = timing
+    if python is not None:
+        probe = subprocess.run([str(python), "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                                "from _peer_common import configure_threads; import os; "
+                                f"configure_threads({args.threads}); print(os.environ['XLA_FLAGS'])",
+                                str(PEERS)], capture_output=True, text=True,
+                               env={k: v for k, v in os.environ.items() if k != "XLA_FLAGS"},
+                               check=False)
+        payload["peer_xla_flags"] = probe.stdout.strip()
+    if not args.skip_accuracy:
+        payload["accuracy"] = time_to_accuracy(args, python, X_acc, y_acc, X_test, y_test)
+    text = markdown(args, payload, command)
+    print(text)
+    limits.restore_original_limits()
+    if not args.quick:
+        for path in write_results(args.name, payload, text):
+            print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

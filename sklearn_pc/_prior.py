@@ -1,0 +1,152 @@
+"""The Gaussian-mixture prior protocol shared by every autoencoder (SPEC sections 2-3).
+
+A full-covariance :class:`~sklearn.mixture.GaussianMixture` is fitted to the
+latent codes of the training rows; it is the prior of :meth:`sample` and of the
+Monte-Carlo likelihood :meth:`score_samples`.  The same protocol scores the
+predictive-coding GNCN and the backprop baselines, so their log-likelihoods
+are comparable.
+
+An estimator using :class:`_GaussianMixturePriorMixin` provides
+
+* ``_prior_latents(X)``: the latent codes that fit the prior (the transform of
+  validated training rows),
+* ``_decode(Z)``: decoder from latents (model dtype) to Bernoulli means,
+* ``_model_dtype()``: the dtype of the fitted arrays,
+* ``_row_bytes()``: bytes of the intermediate arrays of one row (chunking),
+
+and the parameters ``n_prior_components``, ``prior_max_samples``,
+``n_mc_samples`` and ``random_state``.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from ._chunks import row_chunks
+from .metrics import _mc_log_likelihood
+
+
+class _GaussianMixturePriorMixin:
+    """GMM prior over latent codes: fitting, drawing, sampling, MC log-likelihood."""
+
+    # -- input checks ------------------------------------------------------------
+    def _check_X(self, X, *, reset):
+        """Validate ``X`` (finite, dense, in [0, 1]); cast it to the model's dtype once fitted."""
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if X.min() < 0:
+            raise ValueError(f"Negative values in data passed to {type(self).__name__}: X must "
+                             f"lie in [0, 1] (the means of its Bernoulli decoder), got minimum "
+                             f"{X.min()}. Scale it first, e.g. with MinMaxScaler(clip=True).")
+        if X.max() > 1:
+            raise ValueError(f"X must lie in [0, 1] (the means of the Bernoulli decoder of "
+                             f"{type(self).__name__}), got maximum {X.max()}. Scale it first, "
+                             "e.g. with MinMaxScaler(clip=True).")
+        return X if reset else X.astype(self._model_dtype(), copy=False)
+
+    def _check_prior_rows(self, X):
+        """The prior needs at least two rows."""
+        if X.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 samples to fit the "
+                             f"Gaussian-mixture prior of its top latents, got 1 sample.")
+
+    # -- the prior ---------------------------------------------------------------
+    def _fit_prior(self, X, rng):
+        """Gaussian mixture on the latents of (at most ``prior_max_samples``
+        random rows of) ``X``; seed of the MC draws.
+
+        ``rng`` is consumed in this order: the subsample (if any), the seed of
+        the mixture's EM, the seed of the Monte-Carlo draws.
+        """
+        if self.prior_max_samples is not None and X.shape[0] > self.prior_max_samples:
+            X = X[np.sort(rng.choice(X.shape[0], self.prior_max_samples, replace=False))]
+        top = self._prior_latents(X).astype(np.float64)
+        seed_max = np.iinfo(np.int32).max
+        self.prior_ = GaussianMixture(
+            n_components=min(self.n_prior_components, top.shape[0]), covariance_type="full",
+            random_state=rng.randint(seed_max)).fit(top)
+        self._mc_seed = rng.randint(seed_max)
+
+    def _draw_prior(self, n_samples, rng):
+        """``n_samples`` latents from :attr:`prior_` (model dtype), as chunks of rows.
+
+        The components are drawn first, then the noise row after row, so the
+        draws do not depend on the chunk size.
+        """
+        weights = self.prior_.weights_ / self.prior_.weights_.sum()
+        components = rng.choice(weights.shape[0], size=n_samples, p=weights)
+        factors = np.linalg.cholesky(self.prior_.covariances_)
+        for rows in row_chunks(n_samples, self._row_bytes()):
+            chosen = components[rows]
+            noise = rng.standard_normal((chosen.shape[0], self.prior_.means_.shape[1]))
+            Z = np.empty_like(noise)
+            for k in np.unique(chosen):
+                mine = chosen == k
+                Z[mine] = self.prior_.means_[k] + noise[mine] @ factors[k].T
+            yield Z.astype(self._model_dtype())
+
+    # -- public protocol -----------------------------------------------------------
+    def sample(self, n_samples=1, random_state=None):
+        """Generate inputs: latents drawn from :attr:`prior_`, then the decoder.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws; None uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Bernoulli means in (0, 1) (draw pixels from them for binary samples).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        return np.concatenate([self._decode(Z) for Z in self._draw_prior(n_samples, rng)])
+
+    def score_samples(self, X):
+        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and a Bernoulli decoder.
+
+        ``log p(x) ~= logsumexp_s log p(x | z_s) - log S`` with ``S =
+        n_mc_samples`` draws ``z_s`` from :attr:`prior_`, decoded by
+        :meth:`inverse_transform`, and ``log p(x | z) = sum_d x_d log p_d +
+        (1 - x_d) log(1 - p_d)`` (``p`` clipped to ``[1e-7, 1 - 1e-7]``).  The
+        ``S`` draws come from a generator seeded at fit time and are shared by
+        every input, so a sample's score never depends on the other rows of
+        ``X``; see :func:`sklearn_pc.metrics.mc_log_likelihood`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Estimated ``log p(x)`` in nats.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
+        return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z in draws]))
+
+    def score(self, X, y=None):
+        """Mean Monte-Carlo log-likelihood of ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in [0, 1].
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of :meth:`score_samples`, in nats.
+        """
+        return float(np.mean(self.score_samples(X)))

@@ -1,0 +1,274 @@
+"""The backprop baselines (RAE, GVAE, GVAE-CV, GAN-AE): gradients, training, protocols."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from sklearn_pc import (
+    AdversarialAutoencoder,
+    BackpropAutoencoder,
+    GNCNAutoencoder,
+    VariationalAutoencoder,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+BASELINES = {
+    "RAE": (BackpropAutoencoder, {}),
+    "GVAE": (VariationalAutoencoder, {}),
+    "GVAE-CV": (VariationalAutoencoder, {"fixed_variance": 0.3}),
+    "GAN-AE": (AdversarialAutoencoder, {"discriminator_hidden_layer_sizes": (5,)}),
+}
+
+X_DIGITS = load_digits().data / 16
+
+
+def tiny(name, X=None, **params):
+    """A tiny float64 baseline on 7 features (hidden (6, 4), 3 latents), one epoch."""
+    cls, extra = BASELINES[name]
+    if X is None:
+        X = np.random.default_rng(0).uniform(size=(20, 7))
+    defaults = {"n_components": 3, "hidden_layer_sizes": (6, 4), "activation": "tanh",
+                "alpha": 0.1, "max_iter": 1, "batch_size": 10, "n_prior_components": 2,
+                "n_mc_samples": 30, "random_state": 0}
+    return cls(**{**defaults, **extra, **params}).fit(X), X
+
+
+def numerical_gradients(loss, params, eps=1e-6):
+    """Central finite differences of ``loss()`` in every entry of every array."""
+    grads = []
+    for param in params:
+        grad = np.empty_like(param)
+        for index in np.ndindex(param.shape):
+            saved = param[index]
+            param[index] = saved + eps
+            up = loss()
+            param[index] = saved - eps
+            down = loss()
+            param[index] = saved
+            grad[index] = (up - down) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_gradients_match_finite_differences(name):
+    """Encoder and decoder gradients of every baseline's loss (the VAE's with its noise
+    fixed; the adversarial term through a fixed discriminator)."""
+    model, X = tiny(name)
+    noise = np.random.default_rng(1).standard_normal((len(X), 3))
+    _, grads = model._loss_gradients(X, noise)
+    params = model._params()
+    assert len(grads) == len(params) == 2 * (3 + 3)
+    expected = numerical_gradients(lambda: model._loss_gradients(X, noise)[0], params)
+    for grad, numeric in zip(grads, expected):
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_discriminator_gradients_match_finite_differences():
+    model, _ = tiny("GAN-AE")
+    rng = np.random.default_rng(2)
+    Z, Z_prior = rng.standard_normal((9, 3)), rng.standard_normal((9, 3))
+    _, grads = model._discriminator_loss_gradients(Z, Z_prior)
+    params = model._discriminator().params
+    expected = numerical_gradients(
+        lambda: model._discriminator_loss_gradients(Z, Z_prior)[0], params)
+    for grad, numeric in zip(grads, expected):
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_loss_values_match_their_equations():
+    """The RAE loss and the VAE's -ELBO, written out in numpy."""
+    model, X = tiny("GVAE", alpha=0.5)
+    noise = np.random.default_rng(1).standard_normal((len(X), 3))
+    tanh = np.tanh
+    (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
+    out = tanh(tanh(X @ W1 + b1) @ W2 + b2) @ W3 + b3
+    mu, log_var = out[:, :3], out[:, 3:]
+    Z = mu + np.exp(0.5 * log_var) * noise
+    (V1, V2, V3), (c1, c2, c3) = model.decoder_coefs_, model.decoder_intercepts_
+    p = expit(tanh(tanh(Z @ V1 + c1) @ V2 + c2) @ V3 + c3)
+    bce = -(X * np.log(p) + (1 - X) * np.log(1 - p)).sum(axis=1)
+    kl = 0.5 * (mu**2 + np.exp(log_var) - log_var - 1).sum(axis=1)
+    penalty = 0.25 * sum((V**2).sum() for V in (V1, V2, V3))
+    assert model._loss_gradients(X, noise)[0] == pytest.approx((bce + kl).mean() + penalty,
+                                                                rel=1e-10)
+    np.testing.assert_allclose(model.transform(X), mu, rtol=1e-12)
+
+
+def test_vae_elbo_on_held_out_digits_improves_with_training():
+    X_train, X_test = train_test_split(X_DIGITS, test_size=0.2, random_state=0)
+    model = VariationalAutoencoder(n_components=8, hidden_layer_sizes=(64,), alpha=0.0,
+                                   max_iter=15, n_prior_components=5, n_mc_samples=100,
+                                   random_state=0)
+    noise = np.random.default_rng(0).standard_normal((len(X_test), 8))
+    model._initialize(64, np.dtype(np.float64), check_random_state(0))
+    at_init = model._loss_gradients(X_test, noise)[0]
+    model.fit(X_train)
+    trained = model._loss_gradients(X_test, noise)[0]
+    assert trained < 0.75 * at_init
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_adversarial_updates_both_networks_and_the_discriminator_learns():
+    X = X_DIGITS
+    model = AdversarialAutoencoder(n_components=4, hidden_layer_sizes=(32,),
+                                   discriminator_hidden_layer_sizes=(16,), max_iter=1,
+                                   batch_size=32, n_prior_components=2, n_mc_samples=20,
+                                   random_state=0).fit(X)
+    discriminator = [w.copy() for w in model.discriminator_coefs_]
+    encoder = [w.copy() for w in model.encoder_coefs_]
+    model.partial_fit(X)
+    assert all(not np.array_equal(a, b) for a, b in zip(discriminator,
+                                                         model.discriminator_coefs_))
+    assert all(not np.array_equal(a, b) for a, b in zip(encoder, model.encoder_coefs_))
+    assert np.isfinite(model.discriminator_loss_)
+    # The discriminator tells codes (label 0) from prior draws (label 1) better than
+    # chance: balanced accuracy above 1/2, log-loss below 2 log 2.
+    codes = model.transform(X)
+    prior = np.random.default_rng(0).standard_normal(codes.shape)
+    discriminator = model._discriminator()
+    accuracy = (np.mean(discriminator.predict(codes)[:, 0] < 0)
+                + np.mean(discriminator.predict(prior)[:, 0] > 0)) / 2
+    assert accuracy > 0.6
+    assert model._discriminator_loss_gradients(codes, prior)[0] < 2 * np.log(2)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_float32_is_preserved(name):
+    model, X = tiny(name)
+    X32 = X.astype(np.float32)
+    model32 = type(model)(**model.get_params()).fit(X32)
+    arrays = [*model32._params(), *getattr(model32, "discriminator_coefs_", [])]
+    assert all(a.dtype == np.float32 for a in arrays)
+    Z = model32.transform(X32)
+    outputs = [Z, model32.reconstruct(X32), model32.complete(X32, [1, 0] * 3 + [1]),
+               model32.inverse_transform(Z), model32.inverse_transform(Z.astype(np.float64)),
+               model32.sample(2), model32.score_samples(X32)]
+    assert all(out.dtype == np.float32 for out in outputs)
+    np.testing.assert_allclose(Z, model.transform(X), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_transform_is_per_sample_deterministic(name):
+    model, _ = tiny(name, X_DIGITS[:100], activation="relu", max_iter=3)
+    X = X_DIGITS[100:130]
+    Z = model.transform(X)
+    np.testing.assert_allclose([model.transform(x[None])[0] for x in X], Z, rtol=1e-12,
+                               atol=1e-14)
+    np.testing.assert_array_equal(model.transform(X), Z)
+    np.testing.assert_allclose(model.reconstruct(X), model.inverse_transform(Z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_complete_changes_only_the_masked_pixels(name):
+    model, _ = tiny(name, X_DIGITS[:300], activation="relu", max_iter=10, batch_size=50)
+    observed = np.tile(np.arange(8) < 4, 8)
+    X = X_DIGITS[300:350]
+    completed = model.complete(X, observed)
+    np.testing.assert_array_equal(completed[:, observed], X[:, observed])
+    assert np.all((completed >= 0) & (completed <= 1))
+    scrambled = np.where(observed, X, 1 - X)  # occluded values are never read
+    np.testing.assert_array_equal(model.complete(scrambled, observed), completed)
+    np.testing.assert_array_equal(model.complete(X, np.tile(observed, (50, 1))), completed)
+    # One step from zeros is the reconstruction of the zero-filled image.
+    one = model.set_params(n_completion_steps=1).complete(X, observed)
+    np.testing.assert_allclose(one[:, ~observed], model.reconstruct(X * observed)[:, ~observed])
+
+
+def test_score_samples_equals_a_direct_numpy_evaluation():
+    model, X = tiny("RAE", n_mc_samples=50)
+    gmm = model.prior_
+    # The S prior draws, as GNCNAutoencoder documents them: components, then normals.
+    rng = np.random.RandomState(model._mc_seed)
+    weights = gmm.weights_ / gmm.weights_.sum()
+    components = rng.choice(len(weights), size=50, p=weights)
+    noise = rng.standard_normal((50, gmm.means_.shape[1]))
+    Z = np.stack([gmm.means_[k] + np.linalg.cholesky(gmm.covariances_[k]) @ eps
+                  for k, eps in zip(components, noise)])
+    (V1, V2, V3), (c1, c2, c3) = model.decoder_coefs_, model.decoder_intercepts_
+    p = expit(np.tanh(np.tanh(Z @ V1 + c1) @ V2 + c2) @ V3 + c3)
+    np.testing.assert_allclose(model.inverse_transform(Z), p, rtol=1e-12)
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    log_px_given_z = (X[:, None, :] * np.log(p) + (1 - X[:, None, :]) * np.log(1 - p)).sum(-1)
+    expected = np.log(np.exp(log_px_given_z).mean(axis=1))  # logsumexp - log S
+    np.testing.assert_allclose(model.score_samples(X), expected, rtol=1e-10)
+    assert model.score(X) == pytest.approx(expected.mean())
+    # The prior is fitted on the codes of the training data.
+    assert gmm.means_.shape == (2, 3)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_partial_fit_runs_one_epoch_and_refits_the_prior(name):
+    model, X = tiny(name)
+    first = model.decoder_coefs_[0].copy()
+    prior = model.prior_
+    model.partial_fit(X[:10])
+    assert model.n_iter_ == 2 and model.t_ == 30 and len(model.loss_curve_) == 2
+    assert not np.array_equal(model.decoder_coefs_[0], first)
+    assert model.prior_ is not prior
+
+
+def test_early_stopping_keeps_the_best_validation_weights():
+    model = BackpropAutoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=6,
+                                early_stopping=True, n_iter_no_change=2,
+                                n_prior_components=2, random_state=0).fit(X_DIGITS[:300])
+    assert len(model.validation_scores_) == model.n_iter_
+    assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_default_architecture_has_the_papers_parameter_budget():
+    """784-500-500-20 encoder and mirrored decoder: about 1.3 M synapses (paper: <= 1.4 M)."""
+    model = BackpropAutoencoder()
+    model._initialize(784, np.dtype(np.float32), check_random_state(0))
+    n_synapses = model._encoder().n_synapses() + model._decoder().n_synapses()
+    assert 1.25e6 < n_synapses < 1.4e6
+    assert [w.shape for w in model.decoder_coefs_] == [(20, 500), (500, 500), (500, 784)]
+
+
+def test_divergence_names_learning_rate_init_and_changes_nothing():
+    model, X = tiny("RAE", X_DIGITS[:200], activation="relu", solver="sgd",
+                    learning_rate_init=1e-3)
+    before = [w.copy() for w in model._params()]
+    model.set_params(learning_rate_init=10.0)
+    with pytest.raises(FloatingPointError, match="Lower learning_rate_init"):
+        for _ in range(10):
+            model.partial_fit(X)
+            before = [w.copy() for w in model._params()]
+    for w, w_before in zip(model._params(), before):
+        np.testing.assert_array_equal(w, w_before)
+
+
+def test_clear_errors():
+    model, X = tiny("GVAE")
+    with pytest.raises(ValueError, match=r"\[0, 1\].*maximum 2.0"):
+        BackpropAutoencoder().fit(np.vstack([X, np.full(7, 2.0)]))
+    with pytest.raises(ValueError, match="Negative values"):
+        model.score_samples(X - 0.5)
+    with pytest.raises(ValueError, match="3 latent units"):
+        model.inverse_transform(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        BackpropAutoencoder(hidden_layer_sizes=(4, 0)).fit(X)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        AdversarialAutoencoder().fit(X[:1])
+
+
+def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
+    """Numbers computed with GNCNAutoencoder before its prior moved to _prior.py."""
+    X = X_DIGITS[:150]
+    expected = {"pdh": (None, [-44.36150118065644, -44.358399090225696, -44.35734080953501],
+                        -0.2814934093005836, 223.99191955047598),
+                "t1": (60, [-44.35301991343693, -44.350490408646536, -44.34976251290328],
+                       -2.4404145096372893, 223.9787051457622)}
+    for variant, (prior_max_samples, scores, z_sum, sample_sum) in expected.items():
+        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_settle_steps=5,
+                                n_groups=2, max_iter=2, batch_size=50, n_prior_components=3,
+                                n_mc_samples=40, prior_max_samples=prior_max_samples,
+                                random_state=0).fit(X)
+        model.partial_fit(X[:60])
+        np.testing.assert_allclose(model.score_samples(X)[:3], scores, rtol=1e-9)
+        assert model.transform(X).sum() == pytest.approx(z_sum, rel=1e-9)
+        assert model.sample(7, random_state=2).sum() == pytest.approx(sample_sum, rel=1e-9)
