@@ -14,7 +14,6 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -27,13 +26,15 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._chunks import row_chunks
+from ._chunks import row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
 from ._prior import _GaussianMixturePriorMixin
 from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood, _check_mask
+
+expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
 
 _SHARED_PARAMETERS = """n_components : int, default=20
         Size of the latent code (the paper: 20).
@@ -358,13 +359,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
             X, validation = train_test_split(X, test_size=self.validation_fraction,
                                              random_state=rng)
         n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples and not incremental:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped.")
-            batch_size = min(self.batch_size, n_samples)
+        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         for _ in range(1 if incremental else self.max_iter):
             order = rng.permutation(n_samples) if self.shuffle and not incremental else None

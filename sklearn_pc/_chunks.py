@@ -11,6 +11,8 @@ as ``pairwise_distances_chunked`` does::
         model.predict(X_huge)
 """
 
+import warnings
+
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
@@ -33,3 +35,14 @@ def row_chunks(n_rows, row_bytes):
     """
     budget = get_config()["working_memory"] * 2**20
     return gen_batches(n_rows, max(1, int(budget // row_bytes)))
+
+
+def training_batch_size(batch_size, n_samples, incremental):
+    """Rows per training update: ``"auto"`` is ``min(200, n_samples)``, and a
+    larger size is clipped to ``n_samples`` with a warning (as MLPClassifier does)."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples and not incremental:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                      "It is going to be clipped.")
+    return min(batch_size, n_samples)

@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
     check_random_state,
 )
 
-from ._chunks import row_chunks
+from ._chunks import row_chunks, training_batch_size
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
@@ -455,13 +455,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             X, validation = train_test_split(X, test_size=self.validation_fraction,
                                              random_state=rng)
         n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples and not incremental:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped.")
-            batch_size = min(self.batch_size, n_samples)
+        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         network = self._network()
         for _ in range(1 if incremental else self.max_iter):

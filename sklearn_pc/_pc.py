@@ -26,7 +26,7 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from ._chunks import row_chunks
+from ._chunks import row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS, local_gradients, parameters
 from ._core._network import PCNetwork
@@ -243,13 +243,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                                  "increase validation_fraction or disable early_stopping.")
             validation = (X_val, y_val)
         n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples and not incremental:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped.")
-            batch_size = min(self.batch_size, n_samples)
+        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         for epoch in range(1 if incremental else self.max_iter):
             decays = self._weight_decays(None if incremental else epoch / self.max_iter)
