@@ -67,6 +67,7 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 from _common import load_classification_data, write_results  # noqa: E402
 from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
 from sklearn_pc._core._learning import local_gradients  # noqa: E402
+from sklearn_pc._core._threads import row_parallelism  # noqa: E402
 from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
 from sklearn_pc._core._relaxation import relax  # noqa: E402
 
@@ -279,7 +280,7 @@ def check_gncn(args, python, X):
         network = model._network()
         states, _ = network.settle(X, args.gncn_steps)
         grads, _, _ = network.gradients(X, states)
-        model._train_batch(network, X)
+        model._train_batch(network, X, 1)
         out, meta, _ = run_peer(python, "ngclearn_gncn.py", "check", arrays, args.threads)
         fused = meta["results"]["fused_vs_process_max_abs_diff"]
         L = len(initial)
@@ -311,13 +312,15 @@ def time_gncn_ours(args, X_pool):
         batches = [X_pool[i * B:(i + 1) * B] for i in range(args.n_batches)]
         model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
         start = time.perf_counter()
-        model._train_batch(model._network(), batches[0])  # warm-up
+        with row_parallelism() as n_blocks:
+            model._train_batch(model._network(), batches[0], n_blocks)  # warm-up
         first = time.perf_counter() - start
         model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
         network = model._network()
         start = time.perf_counter()
-        for x in batches:  # fit's inner loop (fit itself also fits the GMM prior)
-            model._train_batch(network, x)
+        with row_parallelism() as n_blocks:
+            for x in batches:  # fit's inner loop (fit itself also fits the GMM prior)
+                model._train_batch(network, x, n_blocks)
         train = time.perf_counter() - start
         start = time.perf_counter()
         for x in batches:

@@ -31,6 +31,7 @@ from ._chunks import row_chunks, training_batch_size
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
+from ._core._threads import map_row_blocks, row_parallelism
 from ._prior import _GaussianMixturePriorMixin
 from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood, _check_mask
@@ -51,6 +52,15 @@ VARIANTS = {
 
 # The fitted arrays that early stopping saves at the best epoch and restores.
 _ARRAYS = ("weights_", "error_weights_", "skip_weights_", "covariances_", "precisions_")
+
+
+def _concatenate_blocks(blocks):
+    """Join per-block results ``(item, ...)`` row-wise; an item is an array or a
+    list of arrays."""
+    if len(blocks) == 1:
+        return blocks[0]
+    return tuple([np.concatenate(parts) for parts in zip(*items)] if isinstance(items[0], list)
+                 else np.concatenate(items) for items in zip(*blocks))
 
 
 class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixin,
@@ -398,15 +408,23 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
     def _settle(self, X, observed=None, output="top"):
         """Settle ``X`` in chunks of rows and return ``output``: the settled
         ``"layers"`` z(1..L), the ``"top"`` one, the input layer ``"z0"`` or the
-        reconstruction ``"mu0"``."""
+        reconstruction ``"mu0"``.  Row blocks of each chunk settle in parallel
+        (see ``_core._threads``)."""
         network = self._network()
+        shared = observed is None or observed.ndim == 1
+
+        def settle_rows(rows):
+            states, z0 = network.settle(X[rows], self.n_settle_steps,
+                                        observed if shared else observed[rows])
+            errors, mu0 = network.errors(z0, network.activities(states))
+            return states, z0, errors, mu0
+
         chunks = []
-        with np.errstate(over="ignore", invalid="ignore"):
-            for rows in row_chunks(X.shape[0], self._row_bytes()):
-                shared = observed is None or observed.ndim == 1
-                states, z0 = network.settle(X[rows], self.n_settle_steps,
-                                            observed if shared else observed[rows])
-                errors, mu0 = network.errors(z0, network.activities(states))
+        with np.errstate(over="ignore", invalid="ignore"), row_parallelism() as n_blocks:
+            for chunk in row_chunks(X.shape[0], self._row_bytes()):
+                rows = np.arange(X.shape[0])[chunk]
+                states, z0, errors, mu0 = _concatenate_blocks(map_row_blocks(
+                    lambda block: settle_rows(rows[block]), rows.size, n_blocks))
                 self._check_settled(network, z0, states, errors)
                 chunks.append({"layers": states, "top": states[-1], "z0": z0,
                                "mu0": mu0}[output])
@@ -421,15 +439,28 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
                                for rows in row_chunks(Z.shape[0], self._row_bytes())])
 
     # -- training ----------------------------------------------------------------
-    def _train_batch(self, network, x):
-        """Settle, check, apply the local updates; return the batch's summed BCE."""
+    def _train_batch(self, network, x, n_blocks):
+        """Settle, check, apply the local updates; return the batch's summed BCE.
+
+        Row blocks settle in parallel; their gradients, computed with the
+        batch's size, sum to the batch's.
+        """
+        def settle_rows(rows):
+            states, _ = network.settle(x[rows], self.n_settle_steps)
+            grads, errors, mu0 = network.gradients(x[rows], states, n_samples=x.shape[0])
+            return states, errors, mu0, grads
+
         with np.errstate(over="ignore", invalid="ignore"):
-            states, _ = network.settle(x, self.n_settle_steps)
-            grads, errors, mu0 = network.gradients(x, states)
+            blocks = map_row_blocks(settle_rows, x.shape[0], n_blocks)
+            grads = blocks[0][3]
+            for block in blocks[1:]:
+                for total, part in zip(grads, block[3]):
+                    total += part
+            states, errors, mu0 = _concatenate_blocks([block[:3] for block in blocks])
             self._check_settled(network, x, states, errors)
             if not all(np.isfinite(g).all() for g in grads):
                 raise self._diverged("non-finite weight updates")
-        self._optimizer.update_params(network.learned_arrays(), grads)
+        self._optimizer.update_params(network.learned_arrays(), grads, n_blocks)
         network.normalize()
         if network.covariances is not None and self.precision_learning_rate:
             network.update_covariances(errors, self.precision_learning_rate,
@@ -458,24 +489,26 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         network = self._network()
-        for _ in range(1 if incremental else self.max_iter):
-            order = rng.permutation(n_samples) if self.shuffle and not incremental else None
-            total_bce = 0.0
-            for rows in gen_batches(n_samples, batch_size):
-                if order is not None:
-                    rows = order[rows]
-                total_bce += self._train_batch(network, X[rows])
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = total_bce / n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, BCE = {self.loss_:.6f}")
-            if incremental or self._stop_now(validation):
-                break
-        else:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                          "and the optimization hasn't converged yet.", ConvergenceWarning)
+        with row_parallelism() as n_blocks:
+            for _ in range(1 if incremental else self.max_iter):
+                order = rng.permutation(n_samples) if self.shuffle and not incremental else None
+                total_bce = 0.0
+                for rows in gen_batches(n_samples, batch_size):
+                    if order is not None:
+                        rows = order[rows]
+                    total_bce += self._train_batch(network, X[rows], n_blocks)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_ = total_bce / n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, BCE = {self.loss_:.6f}")
+                if incremental or self._stop_now(validation):
+                    break
+            else:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
         if validation is not None:
             for name, arrays in self._best_arrays.items():
                 setattr(self, name, arrays)

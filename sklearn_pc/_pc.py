@@ -28,9 +28,10 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from ._chunks import row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
-from ._core._learning import OPTIMIZERS, local_gradients, parameters
+from ._core._learning import OPTIMIZERS, add_weight_decay, local_gradients, parameters
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
+from ._core._threads import map_row_blocks, row_parallelism
 from ._rollback import rollback_on_error
 
 # A training batch whose output error per sample exceeds this many times the error of
@@ -177,15 +178,31 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         return np.concatenate(chunks)
 
     # -- training --------------------------------------------------------------
-    def _train_batch(self, network, params, X, Y, decays):
+    def _train_batch(self, network, params, X, Y, decays, n_blocks):
         """Relax with both ends clamped, then apply the local updates.
 
+        Blocks of rows relax in parallel (see ``_core._threads``); their
+        gradients, computed with the batch's size, sum to the batch's.
         Returns the summed energy of the batch at its relaxed states.
         """
-        states = network.feedforward(X)
+        n_samples = X.shape[0]
+
+        def relax_rows(rows):
+            states = network.feedforward(X[rows])
+            initial = float(network.output_energy(Y[rows], states[-1]).sum())
+            states[-1] = Y[rows]
+            errors = relax(network, states, clamp_bottom=True, clamp_top=True,
+                           schedule=self.inference, n_steps=self.n_inference_steps,
+                           rate=self.inference_rate, feedforward_start=True)
+            energy = float(network.energy(states, errors).sum())
+            return initial, energy, local_gradients(network, states, errors, n_samples=n_samples)
+
+        # overflows show up as a non-finite energy, checked below
         with np.errstate(over="ignore", invalid="ignore"):
-            initial = float(network.output_energy(Y, states[-1]).sum())
-        per_sample = initial / X.shape[0]
+            blocks = map_row_blocks(relax_rows, n_samples, n_blocks)
+        initial = sum(block[0] for block in blocks)
+        energy = sum(block[1] for block in blocks)
+        per_sample = initial / n_samples
         if self._initial_energy is None:
             self._initial_energy = per_sample
         if not np.isfinite(initial) or per_sample > _TRAINING_GROWTH * max(
@@ -194,21 +211,19 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 f"Training diverged at epoch {self.n_iter_ + 1}: the output error grew from "
                 f"{self._initial_energy:.3g} per sample at initialisation to {per_sample:.3g}. "
                 f"Lower learning_rate_init (now {self.learning_rate_init}).")
-        states[-1] = Y
-        errors = relax(network, states, clamp_bottom=True, clamp_top=True,
-                       schedule=self.inference, n_steps=self.n_inference_steps,
-                       rate=self.inference_rate)
-        with np.errstate(over="ignore", invalid="ignore"):
-            energy = float(network.energy(states, errors).sum())
         if has_diverged(initial, energy):
             raise FloatingPointError(
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
+        grads = blocks[0][2]
+        for block in blocks[1:]:
+            for total, part in zip(grads, block[2]):
+                total += part
         forward_decay, feedback_decay = decays
-        grads = local_gradients(network, states, errors, forward_decay=forward_decay,
-                                feedback_decay=feedback_decay)
-        self._optimizer.update_params(params, grads)
+        add_weight_decay(network, grads, forward_decay=forward_decay,
+                         feedback_decay=feedback_decay)
+        self._optimizer.update_params(params, grads, n_blocks)
         return energy
 
     def _fit(self, X, y, *, incremental, classes=None):
@@ -245,29 +260,32 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         n_samples = X.shape[0]
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
-        for epoch in range(1 if incremental else self.max_iter):
-            decays = self._weight_decays(None if incremental else epoch / self.max_iter)
-            order = rng.permutation(n_samples) if self.shuffle and not incremental else None
-            total_energy = 0.0
-            for rows in gen_batches(n_samples, batch_size):
-                if order is not None:
-                    rows = order[rows]
-                total_energy += self._train_batch(network, params, X[rows], Y[rows], decays)
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = total_energy / n_samples
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, energy = {self.loss_:.8f}")
-            if incremental:
-                break
-            if self._stop_now(validation):
-                break
-        else:
-            if not incremental:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning)
+        # BLAS on one thread, batches relaxed in row blocks, one per former BLAS thread
+        with row_parallelism() as n_blocks:
+            for epoch in range(1 if incremental else self.max_iter):
+                decays = self._weight_decays(None if incremental else epoch / self.max_iter)
+                order = rng.permutation(n_samples) if self.shuffle and not incremental else None
+                total_energy = 0.0
+                for rows in gen_batches(n_samples, batch_size):
+                    if order is not None:
+                        rows = order[rows]
+                    total_energy += self._train_batch(network, params, X[rows], Y[rows],
+                                                     decays, n_blocks)
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_ = total_energy / n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, energy = {self.loss_:.8f}")
+                if incremental:
+                    break
+                if self._stop_now(validation):
+                    break
+            else:
+                if not incremental:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                                  "reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning)
         if validation is not None:
             self.coefs_, self.intercepts_, self.feedback_coefs_ = self._best_arrays
             del self._best_arrays

@@ -100,6 +100,29 @@ def test_free_top_and_free_bottom_steps():
 
 
 @pytest.mark.parametrize("tied", [True, False])
+def test_feedforward_start_skips_known_work_without_changing_the_result(tied, monkeypatch):
+    net = make_network(sizes=(4, 6, 5, 6, 3), tied=tied)
+    reference = training_states(net)
+    fast = [s.copy() for s in reference]
+    reference_errors = relax(net, reference, n_steps=7, rate=0.1)
+    predicted = []
+    predict_layer = net.predict_layer
+    monkeypatch.setattr(net, "predict_layer", lambda layer, *args, **kwargs: (
+        predicted.append(layer), predict_layer(layer, *args, **kwargs))[1])
+    fast_errors = relax(net, fast, n_steps=7, rate=0.1, feedforward_start=True)
+    for a, b in zip(reference + reference_errors[1:], fast + fast_errors[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    # only the top prediction is computed at the start; the top error reaches
+    # hidden layer L - k at step k, and only moved layers predict again
+    assert predicted == [3, 3, 2, 3] + [1, 2, 3] * 5
+    one_step = training_states(net)
+    relax(net, one_step, n_steps=1, rate=0.1, feedforward_start=True)
+    start = training_states(net)
+    assert np.array_equal(one_step[1], start[1]) and np.array_equal(one_step[2], start[2])
+    assert not np.array_equal(one_step[3], start[3])
+
+
+@pytest.mark.parametrize("tied", [True, False])
 def test_euler_and_alternating_reach_the_same_equilibrium(tied):
     net = make_network(sizes=(4, 6, 5, 3), tied=tied)
     euler_states = training_states(net)

@@ -66,8 +66,8 @@ def _relu_derivative(x, fx, out=None):
     return np.greater_equal(x, 0, out=out, casting="unsafe")
 
 
-def _softmax(z):
-    out = z - z.max(axis=1, keepdims=True)
+def _softmax(z, out=None):
+    out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=1, keepdims=True)
     return out

@@ -13,9 +13,17 @@ feedback product is the transpose of the forward one, so it is computed once.
 
 import numpy as np
 
+from ._threads import map_row_blocks
 
-def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0):
+
+def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
+                    n_samples=None):
     """Gradients of the energy (plus decay) for every learned array.
+
+    ``n_samples`` is the size of the batch the mean runs over (by default the
+    rows of ``states``): gradients of row blocks of one batch, each computed
+    with the batch's size and without decay, sum to the batch's gradient
+    (see :func:`add_weight_decay`).
 
     Returns
     -------
@@ -23,25 +31,32 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         In the order of :func:`parameters`: forward weights, then intercepts
         (when present), then feedback weights (when not tied).
     """
-    n_samples = states[0].shape[0]
     dtype = network.dtype
-    scale = dtype.type(1.0 / n_samples)
+    scale = dtype.type(-1.0 / (states[0].shape[0] if n_samples is None else n_samples))
     coef_grads, intercept_grads, feedback_grads = [], [], []
     for layer in range(network.n_layers):
         activity = network.activate(layer, states[layer])
         coef_grad = activity.T @ errors[layer + 1]
-        coef_grad *= -scale
+        coef_grad *= scale
         if not network.tied:
-            feedback_grad = coef_grad.T.copy()
-            if feedback_decay:
-                feedback_grad += dtype.type(feedback_decay) * network.feedback[layer]
-            feedback_grads.append(feedback_grad)
-        if forward_decay:
-            coef_grad += dtype.type(forward_decay) * network.coefs[layer]
+            feedback_grads.append(coef_grad.T.copy())
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
-            intercept_grads.append(-errors[layer + 1].mean(axis=0))
-    return coef_grads + intercept_grads + feedback_grads
+            intercept_grads.append(scale * errors[layer + 1].sum(axis=0))
+    return add_weight_decay(network, coef_grads + intercept_grads + feedback_grads,
+                            forward_decay=forward_decay, feedback_decay=feedback_decay)
+
+
+def add_weight_decay(network, grads, *, forward_decay=0.0, feedback_decay=0.0):
+    """Add ``lambda_M M`` and ``lambda_W W`` to the gradients of ``M`` and ``W``, in place."""
+    dtype = network.dtype
+    n_layers = network.n_layers
+    for layer in range(n_layers if forward_decay else 0):
+        grads[layer] += dtype.type(forward_decay) * network.coefs[layer]
+    if feedback_decay and not network.tied:
+        for layer, feedback_grad in enumerate(grads[-n_layers:]):
+            feedback_grad += dtype.type(feedback_decay) * network.feedback[layer]
+    return grads
 
 
 def parameters(network):
@@ -54,11 +69,21 @@ def parameters(network):
     return params
 
 
+def _update_in_row_blocks(update, arrays, n_blocks):
+    """Apply the elementwise ``update(*views)`` to row blocks of ``arrays`` (one
+    parameter with its gradient and optimizer state) in parallel threads."""
+    def update_rows(rows):
+        update(*(array[rows] for array in arrays))
+    map_row_blocks(update_rows, arrays[0].shape[0], n_blocks)
+
+
 class SGDOptimizer:
     """Stochastic gradient descent with momentum, updating arrays in place.
 
     ``v = momentum * v - lr * grad``; ``param += v`` (or the Nesterov form).
     With ``momentum=0`` this is the Euler step ``dt / gamma`` of eq 2.9.
+    ``n_blocks`` of :meth:`update_params` splits each array into that many
+    row blocks updated in threads (see ``_threads``).
     """
 
     def __init__(self, params, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True):
@@ -67,10 +92,11 @@ class SGDOptimizer:
         self.nesterov = nesterovs_momentum
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads):
+    def update_params(self, params, grads, n_blocks=1):
         lr = params[0].dtype.type(self.learning_rate_init)
         mom = params[0].dtype.type(self.momentum)
-        for param, grad, velocity in zip(params, grads, self.velocities):
+
+        def update(param, grad, velocity):
             velocity *= mom
             velocity -= lr * grad
             if self.nesterov:
@@ -78,12 +104,17 @@ class SGDOptimizer:
             else:
                 param += velocity
 
+        for arrays in zip(params, grads, self.velocities):
+            _update_in_row_blocks(update, arrays, n_blocks)
+
 
 class AdamOptimizer:
     """Adam (Kingma & Ba, 2015), updating arrays in place.
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
     ``param -= lr_t m / (sqrt(v) + eps)`` with the bias-corrected ``lr_t``.
+    ``n_blocks`` of :meth:`update_params` splits each array into that many
+    row blocks updated in threads (see ``_threads``).
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
@@ -95,22 +126,26 @@ class AdamOptimizer:
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads):
+    def update_params(self, params, grads, n_blocks=1):
         self.t += 1
         dtype = params[0].dtype.type
-        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
+        b1, b2, eps = dtype(self.beta_1), dtype(self.beta_2), dtype(self.epsilon)
         lr = dtype(self.learning_rate_init * np.sqrt(1 - self.beta_2**self.t)
                    / (1 - self.beta_1**self.t))
-        for param, grad, m, v in zip(params, grads, self.ms, self.vs):
+
+        def update(param, grad, m, v):
             m *= b1
             m += (1 - b1) * grad
             v *= b2
             v += (1 - b2) * (grad * grad)
             step = np.sqrt(v)
-            step += dtype(self.epsilon)
+            step += eps
             np.divide(m, step, out=step)
             step *= lr
             param -= step
+
+        for arrays in zip(params, grads, self.ms, self.vs):
+            _update_in_row_blocks(update, arrays, n_blocks)
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

@@ -79,13 +79,14 @@ class PCNetwork:
         fx = f(x)
         return fx, df(x, fx)
 
-    def predict_layer(self, layer, activity):
-        """Prediction ``mu[layer + 1] = activity @ M[layer] + b[layer]``."""
-        mu = activity @ self.coefs[layer]
+    def predict_layer(self, layer, activity, out=None):
+        """Prediction ``mu[layer + 1] = activity @ M[layer] + b[layer]``, written
+        into ``out`` when given."""
+        mu = np.matmul(activity, self.coefs[layer], out=out)
         if self.intercepts is not None:
             mu += self.intercepts[layer]
         if self.output is not None and layer == self.n_layers - 1:
-            mu = self.output(mu)
+            mu = self.output(mu, out=mu)
         return mu
 
     def error(self, layer, x, mu):

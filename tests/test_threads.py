@@ -1,0 +1,85 @@
+"""Row-block parallelism: same results as one block, BLAS limits restored."""
+
+import threading
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_limits
+
+from sklearn_pc import GNCNAutoencoder, PCClassifier
+from sklearn_pc._core import _threads
+from sklearn_pc._core._threads import MIN_BLOCK_ROWS, blas_threads, map_row_blocks, row_parallelism
+
+
+@pytest.fixture
+def two_blas_threads(monkeypatch):
+    """Make the row-block code see two BLAS threads, whatever the machine has."""
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 2)
+
+
+def test_blocks_cover_the_rows_in_order_and_run_in_two_threads():
+    seen = []
+
+    def record(rows):
+        seen.append(threading.current_thread().name)
+        return np.arange(100)[rows]
+
+    blocks = map_row_blocks(record, 100, 2)
+    assert np.array_equal(np.concatenate(blocks), np.arange(100))
+    assert len(blocks) == 2 and len(set(seen)) == 2
+    # too few rows for two blocks of MIN_BLOCK_ROWS: one block, in the caller's thread
+    assert len(map_row_blocks(record, 2 * MIN_BLOCK_ROWS - 1, 2)) == 1
+
+
+def test_block_errors_propagate_with_the_callers_error_settings():
+    def overflow(rows):
+        return np.exp(np.full(3, 1000.0))
+
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        map_row_blocks(overflow, 4 * MIN_BLOCK_ROWS, 2)
+    with np.errstate(over="ignore"):
+        assert np.isinf(map_row_blocks(overflow, 4 * MIN_BLOCK_ROWS, 2)[1]).all()
+
+
+def test_row_parallelism_limits_blas_and_restores_it():
+    before = blas_threads()
+    with row_parallelism() as n_blocks:
+        assert n_blocks == before
+        assert blas_threads() == 1
+        with row_parallelism() as nested:  # nested: same count, no second limit
+            assert nested == n_blocks
+    assert blas_threads() == before
+    with pytest.raises(RuntimeError), row_parallelism():
+        raise RuntimeError
+    assert blas_threads() == before
+    with threadpool_limits(1), row_parallelism() as n_blocks:
+        assert n_blocks == 1
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])
+def test_pc_training_in_blocks_matches_one_block(two_blas_threads, monkeypatch, dtype, rtol):
+    X, y = load_digits(return_X_y=True)
+    X = (X[:512] / 16).astype(dtype)
+    params = dict(hidden_layer_sizes=(24,), batch_size=256, max_iter=2, random_state=0)
+    blocked = PCClassifier(**params).fit(X, y[:512])
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 1)
+    single = PCClassifier(**params).fit(X, y[:512])
+    for a, b in zip(blocked.coefs_ + blocked.intercepts_, single.coefs_ + single.intercepts_):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    np.testing.assert_allclose(blocked.loss_curve_, single.loss_curve_, rtol=rtol)
+
+
+def test_gncn_in_blocks_matches_one_block(two_blas_threads, monkeypatch):
+    X, _ = load_digits(return_X_y=True)
+    X = (X[:256] / 16 > 0.5).astype(float)
+    params = dict(latent_sizes=(12, 12), n_settle_steps=10, batch_size=128, max_iter=2,
+                  n_prior_components=2, random_state=0)
+    blocked = GNCNAutoencoder("pdh", **params).fit(X)
+    blocked_latents = blocked.transform(X)
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 1)
+    single = GNCNAutoencoder("pdh", **params).fit(X)
+    for a, b in zip(blocked.weights_, single.weights_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(blocked_latents, single.transform(X), rtol=1e-9, atol=1e-12)
