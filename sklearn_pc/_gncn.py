@@ -422,9 +422,10 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         chunks = []
         with np.errstate(over="ignore", invalid="ignore"), row_parallelism() as n_blocks:
             for chunk in row_chunks(X.shape[0], self._row_bytes()):
-                rows = np.arange(X.shape[0])[chunk]
+                start, stop, _ = chunk.indices(X.shape[0])
                 states, z0, errors, mu0 = _concatenate_blocks(map_row_blocks(
-                    lambda block: settle_rows(rows[block]), rows.size, n_blocks))
+                    lambda block: settle_rows(slice(start + block.start, start + block.stop)),
+                    stop - start, n_blocks))
                 self._check_settled(network, z0, states, errors)
                 chunks.append({"layers": states, "top": states[-1], "z0": z0,
                                "mu0": mu0}[output])
