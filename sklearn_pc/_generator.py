@@ -52,10 +52,15 @@ class PCGenerator(PCClassifier):
         Activation of every layer below the output, the input included.
     inference : {"alternating", "euler"}, default="alternating"
         Relaxation schedule during training (see :class:`PCClassifier`).
-    n_inference_steps : int, default=20
-        State updates per training batch.
+    n_inference_steps : int or "auto", default=20
+        State updates per training batch (``"auto"``: see
+        :class:`PCClassifier`).
     inference_rate : float, default=0.1
         Training relaxation step, ``dt / tau``.
+    inference_tol : float, default=0.0
+        Per-sample early exit of the training relaxation (see
+        :class:`PCClassifier`); ``0`` settles every sample for
+        ``n_inference_steps``, as the paper does.
     weight_decay : float, default=0.05
         ``lambda_M``, decay of the forward weights during training (eq 3.12).
     feedback_weight_decay : float or None, default=None
@@ -196,7 +201,7 @@ class PCGenerator(PCClassifier):
 
     def __init__(self, hidden_layer_sizes=(600,), activation="tanh", *,
                  inference="alternating", n_inference_steps=20, inference_rate=0.1,
-                 weight_decay=0.05, feedback_weight_decay=None,
+                 inference_tol=0.0, weight_decay=0.05, feedback_weight_decay=None,
                  weight_decay_schedule="constant", activity_decay=0.01,
                  generation="alternating", n_generation_steps=3000, generation_rate=0.1,
                  feedback="tied", fit_intercept=False, loss="squared_error", solver="adam",
@@ -206,7 +211,7 @@ class PCGenerator(PCClassifier):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
             n_inference_steps=n_inference_steps, inference_rate=inference_rate,
-            weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
+            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
             loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

@@ -282,3 +282,53 @@ def test_cross_entropy_energy_stays_finite_when_a_probability_underflows(dtype):
     energy = net.energy(states, net.errors(states))
     assert energy.dtype == dtype
     assert energy[0] == pytest.approx(-np.log(np.finfo(dtype).tiny), rel=1e-6)
+
+
+@pytest.mark.parametrize("clamp_top,decay", [(True, 0.0), (False, 0.05)])
+def test_rows_stop_on_their_own_once_settled(clamp_top, decay):
+    """With ``tol``, each row stops when its own max |dx| drops to ``tol``: it
+    ends where a lone relaxation of that row stopped by the same rule ends, and
+    a row still moving is not affected by the rows that left the batch."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    states = training_states(net, n_samples=9)
+    # rows 0..2 start at their feedforward states: without decay dx = 0, they stop
+    # before any step
+    states[-1][:3] = net.feedforward(states[0][:3])[-1]
+    kwargs = dict(clamp_top=clamp_top, n_steps=300, rate=0.2, activity_decay=decay)
+    tol = 1e-4
+    batch = [s.copy() for s in states]
+    errors = relax(net, batch, tol=tol, **kwargs)
+
+    def gradient_max(row_states):
+        """max |dx| over the free layers at the given states of one row."""
+        row_errors = net.errors(row_states)
+        free = range(1, len(row_states) if not clamp_top else len(row_states) - 1)
+        largest = 0.0
+        for layer in free:
+            if layer == net.n_layers:
+                dx = -row_errors[layer]
+            else:
+                _, d = net.activate_with_derivative(layer, row_states[layer])
+                dx = d * (row_errors[layer + 1] @ net.feedback[layer]) - row_errors[layer]
+                dx -= decay * row_states[layer]
+            largest = max(largest, np.abs(dx).max())
+        return largest
+
+    n_steps_taken = []
+    for row in range(9):
+        # the lone row, one step at a time, stopped by hand
+        lone = [s[row:row + 1].copy() for s in states]
+        for step in range(300):
+            if gradient_max(lone) <= tol:
+                break
+            relax(net, lone, n_steps=1, rate=0.2, activity_decay=decay, clamp_top=clamp_top)
+        n_steps_taken.append(step)
+        for a, b in zip(batch, lone):
+            np.testing.assert_allclose(a[row:row + 1], b, rtol=1e-10, atol=1e-10)
+        assert gradient_max([s[row:row + 1] for s in batch]) <= tol
+        lone_errors = net.errors(lone)
+        for a, b in zip(errors[1:], lone_errors[1:]):
+            np.testing.assert_allclose(a[row:row + 1], b, rtol=1e-10, atol=1e-10)
+    assert (n_steps_taken[:3] == [0, 0, 0]) == (decay == 0)
+    assert min(n_steps_taken[3:]) > 0 and max(n_steps_taken) < 300
+    assert len(set(n_steps_taken)) > 2  # rows left the batch at different steps

@@ -1,12 +1,14 @@
 """PCClassifier: closed forms, learning, determinism and clear errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.utils.extmath import softmax
 
 from sklearn_pc import PCClassifier
 from sklearn_pc.datasets import make_class_prototypes
@@ -29,7 +31,7 @@ def small(**params):
 def linear_classifier(weight_decay):
     """The two-layer linear network of seed 001 section 3, trained by full-batch descent."""
     return PCClassifier(hidden_layer_sizes=(), activation="identity", fit_intercept=False,
-                        solver="sgd", momentum=0.0, learning_rate_init=0.2, batch_size=3,
+                        loss="squared_error", solver="sgd", momentum=0.0, learning_rate_init=0.2, batch_size=3,
                         weight_decay=weight_decay, max_iter=4000, tol=0.0, shuffle=False,
                         n_iter_no_change=4000, random_state=0)
 
@@ -166,8 +168,8 @@ def test_transform_returns_last_hidden_activity(digits):
     clf = small(hidden_layer_sizes=(12, 7)).fit(X_train, y_train)
     hidden = clf.transform(X_test)
     assert hidden.shape == (len(X_test), 7)
-    assert np.allclose(hidden @ clf.coefs_[-1] + clf.intercepts_[-1],
-                       clf.predict_proba(X_test).shape and clf._output(X_test))
+    assert np.allclose(softmax(hidden @ clf.coefs_[-1] + clf.intercepts_[-1]),
+                       clf.predict_proba(X_test))
     assert list(clf.get_feature_names_out()) == [f"pcclassifier{i}" for i in range(7)]
 
 
@@ -226,3 +228,41 @@ def test_convergence_warning(digits):
     X_train, _, y_train, _ = digits
     with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
         small(max_iter=2).fit(X_train, y_train)
+
+
+def test_too_few_inference_steps_warn_and_leave_the_lowest_layer_untrained(digits):
+    """After the feedforward start the output error descends one hidden layer per
+    step: with 2 hidden layers and 1 step, the first weight layer never learns."""
+    X_train, _, y_train, _ = digits
+    clf = small(hidden_layer_sizes=(12, 7), n_inference_steps=1, max_iter=1)
+    initial = small(hidden_layer_sizes=(12, 7), max_iter=1)
+    initial._initialize([64, 12, 7, 10], np.float64, np.random.RandomState(0))
+    with pytest.warns(UserWarning, match="less than the 2 hidden layers"):
+        clf.fit(X_train, y_train)
+    np.testing.assert_array_equal(clf.coefs_[0], initial.coefs_[0])
+    assert not np.array_equal(clf.coefs_[1], initial.coefs_[1])
+    auto = small(hidden_layer_sizes=(12, 7), n_inference_steps="auto", max_iter=1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="n_inference_steps")
+        auto.fit(X_train, y_train)
+    assert auto._n_inference_steps() == 3
+    assert not np.array_equal(auto.coefs_[0], initial.coefs_[0])
+
+
+def test_inference_tol_stops_settled_samples(digits):
+    """A tolerance no step exceeds stops every sample before its first step: only
+    the top layer (whose error is the output's) learns.  A zero tolerance and a
+    tolerance no sample reaches give the same fit."""
+    X_train, _, y_train, _ = digits
+    params = dict(hidden_layer_sizes=(12,), max_iter=2, activation="tanh")
+    initial = small(**params)
+    initial._initialize([64, 12, 10], np.float64, np.random.RandomState(0))
+    stopped = small(**params, inference_tol=1e9).fit(X_train, y_train)
+    np.testing.assert_array_equal(stopped.coefs_[0], initial.coefs_[0])
+    assert not np.array_equal(stopped.coefs_[1], initial.coefs_[1])
+    never = small(**params, inference_tol=1e-300).fit(X_train, y_train)
+    off = small(**params, inference_tol=0.0).fit(X_train, y_train)
+    for a, b in zip(never.coefs_, off.coefs_):
+        np.testing.assert_array_equal(a, b)
+    euler = small(**params, inference="euler", inference_tol=1e9).fit(X_train, y_train)
+    assert not np.array_equal(euler.coefs_[0], initial.coefs_[0])  # ignored by euler

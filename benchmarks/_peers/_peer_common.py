@@ -62,5 +62,9 @@ class Stopwatch:
         self.start = time.perf_counter()
         return self
 
+    def elapsed(self):
+        """Seconds since the start, read inside the block."""
+        return time.perf_counter() - self.start
+
     def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
+        self.seconds = self.elapsed()

@@ -8,7 +8,9 @@ At the relaxed states, the learning rules of Sun & Orchard (2020), eq 2.9,
     grad b[l] = -mean(eps[l+1])
 
 Each update uses only the activity below and the error above a synapse.  The
-feedback product is the transpose of the forward one, so it is computed once.
+feedback product is the transpose of the forward one, so it is computed once,
+and over the rows whose error is not exactly zero only: rows that stopped
+relaxing before the error wavefront reached a layer add nothing to it.
 """
 
 import numpy as np
@@ -35,14 +37,17 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
     scale = dtype.type(-1.0 / (states[0].shape[0] if n_samples is None else n_samples))
     coef_grads, intercept_grads, feedback_grads = [], [], []
     for layer in range(network.n_layers):
-        activity = network.activate(layer, states[layer])
-        coef_grad = activity.T @ errors[layer + 1]
+        x, eps = states[layer], errors[layer + 1]
+        rows = np.flatnonzero(eps.any(axis=1))
+        if rows.size < eps.shape[0]:
+            x, eps = x[rows], eps[rows]
+        coef_grad = network.activate(layer, x).T @ eps
         coef_grad *= scale
         if not network.tied:
             feedback_grads.append(coef_grad.T.copy())
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
-            intercept_grads.append(scale * errors[layer + 1].sum(axis=0))
+            intercept_grads.append(scale * eps.sum(axis=0))
     return add_weight_decay(network, coef_grads + intercept_grads + feedback_grads,
                             forward_decay=forward_decay, feedback_decay=feedback_decay)
 

@@ -14,9 +14,11 @@ error to its equilibrium (eq 2.4), take one large step ``x += rate * dx``,
 repeat.  With tied feedback (``W = M.T``) that step is gradient descent on
 the energy (plus ``lambda_x / 2 ||x||^2``), and a step that would raise a
 row's energy is undone for that row, whose step size is halved: large
-weights can then never make the relaxation diverge.  Both schedules use a
-fixed number of steps and per-row step sizes, so a sample's trajectory never
-depends on the other rows of its batch.
+weights can then never make the relaxation diverge.  ``"alternating"`` can
+also stop each row on its own once it has settled, ``max |dx| <= tol``: the
+row leaves the batch and costs nothing more.  Both schedules use at most a
+fixed number of steps, per-row step sizes and per-row stops, so a sample's
+trajectory never depends on the other rows of its batch.
 """
 
 import numpy as np
@@ -39,7 +41,8 @@ def has_diverged(initial_energy, final_energy):
 
 
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
-          n_steps=20, rate=0.1, activity_decay=0.0, errors=None, feedforward_start=False):
+          n_steps=20, rate=0.1, activity_decay=0.0, errors=None, feedforward_start=False,
+          tol=0.0):
     """Relax the free layers of ``states``, replacing their entries in the list.
 
     Parameters
@@ -68,6 +71,13 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         instead of recomputing them, and skips the products of errors that
         are still zero: after a feedforward start the top error reaches
         layer ``L - k`` only at step ``k``.
+    tol : float, default=0.0
+        For ``"alternating"``: a row stops, before its next step, once the
+        largest component of its state update direction ``dx`` over all free
+        layers is at most ``tol`` (its energy gradient, with tied feedback).
+        It is then at a stationary point up to ``tol``, and leaves the batch:
+        the remaining steps are computed for the other rows only.  ``0``
+        runs every row for ``n_steps`` steps.
 
     Returns
     -------
@@ -78,6 +88,8 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if tol and schedule != "alternating":
+        raise ValueError(f"tol > 0 needs the 'alternating' schedule, got {schedule!r}")
     n_layers = network.n_layers
     free = [layer for layer in range(n_layers + 1)
             if not (layer == 0 and clamp_bottom) and not (layer == n_layers and clamp_top)]
@@ -91,7 +103,7 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
             return _relax_euler(network, states, free, feedback, n_steps=n_steps, rate=rate,
                                 decay=activity_decay, errors=errors)
         relaxation = _AlternatingRelaxation(network, states, free, feedback, rate=rate,
-                                            decay=activity_decay,
+                                            decay=activity_decay, tol=tol,
                                             feedforward_start=feedforward_start)
         return relaxation.run(n_steps)
 
@@ -150,10 +162,14 @@ class _AlternatingRelaxation:
     layer that moved, so layers the error wavefront has not reached cost
     nothing, and with tied feedback rows whose energy would rise get their
     accepted values copied back into the proposal before the two swap.
-    ``feedback`` maps each free layer below the top to its ``W[l]``.
+    With ``tol > 0``, rows whose update direction is at most ``tol`` leave
+    every buffer (their final values are kept aside) before the step is
+    computed further.  ``feedback`` maps each free layer below the top to
+    its ``W[l]``.
     """
 
-    def __init__(self, network, states, free, feedback, *, rate, decay, feedforward_start):
+    def __init__(self, network, states, free, feedback, *, rate, decay, feedforward_start,
+                 tol=0.0):
         self.network, self.states, self.free = network, states, free
         top = self.top = network.n_layers
         dtype = self.dtype = states[0].dtype
@@ -166,6 +182,13 @@ class _AlternatingRelaxation:
         self.feedback = feedback
         self.scratch = {layer: np.empty_like(states[layer]) for layer in free if layer < top}
         self.current, self.spare = {}, {}
+        self.tol = dtype.type(tol)
+        # Rows still relaxing (indices into the caller's batch), the largest
+        # |dx| of each in the step being proposed, and the final values of
+        # the rows that have stopped, by key.
+        self.rows = np.arange(n_rows)
+        self.largest_step = np.zeros(n_rows, dtype=dtype)
+        self.stopped = None
 
         def hold(key, value, variable):
             self.current[key] = value
@@ -215,8 +238,7 @@ class _AlternatingRelaxation:
         """Per-row energy of layer ``l``: ``nu[l] / 2 ||eps[l]||^2`` (the
         cross-entropy at a softmax top), plus ``lambda_x / 2 ||x[l]||^2``
         when the layer is free and below the top."""
-        n_rows = self.states[0].shape[0]
-        energy = np.zeros(n_rows, dtype=self.dtype)
+        energy = np.zeros(self.rows.size, dtype=self.dtype)
         if layer > 0:
             eps = self._get(("eps", layer), new)
             if layer == self.top and self.network.output is not None:
@@ -233,13 +255,17 @@ class _AlternatingRelaxation:
         """One step ``x + rate * dx`` of every free layer that moves, written
         into the spare buffers; returns the new values by key."""
         current, top, new = self.current, self.top, {}
+        if self.tol:
+            self.largest_step.fill(0)
         for layer in self.free:
             x = current[("x", layer)]
+            out = self.spare[("x", layer)]
             if layer == top:
                 if self.zero_error[top]:
                     continue
+                self._track(current[("eps", top)])
                 step = np.multiply(current[("eps", top)], self.rates)
-                new[("x", top)] = np.subtract(x, step, out=self.spare[("x", top)])
+                new[("x", top)] = np.subtract(x, step, out=out)
                 continue
             feedback_zero = self.zero_error[layer + 1]
             own_zero = layer == 0 or self.zero_error[layer]
@@ -253,16 +279,42 @@ class _AlternatingRelaxation:
                 step *= current[("d", layer)]
             if not own_zero:
                 step -= current[("eps", layer)]
-            step *= self.rates
-            out = self.spare[("x", layer)]
             if self.decay:
-                # x + rate (h - lambda x) = (1 - rate lambda) x + rate h
-                np.multiply(x, 1 - self.rates * self.decay, out=out)
-                out += step
-            else:
-                np.add(x, step, out=out)
-            new[("x", layer)] = out
+                step -= np.multiply(x, self.decay, out=out)
+            self._track(step)
+            step *= self.rates
+            new[("x", layer)] = np.add(x, step, out=out)
         return new
+
+    def _track(self, step):
+        """Fold a layer's ``max |dx|`` per row into ``largest_step`` (with ``tol``)."""
+        if self.tol:
+            largest = np.maximum(step.max(axis=1), -step.min(axis=1))
+            np.maximum(self.largest_step, largest, out=self.largest_step)
+
+    def _stop_rows(self, settled, new):
+        """Set aside the final states and errors of the ``settled`` rows and
+        drop them from every buffer; returns the proposal ``new`` re-pointed
+        at the shrunk buffers."""
+        final_keys = [("x", layer) for layer in self.free] + [
+            ("eps", layer) for layer in range(1, self.top + 1)]
+        if self.stopped is None:
+            n_rows = self.states[0].shape[0]
+            self.stopped = {key: np.empty((n_rows,) + self.current[key].shape[1:],
+                                          dtype=self.current[key].dtype) for key in final_keys}
+        for key in final_keys:
+            self.stopped[key][self.rows[settled]] = self.current[key][settled]
+        keep = ~settled
+        self.rows = self.rows[keep]
+        self.largest_step = self.largest_step[keep]
+        for buffers in (self.current, self.spare):
+            for key, value in buffers.items():
+                buffers[key] = value[keep]
+        for layer, value in self.scratch.items():
+            self.scratch[layer] = np.empty_like(value[keep])
+        if self.backtrack:
+            self.rates = self.rates[keep]
+        return {key: self.spare[key] for key in new}
 
     def _recompute(self, new):
         """Activities, predictions, errors and energies downstream of the moved layers."""
@@ -291,12 +343,20 @@ class _AlternatingRelaxation:
     def run(self, n_steps):
         """Take ``n_steps`` steps; write the free states back into the caller's
         list and return the final errors."""
-        current = self.current
         objective = self._objective({}) if self.backtrack else None
         for _ in range(n_steps):
             new = self._propose()
             if not new:
                 break  # nothing moves, now or later
+            if self.tol:
+                settled = self.largest_step <= self.tol
+                if settled.any():
+                    new = self._stop_rows(settled, new)
+                    if self.backtrack:
+                        objective = objective[~settled]
+                    if not self.rows.size:
+                        break
+            current = self.current
             self._recompute(new)
             if self.backtrack:
                 proposed = self._objective(new)
@@ -309,6 +369,11 @@ class _AlternatingRelaxation:
                 objective = proposed
             for key, value in new.items():
                 self.spare[key], current[key] = current[key], value
+        final = self.current
+        if self.stopped is not None:
+            for key, value in self.stopped.items():
+                value[self.rows] = self.current[key]
+            final = self.stopped
         for layer in self.free:
-            self.states[layer] = current[("x", layer)]
-        return [None] + [current[("eps", layer)] for layer in range(1, self.top + 1)]
+            self.states[layer] = final[("x", layer)]
+        return [None] + [final[("eps", layer)] for layer in range(1, self.top + 1)]
