@@ -413,7 +413,7 @@ def time_to_accuracy(args, python, X, y, X_test, y_test):
 def median_time_to_target(runs):
     """Median seconds to the target over the runs (a run that missed it counts as
     infinitely slow), or None when half or more of them missed it."""
-    seconds = sorted(r["reached"]["train_seconds"] if r["reached"] else np.inf for r in runs)
+    seconds = [r["reached"]["train_seconds"] if r["reached"] else np.inf for r in runs]
     median = float(np.median(seconds))
     return median if np.isfinite(median) else None
 

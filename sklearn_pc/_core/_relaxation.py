@@ -307,11 +307,19 @@ class _AlternatingRelaxation:
         keep = ~settled
         self.rows = self.rows[keep]
         self.largest_step = self.largest_step[keep]
-        for buffers in (self.current, self.spare):
-            for key, value in buffers.items():
-                buffers[key] = value[keep]
+        n_rows = self.rows.size
+
+        def shrunk(value, content):
+            """``value`` without the settled rows: copied when its content matters."""
+            return value[keep] if content else np.empty((n_rows,) + value.shape[1:], value.dtype)
+
+        for key, value in self.current.items():
+            self.current[key] = shrunk(value, True)
+        # spare buffers hold the proposal (``new``) and otherwise stale values
+        for key, value in self.spare.items():
+            self.spare[key] = shrunk(value, key in new)
         for layer, value in self.scratch.items():
-            self.scratch[layer] = np.empty_like(value[keep])
+            self.scratch[layer] = shrunk(value, False)
         if self.backtrack:
             self.rates = self.rates[keep]
         return {key: self.spare[key] for key in new}
