@@ -461,7 +461,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             self._check_settled(network, x, states, errors)
             if not all(np.isfinite(g).all() for g in grads):
                 raise self._diverged("non-finite weight updates")
-        self._optimizer.update_params(network.learned_arrays(), grads, n_blocks)
+        self._optimizer.update_params(network.learned_arrays(), grads)
         network.normalize()
         if network.covariances is not None and self.precision_learning_rate:
             network.update_covariances(errors, self.precision_learning_rate,

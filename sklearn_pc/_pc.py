@@ -8,6 +8,7 @@ the public methods return.
 
 import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -234,7 +235,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         forward_decay, feedback_decay = decays
         add_weight_decay(network, grads, forward_decay=forward_decay,
                          feedback_decay=feedback_decay)
-        self._optimizer.update_params(params, grads, n_blocks)
+        self._optimizer.update_params(params, grads)
         return energy
 
     def _fit(self, X, y, *, incremental, classes=None):
@@ -279,8 +280,12 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         n_samples = X.shape[0]
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
-        # BLAS on one thread, batches relaxed in row blocks, one per former BLAS thread
-        with row_parallelism() as n_blocks:
+        # Fixed-length relaxations run in row blocks, one per former BLAS thread, each
+        # with one BLAS thread.  With early exit, rows leave and the products thin out
+        # until streaming the weights dominates them, which blocks would pay once each:
+        # the batch then relaxes whole, on threaded BLAS.
+        early_exit = self.inference == "alternating" and self.inference_tol > 0
+        with nullcontext(1) if early_exit else row_parallelism() as n_blocks:
             for epoch in range(1 if incremental else self.max_iter):
                 decays = self._weight_decays(None if incremental else epoch / self.max_iter)
                 order = rng.permutation(n_samples) if self.shuffle and not incremental else None

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_pc._core._activations import ACTIVATIONS
+from sklearn_pc._core import _learning
 from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
 from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import relax
@@ -223,6 +224,38 @@ def test_adam_and_sgd_first_steps():
     sgd = OPTIMIZERS["sgd"]([param], learning_rate_init=0.1, momentum=0.0)
     sgd.update_params([param], [grad])
     assert np.allclose(param, [0.95, -1.99])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_optimizers_match_their_textbook_updates_over_chunks(monkeypatch, order):
+    # chunks of 7 entries cut the 5 x 4 arrays into 3 chunks and a remainder;
+    # Fortran-ordered arrays have no flat view and are updated whole
+    monkeypatch.setattr(_learning, "CHUNK_SIZE", 7)
+    rng = np.random.default_rng(0)
+    start = np.asarray(rng.normal(size=(5, 4)), order=order)
+    grads = [np.asarray(rng.normal(size=(5, 4)), order=order) for _ in range(4)]
+    lr, b1, b2, eps, mom = 0.01, 0.9, 0.999, 1e-8, 0.9
+
+    param, m, v = start.copy(), np.zeros((5, 4)), np.zeros((5, 4))
+    adam_param = np.array(start, order=order)
+    adam = OPTIMIZERS["adam"]([adam_param], learning_rate_init=lr)
+    for t, grad in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad**2
+        param -= lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps)
+        adam.update_params([adam_param], [grad])
+        np.testing.assert_allclose(adam_param, param, rtol=1e-12)
+
+    for nesterov in (True, False):
+        param, velocity = start.copy(), np.zeros((5, 4))
+        sgd_param = np.array(start, order=order)
+        sgd = OPTIMIZERS["sgd"]([sgd_param], learning_rate_init=lr, momentum=mom,
+                                nesterovs_momentum=nesterov)
+        for grad in grads:
+            velocity = mom * velocity - lr * grad
+            param += mom * velocity - lr * grad if nesterov else velocity
+            sgd.update_params([sgd_param], [grad])
+            np.testing.assert_allclose(sgd_param, param, rtol=1e-12)
 
 
 @pytest.mark.parametrize("schedule", ["alternating", "euler"])

@@ -15,8 +15,6 @@ relaxing before the error wavefront reached a layer add nothing to it.
 
 import numpy as np
 
-from ._threads import map_row_blocks
-
 
 def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
                     n_samples=None):
@@ -74,21 +72,34 @@ def parameters(network):
     return params
 
 
-def _update_in_row_blocks(update, arrays, n_blocks):
-    """Apply the elementwise ``update(*views)`` to row blocks of ``arrays`` (one
-    parameter with its gradient and optimizer state) in parallel threads."""
-    def update_rows(rows):
-        update(*(array[rows] for array in arrays))
-    map_row_blocks(update_rows, arrays[0].shape[0], n_blocks)
+# The optimizers update flattened arrays in chunks of this many entries, so that
+# a chunk of each array and the scratch buffer stay in cache across the passes
+# (the fastest of 2^13 .. 2^18 for the Adam step of the 784-600-600-10 MLP).
+CHUNK_SIZE = 1 << 16
+
+
+def _update_in_chunks(update, arrays):
+    """Apply the elementwise ``update(*views, scratch)`` to ``arrays`` (one
+    parameter with its gradient and optimizer state, all of one shape) over
+    flat chunks of ``CHUNK_SIZE`` entries, with a ``scratch`` buffer of the
+    chunk's size.  Arrays that are not C-contiguous are updated whole.
+    """
+    if not all(array.flags.c_contiguous for array in arrays):
+        update(*arrays, np.empty_like(arrays[0]))
+        return
+    flat = [array.reshape(-1) for array in arrays]
+    scratch = np.empty(min(flat[0].size, CHUNK_SIZE), dtype=flat[0].dtype)
+    for start in range(0, flat[0].size, CHUNK_SIZE):
+        views = [array[start:start + CHUNK_SIZE] for array in flat]
+        update(*views, scratch[:views[0].size])
 
 
 class SGDOptimizer:
     """Stochastic gradient descent with momentum, updating arrays in place.
 
-    ``v = momentum * v - lr * grad``; ``param += v`` (or the Nesterov form).
-    With ``momentum=0`` this is the Euler step ``dt / gamma`` of eq 2.9.
-    ``n_blocks`` of :meth:`update_params` splits each array into that many
-    row blocks updated in threads (see ``_threads``).
+    ``v = momentum * v - lr * grad``; ``param += v``, or with Nesterov's
+    momentum ``param += momentum * v - lr * grad``.  With ``momentum=0``
+    this is the Euler step ``dt / gamma`` of eq 2.9.
     """
 
     def __init__(self, params, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True):
@@ -97,29 +108,33 @@ class SGDOptimizer:
         self.nesterov = nesterovs_momentum
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads, n_blocks=1):
+    def update_params(self, params, grads):
         lr = params[0].dtype.type(self.learning_rate_init)
         mom = params[0].dtype.type(self.momentum)
 
-        def update(param, grad, velocity):
+        def update(param, grad, velocity, scratch):
             velocity *= mom
-            velocity -= lr * grad
+            lr_grad = np.multiply(grad, lr, out=scratch)
+            velocity -= lr_grad
             if self.nesterov:
-                param += mom * velocity - lr * grad
+                param -= lr_grad
+                param += np.multiply(velocity, mom, out=scratch)
             else:
                 param += velocity
 
         for arrays in zip(params, grads, self.velocities):
-            _update_in_row_blocks(update, arrays, n_blocks)
+            _update_in_chunks(update, arrays)
 
 
 class AdamOptimizer:
     """Adam (Kingma & Ba, 2015), updating arrays in place.
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
-    ``param -= lr_t m / (sqrt(v) + eps)`` with the bias-corrected ``lr_t``.
-    ``n_blocks`` of :meth:`update_params` splits each array into that many
-    row blocks updated in threads (see ``_threads``).
+    ``param -= lr_t m / (sqrt(v) + eps)`` with the bias-corrected step
+    ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as in scikit-learn.  The
+    moments are stored as the sums ``m / (1 - b1)`` and ``v / (1 - b2)``
+    (``sum_k b^(t-k) g_k``), which saves two passes over every array; the
+    factors are folded into the step and ``eps``.
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
@@ -128,29 +143,32 @@ class AdamOptimizer:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.ms = [np.zeros_like(p) for p in params]
-        self.vs = [np.zeros_like(p) for p in params]
+        self.first_moment_sums = [np.zeros_like(p) for p in params]
+        self.second_moment_sums = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads, n_blocks=1):
+    def update_params(self, params, grads):
         self.t += 1
         dtype = params[0].dtype.type
-        b1, b2, eps = dtype(self.beta_1), dtype(self.beta_2), dtype(self.epsilon)
-        lr = dtype(self.learning_rate_init * np.sqrt(1 - self.beta_2**self.t)
-                   / (1 - self.beta_1**self.t))
+        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
+        b1_t, b2_t = self.beta_1**self.t, self.beta_2**self.t
+        lr_t = self.learning_rate_init * np.sqrt(1 - b2_t) / (1 - b1_t)
+        # m / (sqrt(v) + eps) = (1 - b1) / sqrt(1 - b2) * m_sum / (sqrt(v_sum) + eps / sqrt(1 - b2))
+        step_size = dtype(lr_t * (1 - self.beta_1) / np.sqrt(1 - self.beta_2))
+        eps = dtype(self.epsilon / np.sqrt(1 - self.beta_2))
 
-        def update(param, grad, m, v):
-            m *= b1
-            m += (1 - b1) * grad
-            v *= b2
-            v += (1 - b2) * (grad * grad)
-            step = np.sqrt(v)
+        def update(param, grad, m_sum, v_sum, scratch):
+            m_sum *= b1
+            m_sum += grad
+            v_sum *= b2
+            v_sum += np.multiply(grad, grad, out=scratch)
+            step = np.sqrt(v_sum, out=scratch)
             step += eps
-            np.divide(m, step, out=step)
-            step *= lr
+            np.divide(m_sum, step, out=step)
+            step *= step_size
             param -= step
 
-        for arrays in zip(params, grads, self.ms, self.vs):
-            _update_in_row_blocks(update, arrays, n_blocks)
+        for arrays in zip(params, grads, self.first_moment_sums, self.second_moment_sums):
+            _update_in_chunks(update, arrays)
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

@@ -195,16 +195,22 @@ class _AlternatingRelaxation:
             if variable:
                 self.spare[key] = np.empty_like(value)
 
-        # x[l] of clamped layers and mu[1] of a clamped bottom are held, never written.
+        # x[L] of a clamped top and mu[1] of a clamped bottom are held, never written;
+        # x[0] of a clamped bottom is not read at all.
         for layer in range(top + 1):
-            hold(("x", layer), states[layer].copy() if layer in free else states[layer],
-                 layer in free)
-        for layer in range(top):
-            activity, derivative = network.activate_with_derivative(layer, states[layer])
             if layer in free:
+                hold(("x", layer), states[layer].copy(), True)
+            elif layer > 0:
+                hold(("x", layer), states[layer], False)
+        for layer in range(top):
+            reuse_prediction = feedforward_start and layer + 1 < top
+            if layer in free:
+                activity, derivative = network.activate_with_derivative(layer, states[layer])
                 hold(("a", layer), activity, True)
                 hold(("d", layer), derivative, True)
-            if feedforward_start and layer + 1 < top:
+            elif not reuse_prediction:
+                activity = network.activate(layer, states[layer])
+            if reuse_prediction:
                 prediction = states[layer + 1].copy()
             else:
                 prediction = network.predict_layer(layer, activity)
@@ -302,16 +308,18 @@ class _AlternatingRelaxation:
             n_rows = self.states[0].shape[0]
             self.stopped = {key: np.empty((n_rows,) + self.current[key].shape[1:],
                                           dtype=self.current[key].dtype) for key in final_keys}
+        leaving, kept = np.flatnonzero(settled), np.flatnonzero(~settled)
         for key in final_keys:
-            self.stopped[key][self.rows[settled]] = self.current[key][settled]
-        keep = ~settled
-        self.rows = self.rows[keep]
-        self.largest_step = self.largest_step[keep]
-        n_rows = self.rows.size
+            self.stopped[key][self.rows[leaving]] = self.current[key].take(leaving, axis=0)
+        self.rows = self.rows[kept]
+        self.largest_step = self.largest_step[kept]
+        n_rows = kept.size
 
         def shrunk(value, content):
             """``value`` without the settled rows: copied when its content matters."""
-            return value[keep] if content else np.empty((n_rows,) + value.shape[1:], value.dtype)
+            if content:
+                return value.take(kept, axis=0)
+            return np.empty((n_rows,) + value.shape[1:], value.dtype)
 
         for key, value in self.current.items():
             self.current[key] = shrunk(value, True)
@@ -321,7 +329,7 @@ class _AlternatingRelaxation:
         for layer, value in self.scratch.items():
             self.scratch[layer] = shrunk(value, False)
         if self.backtrack:
-            self.rates = self.rates[keep]
+            self.rates = self.rates[kept]
         return {key: self.spare[key] for key in new}
 
     def _recompute(self, new):
