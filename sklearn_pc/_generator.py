@@ -83,6 +83,15 @@ class PCGenerator(PCClassifier):
         Generative step, ``dt / tau``.  ``n_generation_steps *
         generation_rate`` is the simulated time in units of ``tau``: the
         paper's 60 s at ``tau = 0.2`` s is 300.
+    generation_tol : float, default=0.0
+        Per-sample early exit of the ``"alternating"`` generation: a
+        generated sample stops, and costs nothing more, once the largest
+        component of its state update is at most ``generation_tol`` (it is
+        then at the fixed point up to that tolerance).  ``0`` runs every
+        sample for ``n_generation_steps``; ``"euler"`` ignores it.  On MNIST
+        (``benchmarks/bench_generation.py``), ``1e-4`` generates 1.7 times
+        faster with the same mean cosine to the class means, changing pixels
+        by at most 1e-3; ``1e-3`` is 2.8 times faster.
     feedback : {"tied", "separate"}, default="tied"
         ``W = M.T``, or separate feedback weights with their own random start
         learned by eq 2.10 (the paper's network).  Separate weights align with
@@ -197,6 +206,7 @@ class PCGenerator(PCClassifier):
         "generation": [StrOptions(set(SCHEDULES))],
         "n_generation_steps": [Interval(Integral, 1, None, closed="left")],
         "generation_rate": [Interval(Real, 0, None, closed="neither")],
+        "generation_tol": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, hidden_layer_sizes=(600,), activation="tanh", *,
@@ -204,8 +214,9 @@ class PCGenerator(PCClassifier):
                  inference_tol=0.0, weight_decay=0.05, feedback_weight_decay=None,
                  weight_decay_schedule="constant", activity_decay=0.01,
                  generation="alternating", n_generation_steps=3000, generation_rate=0.1,
-                 feedback="tied", fit_intercept=False, loss="squared_error", solver="adam",
-                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
+                 generation_tol=0.0, feedback="tied", fit_intercept=False,
+                 loss="squared_error", solver="adam", learning_rate_init=0.001, momentum=0.9,
+                 batch_size="auto", max_iter=30,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
         super().__init__(
@@ -223,6 +234,7 @@ class PCGenerator(PCClassifier):
         self.generation = generation
         self.n_generation_steps = n_generation_steps
         self.generation_rate = generation_rate
+        self.generation_tol = generation_tol
 
     def _weight_decays(self, progress):
         factor = 1.0 if progress is None else WEIGHT_DECAY_SCHEDULES[self.weight_decay_schedule](
@@ -366,7 +378,8 @@ class PCGenerator(PCClassifier):
         """Top clamped, bottom free, activity decay on: return the settled ``x[0]``."""
         relax(self._network(), states, clamp_bottom=False, clamp_top=True,
               schedule=self.generation, n_steps=self.n_generation_steps,
-              rate=self.generation_rate, activity_decay=self.activity_decay, errors=errors)
+              rate=self.generation_rate, activity_decay=self.activity_decay, errors=errors,
+              tol=self.generation_tol if self.generation == "alternating" else 0.0)
         if not np.all(np.abs(states[0]) < _DIVERGED):
             raise FloatingPointError(
                 "The generative relaxation diverged (states beyond 1e10). Lower "

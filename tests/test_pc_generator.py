@@ -145,6 +145,29 @@ def test_generated_rows_do_not_depend_on_their_batch(prototypes):
     assert np.allclose(together, alone, rtol=1e-12, atol=1e-12)
 
 
+def test_generation_tol_stops_settled_samples(prototypes):
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+                      n_generation_steps=300).fit(X, y)
+    Z = gen.transform(X[:8])
+    full = gen.inverse_transform(Z)
+    # a tolerance no update reaches changes nothing; one every update meets stops each
+    # sample before its first step, at its zero start
+    assert np.array_equal(gen.set_params(generation_tol=1e-300).inverse_transform(Z), full)
+    assert np.all(full != 0)
+    assert np.array_equal(gen.set_params(generation_tol=1e9).inverse_transform(Z),
+                          np.zeros_like(full))
+    # in between, samples stop near the fixed point, each on its own
+    gen.set_params(generation_tol=1e-3)
+    together = gen.inverse_transform(Z)
+    alone = np.vstack([gen.inverse_transform(Z[i:i + 1]) for i in range(8)])
+    assert np.allclose(together, alone, rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(together, full)
+    assert np.allclose(together, full, atol=1e-2)
+    euler = gen.set_params(generation="euler", generation_tol=1e9).inverse_transform(Z)
+    assert np.array_equal(euler, gen.set_params(generation_tol=0.0).inverse_transform(Z))
+
+
 def test_weight_decay_schedules():
     gen = PCGenerator(weight_decay=0.04, feedback_weight_decay=0.02)
     assert gen._weight_decays(0.0) == (0.04, 0.02)
