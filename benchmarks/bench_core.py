@@ -68,8 +68,8 @@ def gemm_rate(shapes, dtype, min_seconds):
                 repeats += 1
             return repeats, time.perf_counter() - start
 
-        for ops in operands:  # warm up
-            loop(ops, 0)
+        for a, b, out in (op for ops in operands for op in ops):  # warm up
+            np.matmul(a, b, out=out)
         if n_loops == 1:
             repeats, seconds = loop(operands[0], min_seconds)
             return flops * repeats / seconds / 1e9

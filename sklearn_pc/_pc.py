@@ -121,6 +121,10 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         return self.n_inference_steps
 
     # -- the network -----------------------------------------------------------
+    def _inference_tol(self):
+        """The early-exit tolerance the relaxation uses: euler ignores ``inference_tol``."""
+        return self.inference_tol if self.inference == "alternating" else 0.0
+
     def _layer_sizes(self, n_features, n_outputs):
         hidden = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
         if hidden.ndim != 1 or (hidden.size and (not np.issubdtype(hidden.dtype, np.integer)
@@ -205,7 +209,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             errors = relax(network, states, clamp_bottom=True, clamp_top=True,
                            schedule=self.inference, n_steps=n_steps,
                            rate=self.inference_rate, feedforward_start=True,
-                           tol=self.inference_tol if self.inference == "alternating" else 0.0)
+                           tol=self._inference_tol())
             energy = float(network.energy(states, errors).sum())
             return initial, energy, local_gradients(network, states, errors, n_samples=n_samples)
 
@@ -284,8 +288,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         # with one BLAS thread.  With early exit, rows leave and the products thin out
         # until streaming the weights dominates them, which blocks would pay once each:
         # the batch then relaxes whole, on threaded BLAS.
-        early_exit = self.inference == "alternating" and self.inference_tol > 0
-        with nullcontext(1) if early_exit else row_parallelism() as n_blocks:
+        with nullcontext(1) if self._inference_tol() else row_parallelism() as n_blocks:
             for epoch in range(1 if incremental else self.max_iter):
                 decays = self._weight_decays(None if incremental else epoch / self.max_iter)
                 order = rng.permutation(n_samples) if self.shuffle and not incremental else None

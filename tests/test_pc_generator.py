@@ -135,21 +135,24 @@ def test_transform_and_inverse_transform_shapes(prototypes):
     assert list(gen.get_feature_names_out()) == ["pcgenerator0", "pcgenerator1", "pcgenerator2"]
 
 
-def test_generated_rows_do_not_depend_on_their_batch(prototypes):
+@pytest.fixture
+def small_generator(prototypes):
+    """A fitted 5-unit generator and the top-layer states of 8 inputs."""
     X, y, _ = prototypes
     gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
                       n_generation_steps=300).fit(X, y)
-    Z = gen.transform(X[:8])
+    return gen, gen.transform(X[:8])
+
+
+def test_generated_rows_do_not_depend_on_their_batch(small_generator):
+    gen, Z = small_generator
     together = gen.inverse_transform(Z)
     alone = np.vstack([gen.inverse_transform(Z[i:i + 1]) for i in range(8)])
     assert np.allclose(together, alone, rtol=1e-12, atol=1e-12)
 
 
-def test_generation_tol_stops_settled_samples(prototypes):
-    X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
-                      n_generation_steps=300).fit(X, y)
-    Z = gen.transform(X[:8])
+def test_generation_tol_stops_settled_samples(small_generator):
+    gen, Z = small_generator
     full = gen.inverse_transform(Z)
     # a tolerance no update reaches changes nothing; one every update meets stops each
     # sample before its first step, at its zero start
