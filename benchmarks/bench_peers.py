@@ -410,6 +410,20 @@ def time_to_accuracy(args, python, X, y, X_test, y_test):
     return {key: runs for key, runs in results.items() if runs}
 
 
+def median_over_rounds(rounds):
+    """One throughput result from several rounds: the median of each number, and
+    the values of each rate per round (key ``..._rounds``)."""
+    merged = {}
+    for batch, first in rounds[0].items():
+        merged[batch] = {}
+        for key in first:
+            values = [float(result[batch][key]) for result in rounds]
+            merged[batch][key] = float(np.median(values))
+            if key.endswith("_per_s"):
+                merged[batch][key + "_rounds"] = values
+    return merged
+
+
 def median_time_to_target(runs):
     """Median seconds to the target over the runs (a run that missed it counts as
     infinitely slow), or None when half or more of them missed it."""
@@ -500,8 +514,10 @@ def markdown(args, payload, command):
             else:
                 lines.append(f"| {title} (peer skipped) | {B} | {o['train_samples_per_s']:.0f} | "
                              f"- | - | {o['infer_samples_per_s']:.0f} | - | - | - |")
-    lines += ["", f"{args.n_batches} batches per measurement; our first-call (warm-up) times are "
-              "in the JSON.  Inference: the PC MLP's feedforward sweep (its discriminative "
+    lines += ["", f"{args.n_batches} batches per measurement; each number is the median of "
+              f"{args.rounds} rounds, each of which times both sides one after the other (this "
+              "machine's speed drifts by up to 30 % within minutes; every round's rate and our "
+              "first-call (warm-up) times are in the JSON).  Inference: the PC MLP's feedforward sweep (its discriminative "
               "equilibrium; `predict` per batch vs a jitted INIT-mode forward), the GNCN's "
               f"{args.gncn_steps}-step settling from zero (`transform` per batch vs reset + "
               "`advance.scan`).  ngc-learn's `process.scan` calls `jax.lax.scan` outside `jit` "
@@ -618,6 +634,8 @@ def parse_args(argv=None):
                         help="threads (and CPU cores) for both sides")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--n-batches", type=int, default=20, help="batches per throughput run")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="throughput rounds, each timing both sides in turn (median kept)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
     parser.add_argument("--latent", type=int, nargs="+", default=[360, 360, 360])
     parser.add_argument("--mlp-steps", type=int, default=20)
@@ -649,7 +667,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.hidden, args.latent = [32, 32], [24, 24, 24]
-        args.batch_sizes, args.n_batches = [32, 64], 3
+        args.batch_sizes, args.n_batches, args.rounds = [32, 64], 3, 2
         args.mlp_steps, args.gncn_steps = 10, 20
         args.epochs, args.target = 10, 0.9
         args.accuracy_batch = 100
@@ -695,15 +713,22 @@ def main(argv=None):
             c["fused_vs_process_max_abs_diff"] for c in payload["check_gncn"].values())
         print(json.dumps(payload["check_gncn"], indent=1))
         payload["peer_versions"] = versions
+    measurements = {("mlp", "ours"): lambda: time_mlp_ours(args, X_pool, y_pool)}
+    if python is not None:
+        measurements[("mlp", "peer")] = lambda: time_mlp_pcx(args, python, X_pool, y_pool)
+    measurements[("gncn", "ours")] = lambda: time_gncn_ours(args, X_bin)
+    if python is not None:
+        measurements[("gncn", "peer")] = lambda: time_gncn_ngclearn(args, python, X_bin)
+    # rounds interleave the two sides, so that a drift of the machine's speed
+    # reaches both; each number is the median over the rounds
+    rounds = {key: [] for key in measurements}
+    for round_ in range(args.rounds):
+        for (model, side), measure in measurements.items():
+            print(f"throughput round {round_ + 1}/{args.rounds}: {model}, {side}", flush=True)
+            rounds[(model, side)].append(measure())
     timing = {"mlp": {}, "gncn": {}}
-    print("throughput: PC MLP", flush=True)
-    timing["mlp"]["ours"] = time_mlp_ours(args, X_pool, y_pool)
-    if python is not None:
-        timing["mlp"]["peer"] = time_mlp_pcx(args, python, X_pool, y_pool)
-    print("throughput: GNCN-t1", flush=True)
-    timing["gncn"]["ours"] = time_gncn_ours(args, X_bin)
-    if python is not None:
-        timing["gncn"]["peer"] = time_gncn_ngclearn(args, python, X_bin)
+    for (model, side), results in rounds.items():
+        timing[model][side] = median_over_rounds(results)
     payload["timing"] = timing
     if python is not None:
         probe = subprocess.run([str(python), "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

@@ -123,6 +123,33 @@ def test_feedforward_start_skips_known_work_without_changing_the_result(tied, mo
     assert not np.array_equal(one_step[3], start[3])
 
 
+@pytest.mark.parametrize("clamp_top", [True, False])
+def test_rows_settled_at_a_feedforward_start_never_enter_the_relaxation(clamp_top, monkeypatch):
+    """With ``tol`` after a feedforward start, rows whose first step is at most
+    ``tol`` keep their states and zero errors without being relaxed; the result
+    equals the relaxation that does not know the start is a feedforward sweep."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    rng = np.random.default_rng(2)
+    states = net.feedforward(rng.normal(size=(9, 4)))
+    states[-1][3:] += rng.normal(size=(6, 3))  # rows 0..2 keep a zero top error
+    kwargs = dict(clamp_top=clamp_top, n_steps=50, rate=0.2, tol=1e-4)
+    reference = [s.copy() for s in states]
+    reference_errors = relax(net, reference, **kwargs)
+    rows_activated = []
+    activate_with_derivative = net.activate_with_derivative
+    monkeypatch.setattr(net, "activate_with_derivative", lambda layer, x: (
+        rows_activated.append((layer, x.shape[0])), activate_with_derivative(layer, x))[1])
+    fast = [s.copy() for s in states]
+    fast_errors = relax(net, fast, feedforward_start=True, **kwargs)
+    for a, b in zip(reference + reference_errors[1:], fast + fast_errors[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for layer in range(1, 3):
+        assert np.array_equal(fast_errors[layer][:3], np.zeros((3, states[layer].shape[1])))
+    # the first step is tested on every row (only layer L - 1 moves in it), and
+    # the relaxation holds the 6 others
+    assert rows_activated == [(2, 9), (1, 6), (2, 6)]
+
+
 @pytest.mark.parametrize("tied", [True, False])
 def test_euler_and_alternating_reach_the_same_equilibrium(tied):
     net = make_network(sizes=(4, 6, 5, 3), tied=tied)
@@ -179,7 +206,9 @@ def test_relaxation_lowers_the_energy_with_tied_weights():
 
 def test_local_gradients_are_energy_gradients():
     """At fixed states, the local rule is the gradient of the mean energy (eq 2.9)."""
-    net = make_network(sizes=(3, 4, 2), tied=True, variances=[1.0, 1.5, 0.7])
+    # 5 rows: the mean's scale goes on the gradient of layer 0 (3 inputs) and on the
+    # errors of layer 1 (6 inputs)
+    net = make_network(sizes=(3, 6, 2), tied=True, variances=[1.0, 1.5, 0.7])
     states = training_states(net, n_samples=5)
 
     def mean_energy():

@@ -39,13 +39,20 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         rows = np.flatnonzero(eps.any(axis=1))
         if rows.size < eps.shape[0]:
             x, eps = x[rows], eps[rows]
-        coef_grad = network.activate(layer, x).T @ eps
-        coef_grad *= scale
+        activity = network.activate(layer, x)
+        # the scale goes on the errors or on the gradient, whichever has fewer entries
+        scale_errors = eps.shape[0] <= activity.shape[1]
+        if scale_errors:
+            eps = np.multiply(eps, scale)
+        coef_grad = activity.T @ eps
+        if not scale_errors:
+            coef_grad *= scale
         if not network.tied:
             feedback_grads.append(coef_grad.T.copy())
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
-            intercept_grads.append(scale * eps.sum(axis=0))
+            bias_grad = eps.sum(axis=0)
+            intercept_grads.append(bias_grad if scale_errors else scale * bias_grad)
     return add_weight_decay(network, coef_grads + intercept_grads + feedback_grads,
                             forward_decay=forward_decay, feedback_decay=feedback_decay)
 

@@ -217,12 +217,12 @@ class GNCN:
         errors = buffers.errors
         np.subtract(z0, mu0, out=errors[0])
         for layer in range(1, self.n_layers):
-            mismatch = self.pre_activation(layer, activities, buffers.predictions[layer],
-                                           buffers.scratch[layer])
-            np.subtract(activities[layer - 1], mismatch, out=mismatch)
+            prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
+                                             buffers.scratch[layer])
             if self.precisions is None:
-                errors[layer][...] = mismatch
+                np.subtract(activities[layer - 1], prediction, out=errors[layer])
             else:
+                mismatch = np.subtract(activities[layer - 1], prediction, out=prediction)
                 np.matmul(mismatch, self.precisions[layer - 1], out=errors[layer])
         return errors, mu0
 

@@ -93,19 +93,64 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
     n_layers = network.n_layers
     free = [layer for layer in range(n_layers + 1)
             if not (layer == 0 and clamp_bottom) and not (layer == n_layers and clamp_top)]
-    # A product with a transposed view is about 10 % slower in OpenBLAS than with
-    # a contiguous copy, made once per call.
-    feedback = {layer: np.ascontiguousarray(network.feedback[layer])
-                for layer in free if layer < n_layers}
+    # A product with a transposed view (tied feedback) is about 10 % slower in OpenBLAS
+    # than with a contiguous copy, and the copy costs about three such slowdowns: it is
+    # made, once per call, for a layer that takes part in more than three products.
+    feedback = {}
+    for layer in free:
+        if layer < n_layers:
+            n_products = n_steps - (n_layers - 1 - layer if feedforward_start else 0)
+            feedback[layer] = (np.ascontiguousarray(network.feedback[layer]) if n_products > 3
+                               else network.feedback[layer])
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if schedule == "euler":
             return _relax_euler(network, states, free, feedback, n_steps=n_steps, rate=rate,
                                 decay=activity_decay, errors=errors)
+        if tol and feedforward_start and not activity_decay:
+            return _relax_moving_rows(network, states, free, feedback, n_steps=n_steps,
+                                      rate=rate, tol=tol)
         relaxation = _AlternatingRelaxation(network, states, free, feedback, rate=rate,
                                             decay=activity_decay, tol=tol,
                                             feedforward_start=feedforward_start)
         return relaxation.run(n_steps)
+
+
+def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol):
+    """``"alternating"`` with ``tol`` after a feedforward start, without decay:
+    rows that stop before the first step never enter the relaxation.
+
+    Only the top error is non-zero at the start, so the first step moves only
+    a free top, ``dx[L] = -eps[L]``, and the layer below it,
+    ``dx[L-1] = sigma'(x[L-1]) * (eps[L] @ W[L-1])``.  A row whose largest
+    ``|dx|`` is at most ``tol`` keeps its states and zero errors below the
+    top, exactly as if it had left at step 0; the others relax as usual.
+    """
+    top = network.n_layers
+    below = top - 1
+    dtype = states[0].dtype
+    activity, derivative = network.activate_with_derivative(below, states[below])
+    top_error = network.error(top, states[top], network.predict_layer(below, activity))
+    largest = np.zeros(top_error.shape[0], dtype=dtype)
+    if top in free:
+        np.abs(top_error).max(axis=1, out=largest)
+    if below in free:
+        step = top_error @ feedback[below]
+        step *= derivative
+        np.maximum(largest, np.abs(step).max(axis=1), out=largest)
+    moving = np.flatnonzero(~(largest <= dtype.type(tol)))
+    moving_states = [s.take(moving, axis=0) for s in states]
+    errors = [None] + [np.zeros_like(states[layer]) for layer in range(1, top)] + [top_error]
+    if moving.size:
+        relaxation = _AlternatingRelaxation(network, moving_states, free, feedback, rate=rate,
+                                            decay=0.0, tol=tol, feedforward_start=True)
+        for layer, moving_error in enumerate(relaxation.run(n_steps)[1:], start=1):
+            errors[layer][moving] = moving_error
+    for layer in free:
+        final = states[layer].copy()
+        final[moving] = moving_states[layer]
+        states[layer] = final
+    return errors
 
 
 def _relax_euler(network, states, free, feedback, *, n_steps, rate, decay, errors):
