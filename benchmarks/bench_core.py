@@ -1,6 +1,6 @@
 """Throughput of the dynamics core against the machine's matrix-multiply peak.
 
-    python benchmarks/bench_core.py            # full run (about 5 minutes on 2 cores)
+    python benchmarks/bench_core.py            # full run (about 13 minutes on 2 cores)
     python benchmarks/bench_core.py --quick    # smoke run, small sizes
 
 Two models, at batch sizes 32 / 128 / 512 in float32 and float64:
@@ -146,17 +146,41 @@ def per_batch(method, X, batch):
         method(X[start:start + batch])
 
 
-def measure(fit, n_samples, repeats):
-    """Best samples per second of ``fit()`` over ``repeats`` runs."""
+def best_rate(run, n_items, repeats):
+    """Best items per second of ``run()`` over ``repeats`` runs."""
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        fit()
+        run()
         best = min(best, time.perf_counter() - start)
-    return n_samples / best
+    return n_items / best
+
+
+def measure(run, n_samples, batch, products, dtype, args):
+    """Samples per second of ``run()`` and its fraction of the GEMM peak;
+    ``products`` are the matrix products of one batch of ``batch`` rows.
+
+    Each of ``args.repeats`` rounds times ``run()`` and then the peak loops
+    over the same ``products``, so that both see the machine at the same
+    speed; the numbers kept are the medians over the rounds.
+    """
+    flops = sum(2 * m * k * n for m, k, n in products) / batch
+    rates, peaks = [], []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        run()
+        rates.append(n_samples / (time.perf_counter() - start))
+        peaks.append(gemm_rate(products, dtype, args.gemm_seconds))
+    fractions = [rate * flops / 1e9 / peak["peak"] for rate, peak in zip(rates, peaks)]
+    rate = float(np.median(rates))
+    return {"samples_per_s": rate, "mflop_per_sample": flops / 1e6,
+            "gflops": rate * flops / 1e9, "fraction_of_peak": float(np.median(fractions)),
+            "rounds": [{"samples_per_s": r, "gemm_gflops": p, "fraction_of_peak": f}
+                       for r, p, f in zip(rates, peaks, fractions)]}
 
 
 def run_case(model, batch, dtype, args, rng):
+    row = {"model": model, "batch": batch, "dtype": dtype}
     if model == "pc":
         sizes = [784, *args.pc_hidden, 10]
         n_samples = max(8 * batch, args.min_samples)
@@ -167,10 +191,10 @@ def run_case(model, batch, dtype, args, rng):
                                  loss="squared_error", batch_size=batch, max_iter=1,
                                  shuffle=False, random_state=0)
         estimator.fit(X[:batch], y[:batch])  # warm-up
-        train = measure(lambda: estimator.fit(X, y), n_samples, args.repeats)
-        infer = measure(lambda: per_batch(estimator.predict, X, batch), n_samples, args.repeats)
-        train_products = pc_products(batch, sizes, args.pc_steps)
-        infer_products = pc_inference_products(batch, sizes)
+        row["train"] = measure(lambda: estimator.fit(X, y), n_samples, batch,
+                               pc_products(batch, sizes, args.pc_steps), dtype, args)
+        row["inference"] = measure(lambda: per_batch(estimator.predict, X, batch), n_samples,
+                                   batch, pc_inference_products(batch, sizes), dtype, args)
     else:
         sizes = [784, *args.gncn_latent]
         n_samples = max(4 * batch, args.min_samples // 2)
@@ -180,20 +204,13 @@ def run_case(model, batch, dtype, args, rng):
                                     max_iter=1, shuffle=False, n_prior_components=1,
                                     prior_max_samples=2, random_state=0)
         estimator.fit(X[:batch])
-        train = measure(lambda: estimator.fit(X), n_samples, args.repeats)
-        infer = measure(lambda: per_batch(estimator.transform, X, batch), n_samples,
-                        args.repeats)
-        train_products = gncn_products(batch, sizes, args.gncn_steps, training=True)
-        infer_products = gncn_products(batch, sizes, args.gncn_steps, training=False)
-    row = {"model": model, "batch": batch, "dtype": dtype}
-    for mode, rate, products in (("train", train, train_products),
-                                 ("inference", infer, infer_products)):
-        flops = sum(2 * m * k * n for m, k, n in products) / batch
-        achieved = rate * flops / 1e9
-        peak = gemm_rate(products, dtype, args.gemm_seconds)
-        row[mode] = {"samples_per_s": rate, "mflop_per_sample": flops / 1e6,
-                     "gflops": achieved, "gemm_gflops": peak,
-                     "fraction_of_peak": achieved / peak["peak"]}
+        row["train"] = measure(lambda: estimator.fit(X), n_samples, batch,
+                               gncn_products(batch, sizes, args.gncn_steps, training=True),
+                               dtype, args)
+        row["inference"] = measure(lambda: per_batch(estimator.transform, X, batch), n_samples,
+                                   batch, gncn_products(batch, sizes, args.gncn_steps,
+                                                        training=False), dtype, args)
+    train, infer = row["train"]["samples_per_s"], row["inference"]["samples_per_s"]
     print(f"{model:4s} batch {batch:4d} {dtype}: train {train:8.0f}/s "
           f"({row['train']['fraction_of_peak']:.0%} of peak), inference {infer:8.0f}/s "
           f"({row['inference']['fraction_of_peak']:.0%})", flush=True)
@@ -212,8 +229,8 @@ def optimizer_step(args, rng):
     for name in ("adam", "sgd"):
         optimizer = OPTIMIZERS[name](params)
         updates = max(1, args.repeats * 25)
-        result[name] = 1e3 / measure(lambda: [optimizer.update_params(params, grads)
-                                              for _ in range(updates)], updates, args.repeats)
+        result[name] = 1e3 / best_rate(lambda: [optimizer.update_params(params, grads)
+                                                for _ in range(updates)], updates, args.repeats)
     print(f"optimizer step: adam {result['adam']:.2f} ms, sgd {result['sgd']:.2f} ms", flush=True)
     return result
 
@@ -229,7 +246,7 @@ def scaling(args, rng):
                                  n_inference_steps=args.pc_steps, inference_tol=0.0,
                                  loss="squared_error", batch_size=128, max_iter=1,
                                  learning_rate_init=1e-4, shuffle=False, random_state=0)
-        return n_samples / measure(lambda: estimator.fit(X, y), n_samples, 1)
+        return n_samples / best_rate(lambda: estimator.fit(X, y), n_samples, 1)
 
     by_size = {n: epoch_seconds(n, args.pc_hidden[0]) for n in args.scaling_sizes}
     by_width = {w: epoch_seconds(args.scaling_sizes[0], w) for w in args.scaling_widths}
@@ -269,9 +286,9 @@ def to_markdown(rows, square, args):
              "Inference: one call per batch.  Square "
              f"{args.square}^3 product: " + ", ".join(f"{k} {v:.0f} GFLOP/s"
                                                       for k, v in square.items()) + ".  "
-             "The estimator and its peak loops are timed seconds apart, and this machine's "
-             "speed drifts by up to 30 %, so a fraction above 100 % means the estimator ran "
-             "at the peak in a faster moment.", "",
+             f"Each number is the median of {args.repeats} rounds, each timing the estimator "
+             "and then its peak loops, since this machine's speed drifts by up to 30 % within "
+             "minutes (every round is in the JSON).", "",
              "| model | batch | dtype | train samples/s | MFLOP/sample | % of peak "
              "| inference samples/s | % of peak |", "|---" * 8 + "|"]
     for r in rows:
@@ -293,7 +310,8 @@ def main(argv=None):
     parser.add_argument("--gncn-latent", type=int, nargs="+", default=[360, 360, 360])
     parser.add_argument("--gncn-steps", type=int, default=50)
     parser.add_argument("--min-samples", type=int, default=4096)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of estimator and peak timings (medians kept)")
     parser.add_argument("--gemm-seconds", type=float, default=1.0)
     parser.add_argument("--square", type=int, default=2048)
     parser.add_argument("--scaling-sizes", type=int, nargs="*",

@@ -76,8 +76,9 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         largest component of its state update direction ``dx`` over all free
         layers is at most ``tol`` (its energy gradient, with tied feedback).
         It is then at a stationary point up to ``tol``, and leaves the batch:
-        the remaining steps are computed for the other rows only.  ``0``
-        runs every row for ``n_steps`` steps.
+        the remaining steps are computed for the other rows only (after a
+        feedforward start without decay, rows that stop before the first
+        step never enter it).  ``0`` runs every row for ``n_steps`` steps.
 
     Returns
     -------
