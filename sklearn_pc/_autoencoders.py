@@ -22,11 +22,10 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
-from ._chunks import row_chunks, training_batch_size
+from ._chunks import epoch_batches, row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
@@ -362,11 +361,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         for _ in range(1 if incremental else self.max_iter):
-            order = rng.permutation(n_samples) if self.shuffle and not incremental else None
             total = 0.0
-            for rows in gen_batches(n_samples, batch_size):
-                if order is not None:
-                    rows = order[rows]
+            for rows in epoch_batches(n_samples, batch_size, rng,
+                                      self.shuffle and not incremental):
                 total += self._train_batch(X[rows], rng)
             self.n_iter_ += 1
             self.t_ += n_samples

@@ -1,4 +1,5 @@
-"""Chunks of rows that bound the memory of inference on many samples.
+"""Chunks of rows: those that bound the memory of inference on many samples,
+and the batches of a training epoch.
 
 Every method that maps samples to outputs (``predict``, ``transform``,
 ``inverse_transform``, ``score_samples``, ``sample``, ...) works through its
@@ -46,3 +47,13 @@ def training_batch_size(batch_size, n_samples, incremental):
         warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
                       "It is going to be clipped.")
     return min(batch_size, n_samples)
+
+
+def epoch_batches(n_samples, batch_size, rng, shuffle):
+    """Row indices of one training epoch's batches: consecutive slices, or,
+    with ``shuffle``, slices of a permutation drawn from ``rng`` now."""
+    batches = gen_batches(n_samples, batch_size)
+    if not shuffle:
+        return list(batches)
+    order = rng.permutation(n_samples)
+    return [order[rows] for rows in batches]

@@ -222,7 +222,8 @@ class PCGenerator(PCClassifier):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
             n_inference_steps=n_inference_steps, inference_rate=inference_rate,
-            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
+            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback,
+            fit_intercept=fit_intercept,
             loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

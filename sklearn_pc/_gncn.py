@@ -19,7 +19,6 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     check_array,
@@ -27,11 +26,11 @@ from sklearn.utils.validation import (
     check_random_state,
 )
 
-from ._chunks import row_chunks, training_batch_size
+from ._chunks import epoch_batches, row_chunks, training_batch_size
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
-from ._core._threads import map_row_blocks, row_parallelism
+from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
 from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood, _check_mask
@@ -453,10 +452,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
 
         with np.errstate(over="ignore", invalid="ignore"):
             blocks = map_row_blocks(settle_rows, x.shape[0], n_blocks)
-            grads = blocks[0][3]
-            for block in blocks[1:]:
-                for total, part in zip(grads, block[3]):
-                    total += part
+            grads = sum_over_blocks([block[3] for block in blocks])
             states, errors, mu0 = _concatenate_blocks([block[:3] for block in blocks])
             self._check_settled(network, x, states, errors)
             if not all(np.isfinite(g).all() for g in grads):
@@ -492,11 +488,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         network = self._network()
         with row_parallelism() as n_blocks:
             for _ in range(1 if incremental else self.max_iter):
-                order = rng.permutation(n_samples) if self.shuffle and not incremental else None
                 total_bce = 0.0
-                for rows in gen_batches(n_samples, batch_size):
-                    if order is not None:
-                        rows = order[rows]
+                for rows in epoch_batches(n_samples, batch_size, rng,
+                                          self.shuffle and not incremental):
                     total_bce += self._train_batch(network, X[rows], n_blocks)
                 self.n_iter_ += 1
                 self.t_ += n_samples

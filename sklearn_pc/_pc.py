@@ -21,18 +21,17 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from ._chunks import row_chunks, training_batch_size
+from ._chunks import epoch_batches, row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS, add_weight_decay, local_gradients, parameters
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
-from ._core._threads import map_row_blocks, row_parallelism
+from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._rollback import rollback_on_error
 
 # A training batch whose output error per sample exceeds this many times the error of
@@ -232,10 +231,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
-        grads = blocks[0][2]
-        for block in blocks[1:]:
-            for total, part in zip(grads, block[2]):
-                total += part
+        grads = sum_over_blocks([block[2] for block in blocks])
         forward_decay, feedback_decay = decays
         add_weight_decay(network, grads, forward_decay=forward_decay,
                          feedback_decay=feedback_decay)
@@ -291,11 +287,9 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         with nullcontext(1) if self._inference_tol() else row_parallelism() as n_blocks:
             for epoch in range(1 if incremental else self.max_iter):
                 decays = self._weight_decays(None if incremental else epoch / self.max_iter)
-                order = rng.permutation(n_samples) if self.shuffle and not incremental else None
                 total_energy = 0.0
-                for rows in gen_batches(n_samples, batch_size):
-                    if order is not None:
-                        rows = order[rows]
+                for rows in epoch_batches(n_samples, batch_size, rng,
+                                          self.shuffle and not incremental):
                     total_energy += self._train_batch(network, params, X[rows], Y[rows],
                                                      decays, n_blocks)
                 self.n_iter_ += 1
@@ -542,7 +536,8 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
             n_inference_steps=n_inference_steps, inference_rate=inference_rate,
-            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback, fit_intercept=fit_intercept,
+            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback,
+            fit_intercept=fit_intercept,
             loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

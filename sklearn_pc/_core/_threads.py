@@ -110,3 +110,13 @@ def map_row_blocks(function, n_rows, n_blocks):
     finally:
         wait(futures)
     return [first] + [future.result() for future in futures]
+
+
+def sum_over_blocks(parts):
+    """Sum, array by array and in place into the first block's arrays, the
+    lists of arrays (e.g. gradients) that the row blocks returned."""
+    total = parts[0]
+    for block in parts[1:]:
+        for array, part in zip(total, block):
+            array += part
+    return total
