@@ -109,34 +109,37 @@ def pc_inference_products(batch, sizes):
     return [(batch, sizes[l], sizes[l + 1]) for l in range(len(sizes) - 1)]
 
 
-def gncn_step_products(batch, sizes):
-    """Matrix products of one PDH settling step (``sizes = [D, J1, .., JL]``).
+def gncn_step_products(batch, sizes, pdh=True):
+    """Matrix products of one settling step (``sizes = [D, J1, .., JL]``).
 
-    Predictions ``a(l+1) W(l+1) + a(l+2) M(l+2)``, precision products
-    ``(a(l) - mu(l)) P(l)`` for ``l = 1..L-1``, drives ``e(l-1) E(l)``.
+    Predictions ``a(l+1) W(l+1)`` and drives ``e(l-1) E(l)`` (``W(l)^T`` for
+    type 1); GNCN-PDH (``pdh=True``) adds the skip products ``a(l+2) M(l+2)``
+    and the precision products ``(a(l) - mu(l)) P(l)`` for ``l = 1..L-1``.
     """
     n_latent = len(sizes) - 1
     products = []
     for layer in range(n_latent):
         products.append((batch, sizes[layer + 1], sizes[layer]))
-        if layer + 2 <= n_latent:
+        if pdh and layer + 2 <= n_latent:
             products.append((batch, sizes[layer + 2], sizes[layer]))
-    products += [(batch, sizes[l], sizes[l]) for l in range(1, n_latent)]
+    if pdh:
+        products += [(batch, sizes[l], sizes[l]) for l in range(1, n_latent)]
     products += [(batch, sizes[l - 1], sizes[l]) for l in range(1, n_latent + 1)]
     return products
 
 
-def gncn_products(batch, sizes, n_steps, training):
+def gncn_products(batch, sizes, n_steps, training, pdh=True):
     """Settling (``T`` steps) plus, for training, the errors at the settled
-    states, ``a^T e`` for W and M, and ``e^T e`` for Sigma."""
-    products = gncn_step_products(batch, sizes) * n_steps
+    states, ``a^T e`` for W (and, for PDH, M), and ``e^T e`` for PDH's Sigma."""
+    step = gncn_step_products(batch, sizes, pdh)
+    products = step * n_steps
     if training:
-        step = gncn_step_products(batch, sizes)
         n_latent = len(sizes) - 1
-        products += step[:2 * n_latent - 1 + n_latent - 1]  # predictions and precisions
+        products += step[:len(step) - n_latent]  # predictions (and precisions)
         products += [(sizes[l], batch, sizes[l - 1]) for l in range(1, n_latent + 1)]
-        products += [(sizes[l], batch, sizes[l - 2]) for l in range(2, n_latent + 1)]
-        products += [(sizes[l], batch, sizes[l]) for l in range(1, n_latent)]
+        if pdh:
+            products += [(sizes[l], batch, sizes[l - 2]) for l in range(2, n_latent + 1)]
+            products += [(sizes[l], batch, sizes[l]) for l in range(1, n_latent)]
     return products
 
 

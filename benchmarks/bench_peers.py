@@ -14,11 +14,16 @@ starts from the same initial weights and data, handed over in a ``.npz``.
    updates are compared (relative L2 errors).
 2. Throughput (samples/s, float32) of training and inference at batch 128 and
    512: PC MLP 784-600-600-10 T = 20 (ours vs pcx), GNCN-t1 784-360-360-360
-   T = 50 (ours vs ngc-learn); JIT compilation timed separately.
+   T = 50 (ours vs ngc-learn); JIT compilation timed separately.  Each round
+   also times the ceiling: a batch whose only cost is our matrix products, at
+   the GEMM peak of numpy loops over the same products; at equal work no
+   implementation that multiplies with numpy's BLAS can beat a peer by more
+   than the ceiling over the peer's throughput.
 3. Time to 98 % MNIST test accuracy (evaluated after each epoch, epochs
    capped): PCClassifier with its defaults (relu, log-loss, T = hidden layers
    + 1, per-row early exit) and without the early exit, MLPClassifier, and
-   pcx's PC MLP on the same network, loss and steps.
+   pcx's PC MLP on the same network, loss and steps; and the floor of an
+   epoch (every batch's bottom-up sweep at the GEMM peak plus one Adam update).
 
     python benchmarks/bench_peers.py --threads 2                  # full run
     python benchmarks/bench_peers.py --quick                      # smoke run, load_digits
@@ -67,8 +72,10 @@ import numpy as np  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 from _common import load_classification_data, write_results  # noqa: E402
+from bench_core import (gemm_rate, gncn_products, pc_inference_products,  # noqa: E402
+                        pc_products)
 from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
-from sklearn_pc._core._learning import local_gradients  # noqa: E402
+from sklearn_pc._core._learning import OPTIMIZERS, local_gradients  # noqa: E402
 from sklearn_pc._core._threads import row_parallelism  # noqa: E402
 from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
 from sklearn_pc._core._relaxation import relax  # noqa: E402
@@ -347,6 +354,56 @@ def time_gncn_ngclearn(args, python, X_pool):
     return meta["results"]
 
 
+# -- the GEMM ceiling -----------------------------------------------------------------
+def products_rate(products, args):
+    """Samples per second of a batch whose only cost is its matrix ``products``,
+    run at the GEMM peak (the better of ``bench_core.gemm_rate``'s two numpy loops)."""
+    batch = products[0][0]
+    flops = sum(2 * m * k * n for m, k, n in products)
+    return batch * gemm_rate(products, np.float32, args.gemm_seconds)["peak"] * 1e9 / flops
+
+
+def ceiling_mlp(args, sizes):
+    """Training and inference throughput of the PC MLP of layer ``sizes`` if our
+    matrix products (``bench_core.pc_products``: wavefront skipped) were all it cost."""
+    return {str(B): {"train_samples_per_s": products_rate(pc_products(B, sizes, args.mlp_steps),
+                                                          args),
+                     "infer_samples_per_s": products_rate(pc_inference_products(B, sizes), args)}
+            for B in args.batch_sizes}
+
+
+def ceiling_gncn(args, sizes):
+    """The same for GNCN-t1 (``bench_core.gncn_products`` without PDH's products)."""
+    return {str(B): {key: products_rate(gncn_products(B, sizes, args.gncn_steps, training,
+                                                      pdh=False), args)
+                     for key, training in (("train_samples_per_s", True),
+                                           ("infer_samples_per_s", False))}
+            for B in args.batch_sizes}
+
+
+def accuracy_floor(args, sizes, n_train):
+    """Seconds per epoch that no PC network (nor backprop) trained with Adam at
+    ``args.accuracy_batch`` can go below here: every batch takes its bottom-up
+    sweep at the GEMM peak and one Adam update of the network's arrays, and
+    nothing else costs time."""
+    batch = args.accuracy_batch
+    rng = np.random.default_rng(0)
+    shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [(b,) for b in sizes[1:]]
+    params = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    grads = [1e-3 * rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    adam = OPTIMIZERS["adam"](params)
+    adam.update_params(params, grads)
+    n_updates = 200
+    start = time.perf_counter()
+    for _ in range(n_updates):
+        adam.update_params(params, grads)
+    adam_s = (time.perf_counter() - start) / n_updates
+    sweep_s = batch / products_rate(pc_inference_products(batch, sizes), args)
+    n_batches = -(-n_train // batch)
+    return {"sweep_ms": 1e3 * sweep_s, "adam_ms": 1e3 * adam_s,
+            "seconds_per_epoch": n_batches * (sweep_s + adam_s)}
+
+
 # -- time to accuracy -----------------------------------------------------------------
 def accuracy_run(model, X, y, X_test, y_test, args, classes, seed):
     """Epochs of ``partial_fit`` on a fresh permutation; test accuracy after each."""
@@ -530,6 +587,7 @@ def markdown(args, payload, command):
               "Peer compile time: two warm-up calls (the first turns Python floats of "
               "ngc-learn's state into arrays, which re-traces once) minus two steady calls.",
               "", f"Command: `{command}`", ""]
+    lines += ceiling_markdown(payload, variants, command)
     if "accuracy" in payload:
         acc = payload["accuracy"]
         lines += [f"## Time to {args.target:.0%} test accuracy ({payload['dataset']}, "
@@ -566,10 +624,61 @@ def markdown(args, payload, command):
             if medians.get(num) and medians.get(den):
                 lines.append(f"- {label}, median wall time to target: "
                              f"{medians[num] / medians[den]:.2f}x")
+        floor = payload["accuracy_floor"]
+        lines += ["", f"Floor: no network trained here with Adam, PC or backprop, can take less "
+                  f"than {floor['seconds_per_epoch']:.2f} s per epoch: the bottom-up sweep of "
+                  f"every batch at the GEMM peak ({floor['sweep_ms']:.2f} ms) plus one update "
+                  f"by sklearn-pc's Adam ({floor['adam_ms']:.2f} ms), with nothing else costing "
+                  "time.  A model's seconds per epoch over the floor is the most that any "
+                  "model could be faster than it at equal epochs:"]
+        for key, runs in acc.items():
+            per_epoch = np.mean([r["curve"][-1]["train_seconds"] / len(r["curve"]) for r in runs])
+            lines.append(f"- {names[key]}: {per_epoch / floor['seconds_per_epoch']:.2f}x")
         lines += ["", f"Command: `{command}`", ""]
     lines += ["## Differences between the peers' maths and ours", ""]
     lines += [f"- {d}" for d in DIFFERENCES]
     return "\n".join(lines)
+
+
+def round_ratios(numerator, denominator, key):
+    """Median over the rounds of ``numerator[key] / denominator[key]`` (rates per round)."""
+    return float(np.median(np.divide(numerator[key + "_rounds"], denominator[key + "_rounds"])))
+
+
+def ceiling_markdown(payload, variants, command):
+    """The GEMM ceiling: what each side reaches of it, and the largest ratio it allows."""
+    lines = ["## Against the GEMM ceiling", "",
+             "Ceiling: the samples/s of a batch whose only cost is our matrix products (the "
+             "executed FLOPs of `bench_core.pc_products` / `gncn_products`: the PC MLP's "
+             "skipped wavefront is not counted), run at the GEMM peak of the same products "
+             "(the better of `bench_core.gemm_rate`'s two numpy loops), timed in each round "
+             "right after both sides.  A peer's share of the ceiling is its samples/s over it; "
+             "at equal work, ours/peer can exceed 1 / that share only by computing the "
+             "products faster than numpy's BLAS does.  Medians over the rounds of the "
+             "per-round ratios.", "",
+             "| model | batch | ceiling train samples/s | ours / ceiling | peer / ceiling | "
+             "largest ours/peer at the ceiling | ceiling infer samples/s | ours / ceiling | "
+             "peer / ceiling |", "|---|---|---|---|---|---|---|---|---|"]
+    for key, suffix, title, peer in variants:
+        ours = payload["timing"][key]["ours"]
+        ceiling = payload["timing"][key]["ceiling"]
+        theirs = payload["timing"][key].get("peer") or {}
+        if suffix and not theirs:
+            continue
+        for B in ours:
+            o, c, p = ours[B], ceiling[B], theirs.get(B + suffix)
+            row = (f"| {title} vs {peer} | {B} | {c['train_samples_per_s']:.0f} | "
+                   f"{round_ratios(o, c, 'train_samples_per_s'):.0%} | ")
+            if p:
+                share = round_ratios(p, c, "train_samples_per_s")
+                row += (f"{share:.0%} | {1 / share:.2f} | {c['infer_samples_per_s']:.0f} | "
+                        f"{round_ratios(o, c, 'infer_samples_per_s'):.0%} | "
+                        f"{round_ratios(p, c, 'infer_samples_per_s'):.0%} |")
+            else:
+                row += (f"- | - | {c['infer_samples_per_s']:.0f} | "
+                        f"{round_ratios(o, c, 'infer_samples_per_s'):.0%} | - |")
+            lines.append(row)
+    return lines + ["", f"Command: `{command}`", ""]
 
 
 DIFFERENCES = [
@@ -637,6 +746,8 @@ def parse_args(argv=None):
     parser.add_argument("--n-batches", type=int, default=20, help="batches per throughput run")
     parser.add_argument("--rounds", type=int, default=5,
                         help="throughput rounds, each timing both sides in turn (median kept)")
+    parser.add_argument("--gemm-seconds", type=float, default=0.5,
+                        help="seconds of each GEMM-peak loop of the ceilings")
     parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
     parser.add_argument("--latent", type=int, nargs="+", default=[360, 360, 360])
     parser.add_argument("--mlp-steps", type=int, default=20)
@@ -669,6 +780,7 @@ def parse_args(argv=None):
     if args.quick:
         args.hidden, args.latent = [32, 32], [24, 24, 24]
         args.batch_sizes, args.n_batches, args.rounds = [32, 64], 3, 2
+        args.gemm_seconds = 0.05
         args.mlp_steps, args.gncn_steps = 10, 20
         args.epochs, args.target = 10, 0.9
         args.accuracy_batch = 100
@@ -717,9 +829,11 @@ def main(argv=None):
     measurements = {("mlp", "ours"): lambda: time_mlp_ours(args, X_pool, y_pool)}
     if python is not None:
         measurements[("mlp", "peer")] = lambda: time_mlp_pcx(args, python, X_pool, y_pool)
+    measurements[("mlp", "ceiling")] = lambda: ceiling_mlp(args, payload["mlp_layers"])
     measurements[("gncn", "ours")] = lambda: time_gncn_ours(args, X_bin)
     if python is not None:
         measurements[("gncn", "peer")] = lambda: time_gncn_ngclearn(args, python, X_bin)
+    measurements[("gncn", "ceiling")] = lambda: ceiling_gncn(args, payload["gncn_layers"])
     # rounds interleave the two sides, so that a drift of the machine's speed
     # reaches both; each number is the median over the rounds
     rounds = {key: [] for key in measurements}
@@ -741,6 +855,8 @@ def main(argv=None):
         payload["peer_xla_flags"] = probe.stdout.strip()
     if not args.skip_accuracy:
         payload["accuracy"] = time_to_accuracy(args, python, X_acc, y_acc, X_test, y_test)
+        payload["accuracy_floor"] = accuracy_floor(args, payload["mlp_layers"],
+                                                   X_acc.shape[0])
     text = markdown(args, payload, command)
     print(text)
     limits.restore_original_limits()
