@@ -308,6 +308,20 @@ def test_rows_relax_independently():
         assert np.allclose(a[3:4], b, rtol=1e-12, atol=1e-12)
 
 
+def test_backtracking_halves_the_step_of_the_undone_rows_only():
+    """At a step size where some rows' steps are undone and others' are not, each
+    row still relaxes exactly as it does alone."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    states = training_states(net, n_samples=8)
+    together = [s.copy() for s in states]
+    relax(net, together, n_steps=30, rate=1.5)
+    for row in range(8):
+        alone = [s[row:row + 1].copy() for s in states]
+        relax(net, alone, n_steps=30, rate=1.5)
+        for a, b in zip(together, alone):
+            np.testing.assert_allclose(a[row:row + 1], b, rtol=1e-10, atol=1e-12)
+
+
 def test_softmax_output_errors_are_cross_entropy_gradients():
     """With a softmax top, the local rule for the top weights descends the log-loss."""
     rng = np.random.default_rng(0)

@@ -197,6 +197,11 @@ def _relax_euler(network, states, free, feedback, *, n_steps, rate, decay, error
     return errors
 
 
+def _squared_norms(a):
+    """Row-wise ``||a_i||^2`` (one dot product per row)."""
+    return np.matmul(a[:, None, :], a[:, :, None]).reshape(-1)
+
+
 class _AlternatingRelaxation:
     """The ``"alternating"`` schedule, in preallocated buffers.
 
@@ -223,8 +228,9 @@ class _AlternatingRelaxation:
         self.decay = dtype.type(decay)
         self.nu = [dtype.type(v) for v in network.variances]
         self.backtrack = network.tied
-        self.rates = (np.full((n_rows, 1), rate, dtype=dtype) if self.backtrack
-                      else dtype.type(rate))
+        # one step size for every row until a row's step is first undone; then a
+        # column of per-row step sizes (a scalar multiplies about 3 times faster)
+        self.rates = dtype.type(rate)
         self.feedback = feedback
         self.scratch = {layer: np.empty_like(states[layer]) for layer in free if layer < top}
         self.current, self.spare = {}, {}
@@ -290,18 +296,19 @@ class _AlternatingRelaxation:
         """Per-row energy of layer ``l``: ``nu[l] / 2 ||eps[l]||^2`` (the
         cross-entropy at a softmax top), plus ``lambda_x / 2 ||x[l]||^2``
         when the layer is free and below the top."""
-        energy = np.zeros(self.rows.size, dtype=self.dtype)
-        if layer > 0:
-            eps = self._get(("eps", layer), new)
-            if layer == self.top and self.network.output is not None:
-                energy += self.network.output_energy(self._get(("x", layer), new),
-                                                     self._get(("mu", layer), new))
-            else:
-                energy += (self.nu[layer] / 2) * np.einsum("ij,ij->i", eps, eps)
+        energy = None
+        if layer == self.top and self.network.output is not None:
+            energy = self.network.output_energy(self._get(("x", layer), new),
+                                                self._get(("mu", layer), new))
+        elif layer > 0:
+            energy = _squared_norms(self._get(("eps", layer), new))
+            energy *= self.nu[layer] / 2
         if self.decay and layer in self.free and layer < self.top:
-            x = self._get(("x", layer), new)
-            energy += (self.decay / 2) * np.einsum("ij,ij->i", x, x)
-        return energy
+            decay_energy = _squared_norms(self._get(("x", layer), new))
+            decay_energy *= self.decay / 2
+            energy = decay_energy if energy is None else np.add(energy, decay_energy,
+                                                                out=energy)
+        return np.zeros(self.rows.size, dtype=self.dtype) if energy is None else energy
 
     def _propose(self):
         """One step ``x + rate * dx`` of every free layer that moves, written
@@ -374,7 +381,7 @@ class _AlternatingRelaxation:
             self.spare[key] = shrunk(value, key in new)
         for layer, value in self.scratch.items():
             self.scratch[layer] = shrunk(value, False)
-        if self.backtrack:
+        if np.ndim(self.rates):
             self.rates = self.rates[kept]
         return {key: self.spare[key] for key in new}
 
@@ -427,6 +434,8 @@ class _AlternatingRelaxation:
                     for key, value in new.items():
                         value[rejected] = current[key][rejected]
                     proposed[rejected] = objective[rejected]
+                    if not np.ndim(self.rates):
+                        self.rates = np.full((self.rows.size, 1), self.rates, dtype=self.dtype)
                     self.rates[rejected] *= self.dtype.type(0.5)
                 objective = proposed
             for key, value in new.items():
