@@ -220,20 +220,31 @@ def run_case(model, batch, dtype, args, rng):
     return row
 
 
-def optimizer_step(args, rng):
-    """Milliseconds of one optimizer update of the PC MLP's weights and biases (float32)."""
-    from sklearn_pc._core._learning import OPTIMIZERS
-
-    sizes = [784, *args.pc_hidden, 10]
+def mlp_arrays(sizes, rng):
+    """Random float32 weights and biases of an MLP of layer ``sizes``, and gradients
+    of their shapes."""
     shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [(b,) for b in sizes[1:]]
     params = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
     grads = [1e-3 * rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    return params, grads
+
+
+def update_ms(name, params, grads, n_updates, repeats):
+    """Milliseconds of one update by optimizer ``name``: the best of ``repeats``
+    runs of ``n_updates`` updates."""
+    from sklearn_pc._core._learning import OPTIMIZERS
+
+    optimizer = OPTIMIZERS[name](params)
+    return 1e3 / best_rate(lambda: [optimizer.update_params(params, grads)
+                                    for _ in range(n_updates)], n_updates, repeats)
+
+
+def optimizer_step(args, rng):
+    """Milliseconds of one optimizer update of the PC MLP's weights and biases (float32)."""
+    params, grads = mlp_arrays([784, *args.pc_hidden, 10], rng)
     result = {"n_parameters": sum(p.size for p in params)}
     for name in ("adam", "sgd"):
-        optimizer = OPTIMIZERS[name](params)
-        updates = max(1, args.repeats * 25)
-        result[name] = 1e3 / best_rate(lambda: [optimizer.update_params(params, grads)
-                                                for _ in range(updates)], updates, args.repeats)
+        result[name] = update_ms(name, params, grads, max(1, args.repeats * 25), args.repeats)
     print(f"optimizer step: adam {result['adam']:.2f} ms, sgd {result['sgd']:.2f} ms", flush=True)
     return result
 

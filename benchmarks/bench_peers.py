@@ -72,10 +72,10 @@ import numpy as np  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 from _common import load_classification_data, write_results  # noqa: E402
-from bench_core import (gemm_rate, gncn_products, pc_inference_products,  # noqa: E402
-                        pc_products)
+from bench_core import (gemm_rate, gncn_products, mlp_arrays,  # noqa: E402
+                        pc_inference_products, pc_products, update_ms)
 from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
-from sklearn_pc._core._learning import OPTIMIZERS, local_gradients  # noqa: E402
+from sklearn_pc._core._learning import local_gradients  # noqa: E402
 from sklearn_pc._core._threads import row_parallelism  # noqa: E402
 from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
 from sklearn_pc._core._relaxation import relax  # noqa: E402
@@ -387,17 +387,8 @@ def accuracy_floor(args, sizes, n_train):
     sweep at the GEMM peak and one Adam update of the network's arrays, and
     nothing else costs time."""
     batch = args.accuracy_batch
-    rng = np.random.default_rng(0)
-    shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:])] + [(b,) for b in sizes[1:]]
-    params = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
-    grads = [1e-3 * rng.standard_normal(shape).astype(np.float32) for shape in shapes]
-    adam = OPTIMIZERS["adam"](params)
-    adam.update_params(params, grads)
-    n_updates = 200
-    start = time.perf_counter()
-    for _ in range(n_updates):
-        adam.update_params(params, grads)
-    adam_s = (time.perf_counter() - start) / n_updates
+    params, grads = mlp_arrays(sizes, np.random.default_rng(0))
+    adam_s = update_ms("adam", params, grads, 200, 1) / 1e3
     sweep_s = batch / products_rate(pc_inference_products(batch, sizes), args)
     n_batches = -(-n_train // batch)
     return {"sweep_ms": 1e3 * sweep_s, "adam_ms": 1e3 * adam_s,
