@@ -1,6 +1,7 @@
 """Helpers shared by the benchmark scripts: data, machine facts, result files."""
 
 import json
+import os
 import platform
 import sys
 import time
@@ -29,10 +30,47 @@ def load_classification_data(name, dtype, n_train=None, random_state=0):
     return X_train, y_train, X_test, y_test
 
 
+def blas():
+    """The BLAS libraries numpy calls, with the kernel each picked, and any
+    ``OPENBLAS_CORETYPE`` that pinned OpenBLAS's choice.
+
+    OpenBLAS picks its kernels for the processor when it loads, unless
+    ``OPENBLAS_CORETYPE`` names one.  Some machines set it to an older kernel
+    (Haswell's AVX2 on an AVX-512 processor, say) to work around older OpenBLAS
+    builds; numpy's products then run up to 1.7x slower than the processor
+    allows, while a peer with kernels of its own (XLA) is not slowed.  Every
+    timing therefore says which kernel it ran.
+    """
+    from threadpoolctl import threadpool_info
+
+    libraries = [{key: info.get(key) for key in ("internal_api", "version", "architecture",
+                                                  "num_threads")}
+                 for info in threadpool_info() if info["user_api"] == "blas"]
+    return {"libraries": libraries, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
+def blas_sentence():
+    """One Markdown sentence naming the BLAS kernel of this run (see :func:`blas`)."""
+    facts = blas()
+    names = ", ".join(f"{lib['internal_api']} {lib['version']} ({lib['architecture']} kernel)"
+                      for lib in facts["libraries"]) or "none found"
+    pinned = facts["OPENBLAS_CORETYPE"]
+    return (f"numpy's BLAS: {names}, "
+            + (f"pinned by `OPENBLAS_CORETYPE={pinned}`." if pinned else
+               "the kernel OpenBLAS picked for this processor (`OPENBLAS_CORETYPE` unset)."))
+
+
+def warn_if_blas_pinned():
+    """Say so on stderr when ``OPENBLAS_CORETYPE`` pins numpy's BLAS kernel."""
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    if pinned:
+        print(f"note: OPENBLAS_CORETYPE={pinned} pins numpy's BLAS kernel; to time the "
+              "processor's own, run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`",
+              file=sys.stderr)
+
+
 def machine():
     """Facts that make a timing comparable."""
-    import os
-
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -40,6 +78,7 @@ def machine():
         "cpu_count": os.cpu_count(),
         "processor": platform.machine(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "blas": blas(),
     }
 
 

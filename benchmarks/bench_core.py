@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from _common import write_results
+from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 
 
@@ -302,7 +302,7 @@ def to_markdown(rows, square, args):
                                                       for k, v in square.items()) + ".  "
              f"Each number is the median of {args.repeats} rounds, each timing the estimator "
              "and then its peak loops, since this machine's speed drifts by up to 30 % within "
-             "minutes (every round is in the JSON).", "",
+             "minutes (every round is in the JSON).  " + blas_sentence(), "",
              "| model | batch | dtype | train samples/s | MFLOP/sample | % of peak "
              "| inference samples/s | % of peak |", "|---" * 8 + "|"]
     for r in rows:
@@ -339,6 +339,7 @@ def main(argv=None):
         args.min_samples, args.repeats, args.gemm_seconds, args.square = 128, 1, 0.05, 256
         args.scaling_sizes, args.scaling_widths = [100, 200], [16, 32]
     warnings.simplefilter("ignore", ConvergenceWarning)
+    warn_if_blas_pinned()
     rng = np.random.default_rng(0)
     square = {dtype: gemm_rate([(args.square,) * 3], dtype, args.gemm_seconds)["peak"]
               for dtype in args.dtypes}

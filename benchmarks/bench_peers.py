@@ -71,7 +71,8 @@ if __name__ == "__main__":  # before numpy loads its BLAS
 import numpy as np  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
-from _common import load_classification_data, write_results  # noqa: E402
+from _common import (blas_sentence, load_classification_data,  # noqa: E402
+                     warn_if_blas_pinned, write_results)
 from bench_core import (gemm_rate, gncn_products, mlp_arrays,  # noqa: E402
                         pc_inference_products, pc_products, update_ms)
 from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
@@ -494,9 +495,9 @@ def markdown(args, payload, command):
                                         if k in ("pcx", "ngclearn", "ngcsimlib", "jax",
                                                  "jaxlib", "equinox", "optax")) +
                   f"; XLA_FLAGS `{payload.get('peer_xla_flags')}`, CPU affinity "
-                  f"{args.threads} core(s) on both sides.", ""]
+                  f"{args.threads} core(s) on both sides.  Ours: " + blas_sentence(), ""]
     else:
-        lines += ["Peers skipped (no peer environment).", ""]
+        lines += ["Peers skipped (no peer environment).  Ours: " + blas_sentence(), ""]
     mlp_arch = "-".join(map(str, payload["mlp_layers"]))
     gncn_arch = "-".join(map(str, payload["gncn_layers"]))
     if "check_mlp" in payload:
@@ -784,6 +785,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     limits = _limit_threads(args.threads)
+    warn_if_blas_pinned()
     command = "python " + " ".join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
     python = None
     if not args.skip_peers:

@@ -23,10 +23,11 @@ def test_blocks_cover_the_rows_in_order_and_run_in_two_threads():
 
     def record(rows):
         seen.append(threading.current_thread().name)
-        return np.arange(100)[rows]
+        return np.arange(2 * MIN_BLOCK_ROWS + 5)[rows]
 
-    blocks = map_row_blocks(record, 100, 2)
-    assert np.array_equal(np.concatenate(blocks), np.arange(100))
+    n_rows = 2 * MIN_BLOCK_ROWS + 5
+    blocks = map_row_blocks(record, n_rows, 2)
+    assert np.array_equal(np.concatenate(blocks), np.arange(n_rows))
     assert len(blocks) == 2 and len(set(seen)) == 2
     # too few rows for two blocks of MIN_BLOCK_ROWS: one block, in the caller's thread
     assert len(map_row_blocks(record, 2 * MIN_BLOCK_ROWS - 1, 2)) == 1
@@ -55,6 +56,21 @@ def test_row_parallelism_limits_blas_and_restores_it():
     assert blas_threads() == before
     with threadpool_limits(1), row_parallelism() as n_blocks:
         assert n_blocks == 1
+
+
+def test_a_single_block_gets_the_blas_threads_back():
+    before = blas_threads()
+    if before < 2:
+        pytest.skip("needs a BLAS with two threads or more")
+    with row_parallelism() as n_blocks:
+        # too few rows for two blocks: one block, on every BLAS thread
+        assert map_row_blocks(lambda rows: blas_threads(), MIN_BLOCK_ROWS, n_blocks) == [before]
+        assert blas_threads() == 1
+        # blocks run at once, each on one BLAS thread
+        assert map_row_blocks(lambda rows: blas_threads(), 2 * MIN_BLOCK_ROWS, 2) == [1, 1]
+    # outside row_parallelism nothing is given back: the caller's limit holds
+    with threadpool_limits(1):
+        assert map_row_blocks(lambda rows: blas_threads(), MIN_BLOCK_ROWS, 2) == [1]
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])

@@ -24,8 +24,11 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-# Fewer rows per block make the matrix products too thin to pay for the split.
-MIN_BLOCK_ROWS = 32
+# Fewer rows per block make the matrix products too thin to pay for the split: a
+# batch of 64 rows trains the PC MLP (600 wide) about 10 % faster as one block on
+# two BLAS threads than as two blocks of 32, and one of 128 faster as two blocks
+# of 64 than as one, with OpenBLAS's Haswell and SkylakeX kernels alike.
+MIN_BLOCK_ROWS = 64
 
 _controller = None
 _executor, _executor_workers = None, 0
@@ -81,18 +84,33 @@ def row_parallelism():
             _active.n_blocks = None
 
 
+@contextmanager
+def _blas_threads_given_back(n_threads):
+    """Inside this thread's active :func:`row_parallelism`, let BLAS use
+    ``n_threads`` threads again; elsewhere change nothing."""
+    if n_threads > 1 and getattr(_active, "n_blocks", None):
+        with _blas_controller().limit(limits=n_threads, user_api="blas"):
+            yield
+    else:
+        yield
+
+
 def map_row_blocks(function, n_rows, n_blocks):
     """Return ``[function(rows), ...]`` over consecutive blocks of ``n_rows`` rows.
 
     ``function`` receives a ``slice`` of rows and must touch only those rows
     of shared arrays.  At most ``n_blocks`` blocks of at least
     ``MIN_BLOCK_ROWS`` rows run at once in threads, each with the caller's
-    numpy error settings; use it inside :func:`row_parallelism`.
+    numpy error settings; use it inside :func:`row_parallelism`.  Rows too
+    few for two blocks run as one block in the caller's thread, with the
+    BLAS threads that :func:`row_parallelism` took away given back, so that
+    a small batch still uses every core.
     """
-    n_blocks = min(n_blocks, n_rows // MIN_BLOCK_ROWS)
-    if n_blocks <= 1:
-        return [function(slice(0, n_rows))]
-    bounds = np.linspace(0, n_rows, n_blocks + 1).round().astype(int)
+    n_used = min(n_blocks, n_rows // MIN_BLOCK_ROWS)
+    if n_used <= 1:
+        with _blas_threads_given_back(n_blocks):
+            return [function(slice(0, n_rows))]
+    bounds = np.linspace(0, n_rows, n_used + 1).round().astype(int)
     blocks = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
     settings = np.geterr()
 
@@ -101,9 +119,9 @@ def map_row_blocks(function, n_rows, n_blocks):
             return function(rows)
 
     global _executor, _executor_workers
-    if _executor_workers < n_blocks - 1:
-        _executor = ThreadPoolExecutor(n_blocks - 1, thread_name_prefix="sklearn-pc")
-        _executor_workers = n_blocks - 1
+    if _executor_workers < n_used - 1:
+        _executor = ThreadPoolExecutor(n_used - 1, thread_name_prefix="sklearn-pc")
+        _executor_workers = n_used - 1
     futures = [_executor.submit(run, rows) for rows in blocks[1:]]
     try:
         first = run(blocks[0])
