@@ -30,9 +30,9 @@ def load_classification_data(name, dtype, n_train=None, random_state=0):
     return X_train, y_train, X_test, y_test
 
 
-def blas():
-    """The BLAS libraries numpy calls, with the kernel each picked, and any
-    ``OPENBLAS_CORETYPE`` that pinned OpenBLAS's choice.
+def blas_libraries():
+    """The BLAS libraries loaded (numpy's, scipy's), each with the kernel it
+    picked, and any ``OPENBLAS_CORETYPE`` that pinned OpenBLAS's choice.
 
     OpenBLAS picks its kernels for the processor when it loads, unless
     ``OPENBLAS_CORETYPE`` names one.  Some machines set it to an older kernel
@@ -43,21 +43,25 @@ def blas():
     """
     from threadpoolctl import threadpool_info
 
-    libraries = [{key: info.get(key) for key in ("internal_api", "version", "architecture",
-                                                  "num_threads")}
-                 for info in threadpool_info() if info["user_api"] == "blas"]
+    libraries = sorted(
+        ({"internal_api": info["internal_api"], "version": info["version"],
+          "architecture": info.get("architecture"), "num_threads": info["num_threads"],
+          "folder": Path(info["filepath"]).parent.name}
+         for info in threadpool_info() if info["user_api"] == "blas"),
+        key=lambda library: library["folder"])
     return {"libraries": libraries, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
 def blas_sentence():
-    """One Markdown sentence naming the BLAS kernel of this run (see :func:`blas`)."""
-    facts = blas()
-    names = ", ".join(f"{lib['internal_api']} {lib['version']} ({lib['architecture']} kernel)"
-                      for lib in facts["libraries"]) or "none found"
+    """One Markdown sentence naming the BLAS kernels of this run (see
+    :func:`blas_libraries`)."""
+    facts = blas_libraries()
+    names = ", ".join(f"{lib['internal_api']} {lib['version']} in {lib['folder']} "
+                      f"({lib['architecture']} kernel)" for lib in facts["libraries"])
     pinned = facts["OPENBLAS_CORETYPE"]
-    return (f"numpy's BLAS: {names}, "
+    return (f"BLAS: {names or 'none found'}, "
             + (f"pinned by `OPENBLAS_CORETYPE={pinned}`." if pinned else
-               "the kernel OpenBLAS picked for this processor (`OPENBLAS_CORETYPE` unset)."))
+               "the kernels OpenBLAS picked for this processor (`OPENBLAS_CORETYPE` unset)."))
 
 
 def warn_if_blas_pinned():
@@ -78,7 +82,7 @@ def machine():
         "cpu_count": os.cpu_count(),
         "processor": platform.machine(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "blas": blas(),
+        "blas": blas_libraries(),
     }
 
 

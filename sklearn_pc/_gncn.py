@@ -419,7 +419,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             return states, z0, errors, mu0
 
         chunks = []
-        with np.errstate(over="ignore", invalid="ignore"), row_parallelism() as n_blocks:
+        with (np.errstate(over="ignore", invalid="ignore"),
+              row_parallelism(X.shape[0]) as n_blocks):
             for chunk in row_chunks(X.shape[0], self._row_bytes()):
                 start, stop, _ = chunk.indices(X.shape[0])
                 states, z0, errors, mu0 = _concatenate_blocks(map_row_blocks(
@@ -486,7 +487,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
 
         network = self._network()
-        with row_parallelism() as n_blocks:
+        with row_parallelism(batch_size) as n_blocks:
             for _ in range(1 if incremental else self.max_iter):
                 total_bce = 0.0
                 for rows in epoch_batches(n_samples, batch_size, rng,

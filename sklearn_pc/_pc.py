@@ -284,7 +284,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         # with one BLAS thread.  With early exit, rows leave and the products thin out
         # until streaming the weights dominates them, which blocks would pay once each:
         # the batch then relaxes whole, on threaded BLAS.
-        with nullcontext(1) if self._inference_tol() else row_parallelism() as n_blocks:
+        with nullcontext(1) if self._inference_tol() else row_parallelism(batch_size) as n_blocks:
             for epoch in range(1 if incremental else self.max_iter):
                 decays = self._weight_decays(None if incremental else epoch / self.max_iter)
                 total_energy = 0.0

@@ -20,12 +20,12 @@ def two_blas_threads(monkeypatch):
 
 def test_blocks_cover_the_rows_in_order_and_run_in_two_threads():
     seen = []
+    n_rows = 2 * MIN_BLOCK_ROWS + 5
 
     def record(rows):
         seen.append(threading.current_thread().name)
-        return np.arange(2 * MIN_BLOCK_ROWS + 5)[rows]
+        return np.arange(n_rows)[rows]
 
-    n_rows = 2 * MIN_BLOCK_ROWS + 5
     blocks = map_row_blocks(record, n_rows, 2)
     assert np.array_equal(np.concatenate(blocks), np.arange(n_rows))
     assert len(blocks) == 2 and len(set(seen)) == 2
@@ -58,19 +58,16 @@ def test_row_parallelism_limits_blas_and_restores_it():
         assert n_blocks == 1
 
 
-def test_a_single_block_gets_the_blas_threads_back():
+def test_batches_too_small_for_two_blocks_keep_every_blas_thread():
     before = blas_threads()
-    if before < 2:
-        pytest.skip("needs a BLAS with two threads or more")
-    with row_parallelism() as n_blocks:
-        # too few rows for two blocks: one block, on every BLAS thread
-        assert map_row_blocks(lambda rows: blas_threads(), MIN_BLOCK_ROWS, n_blocks) == [before]
-        assert blas_threads() == 1
-        # blocks run at once, each on one BLAS thread
-        assert map_row_blocks(lambda rows: blas_threads(), 2 * MIN_BLOCK_ROWS, 2) == [1, 1]
-    # outside row_parallelism nothing is given back: the caller's limit holds
-    with threadpool_limits(1):
-        assert map_row_blocks(lambda rows: blas_threads(), MIN_BLOCK_ROWS, 2) == [1]
+    with row_parallelism(2 * MIN_BLOCK_ROWS - 1) as n_blocks:
+        assert n_blocks == 1
+        assert blas_threads() == before  # one block, on every BLAS thread
+    if before >= 2:
+        with row_parallelism(2 * MIN_BLOCK_ROWS) as n_blocks:
+            assert n_blocks == before
+            assert blas_threads() == 1
+    assert blas_threads() == before
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])

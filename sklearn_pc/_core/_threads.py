@@ -5,10 +5,12 @@ of rows relaxed at the same time in threads.  Inside :func:`row_parallelism`
 BLAS runs one thread, and :func:`map_row_blocks` runs as many blocks as BLAS
 would otherwise use threads, so both the matrix products and the elementwise
 work (which numpy runs on one core) use every core.  On two cores this
-trains the PC MLP and the GNCN about 10-35 % faster than one block on two
-BLAS threads.  The limit must cover every product of the loop, not only the
-relaxation: OpenBLAS's idle threads spin for a while after each multithreaded
-product and would steal a core from the blocks.
+trained the PC MLP and the GNCN about 10-35 % faster than one block on two
+BLAS threads (OpenBLAS's Haswell kernel, batches of 128 and more).  Batches
+too small for two blocks of ``MIN_BLOCK_ROWS`` rows are left one block on
+every BLAS thread.  The limit must cover every product of the loop, not only
+the relaxation: OpenBLAS's idle threads spin for a while after each
+multithreaded product and would steal a core from the blocks.
 
 A row's result can differ from the one-block run by float rounding (BLAS
 blocks its products by the number of rows), never by more: the maths of a
@@ -24,10 +26,10 @@ from contextlib import contextmanager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-# Fewer rows per block make the matrix products too thin to pay for the split: a
-# batch of 64 rows trains the PC MLP (600 wide) about 10 % faster as one block on
-# two BLAS threads than as two blocks of 32, and one of 128 faster as two blocks
-# of 64 than as one, with OpenBLAS's Haswell and SkylakeX kernels alike.
+# Fewer rows per block make the matrix products too thin to pay for the split: in an
+# A/B on the PC MLP (600 wide, T = 20), a batch of 64 rows trained faster as one block
+# on two BLAS threads than as two blocks of 32, and one of 128 faster as two blocks of
+# 64 than as one, with OpenBLAS's Haswell and SkylakeX kernels alike.
 MIN_BLOCK_ROWS = 64
 
 _controller = None
@@ -60,20 +62,23 @@ def blas_threads():
 
 
 @contextmanager
-def row_parallelism():
+def row_parallelism(n_rows=None):
     """Limit BLAS to one thread; yield how many row blocks to run at once.
 
-    That is the number of threads BLAS used before (1 when it already ran
-    one, for example under an outer ``threadpool_limits(1)``, in which case
-    nothing is changed).  Nested in an active ``row_parallelism`` of the same
-    thread, it yields that one's count.
+    That is the number of threads BLAS used before.  It yields 1 and changes
+    nothing when BLAS already runs one thread (for example under an outer
+    ``threadpool_limits(1)``), or when ``n_rows``, the most rows the caller
+    will pass to :func:`map_row_blocks` at once (a batch), are too few for
+    two blocks: such batches then run as one block on every BLAS thread.
+    Nested in an active ``row_parallelism`` of the same thread, it yields
+    that one's count.
     """
     nested = getattr(_active, "n_blocks", None)
     if nested is not None:
         yield nested
         return
     n_threads = blas_threads()
-    if n_threads <= 1:
+    if n_threads <= 1 or (n_rows is not None and n_rows < 2 * MIN_BLOCK_ROWS):
         yield 1
         return
     with _lock, _blas_controller().limit(limits=1, user_api="blas"):
@@ -84,33 +89,18 @@ def row_parallelism():
             _active.n_blocks = None
 
 
-@contextmanager
-def _blas_threads_given_back(n_threads):
-    """Inside this thread's active :func:`row_parallelism`, let BLAS use
-    ``n_threads`` threads again; elsewhere change nothing."""
-    if n_threads > 1 and getattr(_active, "n_blocks", None):
-        with _blas_controller().limit(limits=n_threads, user_api="blas"):
-            yield
-    else:
-        yield
-
-
 def map_row_blocks(function, n_rows, n_blocks):
     """Return ``[function(rows), ...]`` over consecutive blocks of ``n_rows`` rows.
 
     ``function`` receives a ``slice`` of rows and must touch only those rows
     of shared arrays.  At most ``n_blocks`` blocks of at least
     ``MIN_BLOCK_ROWS`` rows run at once in threads, each with the caller's
-    numpy error settings; use it inside :func:`row_parallelism`.  Rows too
-    few for two blocks run as one block in the caller's thread, with the
-    BLAS threads that :func:`row_parallelism` took away given back, so that
-    a small batch still uses every core.
+    numpy error settings; use it inside :func:`row_parallelism`.
     """
-    n_used = min(n_blocks, n_rows // MIN_BLOCK_ROWS)
-    if n_used <= 1:
-        with _blas_threads_given_back(n_blocks):
-            return [function(slice(0, n_rows))]
-    bounds = np.linspace(0, n_rows, n_used + 1).round().astype(int)
+    n_blocks = min(n_blocks, n_rows // MIN_BLOCK_ROWS)
+    if n_blocks <= 1:
+        return [function(slice(0, n_rows))]
+    bounds = np.linspace(0, n_rows, n_blocks + 1).round().astype(int)
     blocks = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
     settings = np.geterr()
 
@@ -119,9 +109,9 @@ def map_row_blocks(function, n_rows, n_blocks):
             return function(rows)
 
     global _executor, _executor_workers
-    if _executor_workers < n_used - 1:
-        _executor = ThreadPoolExecutor(n_used - 1, thread_name_prefix="sklearn-pc")
-        _executor_workers = n_used - 1
+    if _executor_workers < n_blocks - 1:
+        _executor = ThreadPoolExecutor(n_blocks - 1, thread_name_prefix="sklearn-pc")
+        _executor_workers = n_blocks - 1
     futures = [_executor.submit(run, rows) for rows in blocks[1:]]
     try:
         first = run(blocks[0])
