@@ -325,13 +325,13 @@ def time_gncn_ours(args, X_pool):
         batches = [X_pool[i * B:(i + 1) * B] for i in range(args.n_batches)]
         model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
         start = time.perf_counter()
-        with row_parallelism() as n_blocks:
+        with row_parallelism(B) as n_blocks:
             model._train_batch(model._network(), batches[0], n_blocks)  # warm-up
         first = time.perf_counter() - start
         model = gncn_start(args, X_pool.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
         network = model._network()
         start = time.perf_counter()
-        with row_parallelism() as n_blocks:
+        with row_parallelism(B) as n_blocks:
             for x in batches:  # fit's inner loop (fit itself also fits the GMM prior)
                 model._train_batch(network, x, n_blocks)
         train = time.perf_counter() - start

@@ -78,7 +78,7 @@ def row_parallelism(n_rows=None):
         yield nested
         return
     n_threads = blas_threads()
-    if n_threads <= 1 or (n_rows is not None and n_rows < 2 * MIN_BLOCK_ROWS):
+    if n_threads <= 1 or (n_rows is not None and _n_blocks(n_rows, n_threads) <= 1):
         yield 1
         return
     with _lock, _blas_controller().limit(limits=1, user_api="blas"):
@@ -89,6 +89,12 @@ def row_parallelism(n_rows=None):
             _active.n_blocks = None
 
 
+def _n_blocks(n_rows, n_threads):
+    """Blocks of at least ``MIN_BLOCK_ROWS`` rows that ``n_threads`` threads
+    run at once over ``n_rows`` rows."""
+    return min(n_threads, n_rows // MIN_BLOCK_ROWS)
+
+
 def map_row_blocks(function, n_rows, n_blocks):
     """Return ``[function(rows), ...]`` over consecutive blocks of ``n_rows`` rows.
 
@@ -97,7 +103,7 @@ def map_row_blocks(function, n_rows, n_blocks):
     ``MIN_BLOCK_ROWS`` rows run at once in threads, each with the caller's
     numpy error settings; use it inside :func:`row_parallelism`.
     """
-    n_blocks = min(n_blocks, n_rows // MIN_BLOCK_ROWS)
+    n_blocks = _n_blocks(n_rows, n_blocks)
     if n_blocks <= 1:
         return [function(slice(0, n_rows))]
     bounds = np.linspace(0, n_rows, n_blocks + 1).round().astype(int)
