@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 
 from sklearn_pc import GNCNAutoencoder
+from sklearn_pc._core._ngc import project_covariance
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -130,6 +131,25 @@ def test_sigma_stays_positive_definite_through_training(variant):
         assert np.linalg.eigvalsh(covariance).min() >= 0.2 - 1e-9
         np.testing.assert_allclose(precision @ covariance, np.eye(covariance.shape[0]),
                                    atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_covariance_projection_clips_eigenvalues_and_inverts(dtype):
+    """Closed form: the symmetric part keeps its eigenvectors, its eigenvalues
+    below the bound are raised to it, and the precision is the inverse."""
+    rng = np.random.default_rng(0)
+    basis, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    eigenvalues = np.array([-1.0, 0.1, 0.5, 1.0, 2.0, 3.0])
+    antisymmetric = rng.standard_normal((6, 6))
+    antisymmetric -= antisymmetric.T
+    covariance = ((basis * eigenvalues) @ basis.T + antisymmetric).astype(dtype)
+    precision = np.empty_like(covariance)
+    project_covariance(covariance, precision, 0.5)
+    expected = (basis * np.maximum(eigenvalues, 0.5)) @ basis.T
+    atol = 1e-5 if dtype == np.float32 else 1e-12
+    assert covariance.dtype == precision.dtype == dtype
+    np.testing.assert_allclose(covariance, expected, atol=atol)
+    np.testing.assert_allclose(precision, np.linalg.inv(expected), atol=2 * atol)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
