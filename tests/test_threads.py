@@ -5,11 +5,12 @@ import threading
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 from sklearn_pc._core import _threads
-from sklearn_pc._core._threads import MIN_BLOCK_ROWS, blas_threads, map_row_blocks, row_parallelism
+from sklearn_pc._core._threads import (MIN_BLOCK_ROWS, blas_threads, map_row_blocks,
+                                       one_blas_thread, row_parallelism)
 
 
 @pytest.fixture
@@ -56,6 +57,19 @@ def test_row_parallelism_limits_blas_and_restores_it():
     assert blas_threads() == before
     with threadpool_limits(1), row_parallelism() as n_blocks:
         assert n_blocks == 1
+
+
+def test_one_blas_thread_limits_every_blas_library_and_restores_them():
+    def threads_per_library():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        with one_blas_thread():
+            assert threads_per_library() and set(threads_per_library()) == {1}
+        assert set(threads_per_library()) == {2}
+        with row_parallelism(), one_blas_thread():  # already one thread: left as it is
+            assert set(threads_per_library()) == {1}
+        assert set(threads_per_library()) == {2}
 
 
 def test_batches_too_small_for_two_blocks_keep_every_blas_thread():

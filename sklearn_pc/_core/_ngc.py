@@ -49,6 +49,7 @@ import numpy as np
 from scipy import linalg
 
 from ._activations import ACTIVATIONS
+from ._threads import one_blas_thread
 
 sigmoid = ACTIVATIONS["logistic"][0]
 
@@ -94,8 +95,9 @@ def project_covariance(covariance, precision, min_variance):
     the time of ``numpy.linalg.eigh`` at 360 units (5 ms against 11 ms, one
     thread): it runs once per covariance and batch.
     """
-    eigenvalues, eigenvectors = linalg.eigh((covariance + covariance.T) / 2, driver="evd",
-                                            overwrite_a=True, check_finite=False)
+    with one_blas_thread():
+        eigenvalues, eigenvectors = linalg.eigh((covariance + covariance.T) / 2, driver="evd",
+                                                overwrite_a=True, check_finite=False)
     np.maximum(eigenvalues, min_variance, out=eigenvalues)
     covariance[...] = (eigenvectors * eigenvalues) @ eigenvectors.T
     precision[...] = (eigenvectors / eigenvalues) @ eigenvectors.T
