@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from sklearn_pc._core._activations import ACTIVATIONS
-from sklearn_pc._core import _learning
 from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
 from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import relax
+from sklearn_pc._core._update_kernels import adam_update, sgd_update
 
 
 def make_network(sizes=(4, 5, 3), activation="tanh", tied=False, seed=0, dtype=np.float64,
@@ -255,18 +255,16 @@ def test_adam_and_sgd_first_steps():
     assert np.allclose(param, [0.95, -1.99])
 
 
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_optimizers_match_their_textbook_updates_over_chunks(monkeypatch, order):
-    # chunks of 7 entries cut the 5 x 4 arrays into 3 chunks and a remainder;
-    # Fortran-ordered arrays have no flat view and are updated whole
-    monkeypatch.setattr(_learning, "CHUNK_SIZE", 7)
+@pytest.mark.parametrize("param_order, grad_order", [("C", "C"), ("F", "F"), ("C", "F")])
+def test_optimizers_match_their_textbook_updates(param_order, grad_order):
+    # a gradient in another memory order than its parameter is matched entry by entry
     rng = np.random.default_rng(0)
-    start = np.asarray(rng.normal(size=(5, 4)), order=order)
-    grads = [np.asarray(rng.normal(size=(5, 4)), order=order) for _ in range(4)]
+    start = np.asarray(rng.normal(size=(5, 4)), order=param_order)
+    grads = [np.asarray(rng.normal(size=(5, 4)), order=grad_order) for _ in range(4)]
     lr, b1, b2, eps, mom = 0.01, 0.9, 0.999, 1e-8, 0.9
 
     param, m, v = start.copy(), np.zeros((5, 4)), np.zeros((5, 4))
-    adam_param = np.array(start, order=order)
+    adam_param = np.array(start, order=param_order)
     adam = OPTIMIZERS["adam"]([adam_param], learning_rate_init=lr)
     for t, grad in enumerate(grads, start=1):
         m = b1 * m + (1 - b1) * grad
@@ -277,7 +275,7 @@ def test_optimizers_match_their_textbook_updates_over_chunks(monkeypatch, order)
 
     for nesterov in (True, False):
         param, velocity = start.copy(), np.zeros((5, 4))
-        sgd_param = np.array(start, order=order)
+        sgd_param = np.array(start, order=param_order)
         sgd = OPTIMIZERS["sgd"]([sgd_param], learning_rate_init=lr, momentum=mom,
                                 nesterovs_momentum=nesterov)
         for grad in grads:
@@ -285,6 +283,53 @@ def test_optimizers_match_their_textbook_updates_over_chunks(monkeypatch, order)
             param += mom * velocity - lr * grad if nesterov else velocity
             sgd.update_params([sgd_param], [grad])
             np.testing.assert_allclose(sgd_param, param, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_updates_round_exactly_as_their_numpy_formulas(dtype):
+    """Same operations in the same order, no fused multiply-add: equal to the last bit."""
+    rng = np.random.default_rng(0)
+    param, grad, m_sum, v_sum = (rng.normal(size=1000).astype(dtype) for _ in range(4))
+    v_sum = np.abs(v_sum)
+    b1, b2, step, eps = (dtype(c) for c in (0.9, 0.999, 1e-3, 1e-7))
+    expected_m = m_sum * b1 + grad
+    expected_v = v_sum * b2 + grad * grad
+    expected = param - (expected_m / (np.sqrt(expected_v) + eps)) * step
+    adam_update(param, grad, m_sum, v_sum, 0.9, 0.999, 1e-3, 1e-7)
+    np.testing.assert_array_equal(m_sum, expected_m)
+    np.testing.assert_array_equal(v_sum, expected_v)
+    np.testing.assert_array_equal(param, expected)
+
+    lr, mom = dtype(0.01), dtype(0.9)
+    velocity = rng.normal(size=1000).astype(dtype)
+    for nesterov in (True, False):
+        start, start_velocity = param.copy(), velocity.copy()
+        expected_velocity = start_velocity * mom - grad * lr
+        expected = ((start - grad * lr) + expected_velocity * mom if nesterov
+                    else start + expected_velocity)
+        sgd_update(param, grad, velocity, 0.01, 0.9, nesterov)
+        np.testing.assert_array_equal(velocity, expected_velocity)
+        np.testing.assert_array_equal(param, expected)
+
+
+def test_compiled_updates_refuse_arrays_they_cannot_update_in_place():
+    param, grad, state = np.ones(6), np.ones(6), np.zeros(6)
+    read_only = np.ones(6)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        sgd_update(read_only, grad, state, 0.1, 0.9, True)
+    with pytest.raises(ValueError, match="read-only"):
+        adam_update(param, grad, state, read_only, 0.9, 0.999, 1e-3, 1e-8)
+    sgd_update(param, read_only, state, 0.1, 0.9, True)  # a read-only gradient is fine
+    with pytest.raises(ValueError, match="shape"):
+        sgd_update(param, np.ones(5), state, 0.1, 0.9, True)
+    with pytest.raises(ValueError, match="shape"):
+        sgd_update(param, grad.astype(np.float32), state, 0.1, 0.9, True)
+    with pytest.raises(ValueError, match="contiguous"):
+        sgd_update(np.ones(12)[::2], grad, state, 0.1, 0.9, True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        sgd_update(np.ones(6, dtype=int), np.ones(6, dtype=int), np.zeros(6, dtype=int),
+                   0.1, 0.9, True)
 
 
 @pytest.mark.parametrize("schedule", ["alternating", "euler"])

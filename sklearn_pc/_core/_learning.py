@@ -15,6 +15,8 @@ relaxing before the error wavefront reached a layer add nothing to it.
 
 import numpy as np
 
+from ._update_kernels import adam_update, sgd_update
+
 
 def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
                     n_samples=None):
@@ -79,26 +81,10 @@ def parameters(network):
     return params
 
 
-# The optimizers update flattened arrays in chunks of this many entries, so that
-# a chunk of each array and the scratch buffer stay in cache across the passes
-# (the fastest of 2^13 .. 2^18 for the Adam step of the 784-600-600-10 MLP).
-CHUNK_SIZE = 1 << 16
-
-
-def _update_in_chunks(update, arrays):
-    """Apply the elementwise ``update(*views, scratch)`` to ``arrays`` (one
-    parameter with its gradient and optimizer state, all of one shape) over
-    flat chunks of ``CHUNK_SIZE`` entries, with a ``scratch`` buffer of the
-    chunk's size.  Arrays that are not C-contiguous are updated whole.
-    """
-    if not all(array.flags.c_contiguous for array in arrays):
-        update(*arrays, np.empty_like(arrays[0]))
-        return
-    flat = [array.reshape(-1) for array in arrays]
-    scratch = np.empty(min(flat[0].size, CHUNK_SIZE), dtype=flat[0].dtype)
-    for start in range(0, flat[0].size, CHUNK_SIZE):
-        views = [array[start:start + CHUNK_SIZE] for array in flat]
-        update(*views, scratch[:views[0].size])
+def _in_order_of(grad, param):
+    """``grad`` contiguous in ``param``'s memory order and dtype (copied only if needed)."""
+    order = "F" if param.flags.f_contiguous and not param.flags.c_contiguous else "C"
+    return np.asarray(grad, dtype=param.dtype, order=order)
 
 
 class SGDOptimizer:
@@ -106,7 +92,8 @@ class SGDOptimizer:
 
     ``v = momentum * v - lr * grad``; ``param += v``, or with Nesterov's
     momentum ``param += momentum * v - lr * grad``.  With ``momentum=0``
-    this is the Euler step ``dt / gamma`` of eq 2.9.
+    this is the Euler step ``dt / gamma`` of eq 2.9.  Each array is updated
+    in one compiled pass (``_update_kernels``).
     """
 
     def __init__(self, params, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True):
@@ -116,21 +103,9 @@ class SGDOptimizer:
         self.velocities = [np.zeros_like(p) for p in params]
 
     def update_params(self, params, grads):
-        lr = params[0].dtype.type(self.learning_rate_init)
-        mom = params[0].dtype.type(self.momentum)
-
-        def update(param, grad, velocity, scratch):
-            velocity *= mom
-            lr_grad = np.multiply(grad, lr, out=scratch)
-            velocity -= lr_grad
-            if self.nesterov:
-                param -= lr_grad
-                param += np.multiply(velocity, mom, out=scratch)
-            else:
-                param += velocity
-
-        for arrays in zip(params, grads, self.velocities):
-            _update_in_chunks(update, arrays)
+        for param, grad, velocity in zip(params, grads, self.velocities):
+            sgd_update(param, _in_order_of(grad, param), velocity, self.learning_rate_init,
+                       self.momentum, self.nesterov)
 
 
 class AdamOptimizer:
@@ -140,8 +115,9 @@ class AdamOptimizer:
     ``param -= lr_t m / (sqrt(v) + eps)`` with the bias-corrected step
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as in scikit-learn.  The
     moments are stored as the sums ``m / (1 - b1)`` and ``v / (1 - b2)``
-    (``sum_k b^(t-k) g_k``), which saves two passes over every array; the
-    factors are folded into the step and ``eps``.
+    (``sum_k b^(t-k) g_k``); the factors are folded into the step and
+    ``eps``.  Each array is updated in one compiled pass
+    (``_update_kernels``).
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
@@ -155,27 +131,15 @@ class AdamOptimizer:
 
     def update_params(self, params, grads):
         self.t += 1
-        dtype = params[0].dtype.type
-        b1, b2 = dtype(self.beta_1), dtype(self.beta_2)
         b1_t, b2_t = self.beta_1**self.t, self.beta_2**self.t
         lr_t = self.learning_rate_init * np.sqrt(1 - b2_t) / (1 - b1_t)
         # m / (sqrt(v) + eps) = (1 - b1) / sqrt(1 - b2) * m_sum / (sqrt(v_sum) + eps / sqrt(1 - b2))
-        step_size = dtype(lr_t * (1 - self.beta_1) / np.sqrt(1 - self.beta_2))
-        eps = dtype(self.epsilon / np.sqrt(1 - self.beta_2))
-
-        def update(param, grad, m_sum, v_sum, scratch):
-            m_sum *= b1
-            m_sum += grad
-            v_sum *= b2
-            v_sum += np.multiply(grad, grad, out=scratch)
-            step = np.sqrt(v_sum, out=scratch)
-            step += eps
-            np.divide(m_sum, step, out=step)
-            step *= step_size
-            param -= step
-
-        for arrays in zip(params, grads, self.first_moment_sums, self.second_moment_sums):
-            _update_in_chunks(update, arrays)
+        step_size = lr_t * (1 - self.beta_1) / np.sqrt(1 - self.beta_2)
+        eps = self.epsilon / np.sqrt(1 - self.beta_2)
+        for param, grad, m_sum, v_sum in zip(params, grads, self.first_moment_sums,
+                                             self.second_moment_sums):
+            adam_update(param, _in_order_of(grad, param), m_sum, v_sum, self.beta_1,
+                        self.beta_2, step_size, eps)
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

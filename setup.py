@@ -1,0 +1,30 @@
+"""Build the compiled optimizer updates (``sklearn_pc/_core/_update_kernels.pyx``).
+
+Everything else about the package is declared in ``pyproject.toml``.
+"""
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+# GCC and Clang: optimise and vectorise, let sqrt compile to its instruction (no errno),
+# and keep numpy's rounding (no fused multiply-adds).
+UNIX_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        if self.compiler.compiler_type == "unix":
+            for extension in self.extensions:
+                extension.extra_compile_args += UNIX_FLAGS
+        super().build_extensions()
+
+
+extension = Extension(
+    "sklearn_pc._core._update_kernels", ["sklearn_pc/_core/_update_kernels.pyx"],
+    include_dirs=[numpy.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_23_API_VERSION"),
+                   ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")])  # numpy>=1.23 at run time
+
+setup(ext_modules=cythonize([extension]), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,131 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Single-pass optimizer updates, compiled.
+
+In numpy, one Adam step is ten passes over every array (each ufunc reads
+and writes whole arrays), about 1 ns per parameter on our benchmark
+machine, whatever the array's size: a fifth of a training epoch of the
+784-600-600-10 PC MLP with the defaults.  Here each entry is read once and
+written once.  The loops are compiled for the baseline instruction set and,
+with GCC or Clang on x86-64 Linux, also for AVX2 and AVX-512, the processor
+picking its version at load time (``target_clones``).  They keep numpy's
+order of operations, without fused multiply-adds (``-ffp-contract=off``),
+so each entry gets exactly the value the numpy formula gives.
+"""
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stddef.h>
+    #if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+    #  if __has_attribute(target_clones)
+    #    define SKPC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #  endif
+    #endif
+    #ifndef SKPC_CLONES
+    #  define SKPC_CLONES
+    #endif
+
+    /* m = b1 m + g;  v = b2 v + g g;  p -= step (m / (sqrt(v) + eps)) */
+    #define SKPC_ADAM(NAME, T, SQRT)                                                  \\
+    SKPC_CLONES static void NAME(T *p, const T *g, T *m, T *v, T b1, T b2, T step,   \\
+                                 T eps, ptrdiff_t n) {                               \\
+        for (ptrdiff_t i = 0; i < n; i++) {                                          \\
+            T mi = m[i] * b1 + g[i];                                                 \\
+            T vi = v[i] * b2 + g[i] * g[i];                                          \\
+            m[i] = mi;                                                               \\
+            v[i] = vi;                                                               \\
+            p[i] -= (mi / (SQRT(vi) + eps)) * step;                                  \\
+        }                                                                            \\
+    }
+    SKPC_ADAM(skpc_adam_float, float, sqrtf)
+    SKPC_ADAM(skpc_adam_double, double, sqrt)
+
+    /* u = lr g;  v = momentum v - u;  p += v, or p = (p - u) + momentum v (Nesterov) */
+    #define SKPC_SGD(NAME, T)                                                         \\
+    SKPC_CLONES static void NAME(T *p, const T *g, T *v, T lr, T momentum,           \\
+                                 int nesterov, ptrdiff_t n) {                        \\
+        if (nesterov) {                                                              \\
+            for (ptrdiff_t i = 0; i < n; i++) {                                      \\
+                T u = g[i] * lr;                                                     \\
+                T vi = v[i] * momentum - u;                                          \\
+                v[i] = vi;                                                           \\
+                p[i] = (p[i] - u) + vi * momentum;                                   \\
+            }                                                                        \\
+        } else {                                                                     \\
+            for (ptrdiff_t i = 0; i < n; i++) {                                      \\
+                T vi = v[i] * momentum - g[i] * lr;                                  \\
+                v[i] = vi;                                                           \\
+                p[i] += vi;                                                          \\
+            }                                                                        \\
+        }                                                                            \\
+    }
+    SKPC_SGD(skpc_sgd_float, float)
+    SKPC_SGD(skpc_sgd_double, double)
+    """
+    void skpc_adam_float(float*, const float*, float*, float*, float, float, float, float,
+                         Py_ssize_t) nogil
+    void skpc_adam_double(double*, const double*, double*, double*, double, double, double,
+                          double, Py_ssize_t) nogil
+    void skpc_sgd_float(float*, const float*, float*, float, float, int, Py_ssize_t) nogil
+    void skpc_sgd_double(double*, const double*, double*, double, double, int,
+                         Py_ssize_t) nogil
+
+
+cdef int _check(arrays) except -1:
+    """Same dtype (float32 or float64), shape and memory order; writable state."""
+    first = arrays[0]
+    if first.dtype.char not in "fd":
+        raise TypeError(f"optimizer arrays must be float32 or float64, got {first.dtype}")
+    order_c = first.flags.c_contiguous
+    for position, array in enumerate(arrays):
+        if array.dtype != first.dtype or array.shape != first.shape:
+            raise ValueError("optimizer arrays must share one dtype and shape")
+        if not (array.flags.c_contiguous if order_c else array.flags.f_contiguous):
+            raise ValueError("optimizer arrays must be contiguous in one memory order")
+        if position != 1 and not array.flags.writeable:  # position 1: the gradient
+            raise ValueError("an optimizer's parameter or state array is read-only")
+    return 0
+
+
+def adam_update(cnp.ndarray param, cnp.ndarray grad, cnp.ndarray m_sum, cnp.ndarray v_sum,
+                double beta_1, double beta_2, double step_size, double eps):
+    """In place: ``m_sum = beta_1 m_sum + grad``, ``v_sum = beta_2 v_sum + grad^2``,
+    ``param -= step_size m_sum / (sqrt(v_sum) + eps)``."""
+    _check((param, grad, m_sum, v_sum))
+    cdef Py_ssize_t n = param.size
+    cdef void* p = cnp.PyArray_DATA(param)
+    cdef void* g = cnp.PyArray_DATA(grad)
+    cdef void* m = cnp.PyArray_DATA(m_sum)
+    cdef void* v = cnp.PyArray_DATA(v_sum)
+    if param.dtype.char == "f":
+        with nogil:
+            skpc_adam_float(<float*> p, <const float*> g, <float*> m, <float*> v,
+                            <float> beta_1, <float> beta_2, <float> step_size, <float> eps, n)
+    else:
+        with nogil:
+            skpc_adam_double(<double*> p, <const double*> g, <double*> m, <double*> v,
+                             beta_1, beta_2, step_size, eps, n)
+
+
+def sgd_update(cnp.ndarray param, cnp.ndarray grad, cnp.ndarray velocity,
+               double learning_rate, double momentum, bint nesterov):
+    """In place: ``velocity = momentum velocity - learning_rate grad``, then
+    ``param += velocity``, or with Nesterov's momentum
+    ``param += momentum velocity - learning_rate grad``."""
+    _check((param, grad, velocity))
+    cdef Py_ssize_t n = param.size
+    cdef void* p = cnp.PyArray_DATA(param)
+    cdef void* g = cnp.PyArray_DATA(grad)
+    cdef void* v = cnp.PyArray_DATA(velocity)
+    if param.dtype.char == "f":
+        with nogil:
+            skpc_sgd_float(<float*> p, <const float*> g, <float*> v, <float> learning_rate,
+                           <float> momentum, nesterov, n)
+    else:
+        with nogil:
+            skpc_sgd_double(<double*> p, <const double*> g, <double*> v, learning_rate,
+                            momentum, nesterov, n)
