@@ -1,4 +1,5 @@
-"""Build the compiled optimizer updates (``sklearn_pc/_core/_update_kernels.pyx``).
+"""Build the compiled kernels: ``sklearn_pc/_core/_update_kernels.pyx`` (optimizer updates)
+and ``_relaxation_kernels.pyx`` (the relaxation's elementwise passes).
 
 Everything else about the package is declared in ``pyproject.toml``.
 """
@@ -21,10 +22,12 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-extension = Extension(
-    "sklearn_pc._core._update_kernels", ["sklearn_pc/_core/_update_kernels.pyx"],
-    include_dirs=[numpy.get_include()],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_23_API_VERSION"),
-                   ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")])  # numpy>=1.23 at run time
+extensions = [
+    Extension(f"sklearn_pc._core.{name}", [f"sklearn_pc/_core/{name}.pyx"],
+              include_dirs=[numpy.get_include()],
+              # numpy >= 1.23 at run time
+              define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_23_API_VERSION"),
+                             ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")])
+    for name in ("_update_kernels", "_relaxation_kernels")]
 
-setup(ext_modules=cythonize([extension]), cmdclass={"build_ext": BuildExt})
+setup(ext_modules=cythonize(extensions), cmdclass={"build_ext": BuildExt})

@@ -7,6 +7,7 @@ from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
 from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import relax
+from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
 from sklearn_pc._core._update_kernels import adam_update, sgd_update
 
 
@@ -136,9 +137,9 @@ def test_rows_settled_at_a_feedforward_start_never_enter_the_relaxation(clamp_to
     reference = [s.copy() for s in states]
     reference_errors = relax(net, reference, **kwargs)
     rows_activated = []
-    activate_with_derivative = net.activate_with_derivative
-    monkeypatch.setattr(net, "activate_with_derivative", lambda layer, x: (
-        rows_activated.append((layer, x.shape[0])), activate_with_derivative(layer, x))[1])
+    for method in ("activate", "activate_with_derivative"):
+        monkeypatch.setattr(net, method, lambda layer, x, original=getattr(net, method): (
+            rows_activated.append((layer, x.shape[0])), original(layer, x))[1])
     fast = [s.copy() for s in states]
     fast_errors = relax(net, fast, feedforward_start=True, **kwargs)
     for a, b in zip(reference + reference_errors[1:], fast + fast_errors[1:]):
@@ -453,3 +454,76 @@ def test_rows_stop_on_their_own_once_settled(clamp_top, decay):
     assert (n_steps_taken[:3] == [0, 0, 0]) == (decay == 0)
     assert min(n_steps_taken[3:]) > 0 and max(n_steps_taken) < 300
     assert len(set(n_steps_taken)) > 2  # rows left the batch at different steps
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["identity", "tanh", "logistic", "relu"])
+def test_compiled_state_step_is_the_numpy_step_to_the_last_bit(dtype, activation):
+    rng = np.random.default_rng(0)
+    x, feedback, error = (rng.normal(size=(5, 300)).astype(dtype) for _ in range(3))
+    f, df = ACTIVATIONS[activation]
+    activity = f(x)
+    decay, rates = dtype(0.05), np.array([[0.1], [0.2], [0.05], [0.1], [0.3]], dtype=dtype)
+    code = ACTIVATION_CODES[activation]
+    for with_feedback, with_error, with_decay in [(True, True, True), (True, False, False),
+                                                  (False, True, False)]:
+        step = feedback * df(x, activity) if with_feedback else np.zeros_like(x)
+        if with_error:
+            step -= error
+        if with_decay:
+            step -= x * decay
+        for rate in (dtype(0.1), rates):
+            out, largest = np.empty_like(x), np.zeros(5, dtype=dtype)
+            state_step(feedback if with_feedback else None, activity if with_feedback else None,
+                       code, error if with_error else None, x, decay if with_decay else 0.0,
+                       rate, out, largest)
+            np.testing.assert_array_equal(out, x + step * rate)
+            np.testing.assert_array_equal(largest, np.abs(step).max(axis=1))
+
+
+def test_compiled_state_step_tracks_the_largest_step_and_keeps_nan():
+    x = np.zeros((3, 40))
+    error = np.zeros((3, 40))
+    error[0, 7], error[1, 39], error[2, 3] = 2.0, -5.0, np.nan
+    largest = np.array([3.0, 1.0, 0.0])
+    state_step(None, None, 0, error, x, 0.0, 0.5, np.empty_like(x), largest)
+    np.testing.assert_array_equal(largest[:2], [3.0, 5.0])  # the previous largest is kept
+    assert np.isnan(largest[2])
+    state_step(None, None, 0, np.zeros_like(x), x, 0.0, 0.5, np.empty_like(x), largest)
+    assert np.isnan(largest[2])  # NaN sticks: a diverged row never counts as settled
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_error_and_energy_match_their_formulas(dtype):
+    rng = np.random.default_rng(0)
+    x, prediction = (rng.normal(size=(4, 37)).astype(dtype) for _ in range(2))
+    bias = rng.normal(size=37).astype(dtype)
+    nu, decay = dtype(0.5), dtype(0.1)
+    mu = prediction.copy()
+    error, energy = np.empty_like(x), np.empty(4, dtype=dtype)
+    error_energy(mu, bias, x, nu, decay, error, energy)
+    np.testing.assert_array_equal(mu, prediction + bias)  # the bias is added in place
+    np.testing.assert_array_equal(error, (x - (prediction + bias)) / nu)
+    eps64 = error.astype(float)
+    expected = nu / 2 * (eps64**2).sum(axis=1) + decay / 2 * (x.astype(float)**2).sum(axis=1)
+    np.testing.assert_allclose(energy, expected, rtol=1e-6)
+    error_energy(mu, None, x, 1.0, 0.0, error, energy)  # a stored prediction: no bias again
+    np.testing.assert_array_equal(mu, prediction + bias)
+    np.testing.assert_array_equal(error, x - mu)
+
+
+def test_compiled_relaxation_kernels_refuse_buffers_they_cannot_use():
+    x = np.zeros((3, 4))
+    out, energy = np.empty_like(x), np.empty(3)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        state_step(None, None, 0, np.asfortranarray(np.ones((3, 4))), x, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        state_step(None, None, 0, None, x, 0.0, 0.1, out.astype(np.float32), None)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        error_energy(x, None, x, 1.0, 0.0, np.empty_like(x), np.empty(2))
+    with pytest.raises(ValueError, match="None"):
+        error_energy(x, None, x, 1.0, 0.0, None, energy)
+    with pytest.raises(ValueError, match="feedback needs the activity"):
+        state_step(x, None, 1, None, x, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="2-D float32 or float64"):
+        state_step(None, None, 0, None, np.zeros((3, 4), dtype=int), 0.0, 0.1, out, None)

@@ -50,6 +50,7 @@ class PCNetwork:
         self.intercepts = intercepts
         self.tied = feedback is None
         self.feedback = [m.T for m in coefs] if feedback is None else feedback
+        self.activation_names = list(activations)
         self.activations = [ACTIVATIONS[name] for name in activations]
         self.variances = np.asarray(variances, dtype=float)
         self.output = OUTPUTS[output]
@@ -79,11 +80,12 @@ class PCNetwork:
         fx = f(x)
         return fx, df(x, fx)
 
-    def predict_layer(self, layer, activity, out=None):
+    def predict_layer(self, layer, activity, out=None, add_bias=True):
         """Prediction ``mu[layer + 1] = activity @ M[layer] + b[layer]``, written
-        into ``out`` when given."""
+        into ``out`` when given; without ``b[layer]`` for ``add_bias=False``
+        (below a softmax output only), for a caller that adds it later."""
         mu = np.matmul(activity, self.coefs[layer], out=out)
-        if self.intercepts is not None:
+        if self.intercepts is not None and add_bias:
             mu += self.intercepts[layer]
         if self.output is not None and layer == self.n_layers - 1:
             mu = self.output(mu, out=mu)

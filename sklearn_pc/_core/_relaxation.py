@@ -23,6 +23,8 @@ trajectory never depends on the other rows of its batch.
 
 import numpy as np
 
+from ._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
+
 SCHEDULES = ("alternating", "euler")
 
 # A relaxation whose energy ends this many times above where it started has diverged.
@@ -206,17 +208,19 @@ class _AlternatingRelaxation:
     """The ``"alternating"`` schedule, in preallocated buffers.
 
     Each quantity that changes during relaxation (free states ``x``, their
-    activities ``a = sigma(x)`` and derivatives ``d = sigma'(x)``, the
-    predictions ``mu`` and errors ``eps`` they feed, and each layer's per-row
-    energy ``e``) has two buffers: one holds the accepted value, the other
-    receives a step's proposal.  A step recomputes only what depends on a
-    layer that moved, so layers the error wavefront has not reached cost
-    nothing, and with tied feedback rows whose energy would rise get their
-    accepted values copied back into the proposal before the two swap.
-    With ``tol > 0``, rows whose update direction is at most ``tol`` leave
-    every buffer (their final values are kept aside) before the step is
-    computed further.  ``feedback`` maps each free layer below the top to
-    its ``W[l]``.
+    activities ``a = sigma(x)``, the predictions ``mu`` and errors ``eps``
+    they feed, and each layer's per-row energy ``e``) has two C-contiguous
+    buffers: one holds the accepted value, the other receives a step's
+    proposal.  A step recomputes only what depends on a layer that moved, so
+    layers the error wavefront has not reached cost nothing, and with tied
+    feedback rows whose energy would rise get their accepted values copied
+    back into the proposal before the two swap.  With ``tol > 0``, rows
+    whose update direction is at most ``tol`` leave every buffer (their
+    final values are kept aside) before the step is computed further.
+    ``feedback`` maps each free layer below the top to its ``W[l]``.  The
+    elementwise work between the matrix products runs in the compiled
+    kernels of ``_relaxation_kernels``: one pass per moving layer for its
+    step, one per changed layer for its error and energy.
     """
 
     def __init__(self, network, states, free, feedback, *, rate, decay, feedforward_start,
@@ -228,11 +232,13 @@ class _AlternatingRelaxation:
         self.decay = dtype.type(decay)
         self.nu = [dtype.type(v) for v in network.variances]
         self.backtrack = network.tied
+        self.codes = [ACTIVATION_CODES[name] for name in network.activation_names]
         # one step size for every row until a row's step is first undone; then a
-        # column of per-row step sizes (a scalar multiplies about 3 times faster)
+        # column of per-row step sizes
         self.rates = dtype.type(rate)
         self.feedback = feedback
-        self.scratch = {layer: np.empty_like(states[layer]) for layer in free if layer < top}
+        self.scratch = {layer: np.empty(states[layer].shape, dtype) for layer in free
+                        if layer < top}
         self.current, self.spare = {}, {}
         self.tol = dtype.type(tol)
         # Rows still relaxing (indices into the caller's batch), the largest
@@ -243,9 +249,9 @@ class _AlternatingRelaxation:
         self.stopped = None
 
         def hold(key, value, variable):
-            self.current[key] = value
+            self.current[key] = value = np.ascontiguousarray(value)
             if variable:
-                self.spare[key] = np.empty_like(value)
+                self.spare[key] = np.empty(value.shape, value.dtype)
 
         # x[L] of a clamped top and mu[1] of a clamped bottom are held, never written;
         # x[0] of a clamped bottom is not read at all.
@@ -257,9 +263,8 @@ class _AlternatingRelaxation:
         for layer in range(top):
             reuse_prediction = feedforward_start and layer + 1 < top
             if layer in free:
-                activity, derivative = network.activate_with_derivative(layer, states[layer])
+                activity = network.activate(layer, self.current[("x", layer)])
                 hold(("a", layer), activity, True)
-                hold(("d", layer), derivative, True)
             elif not reuse_prediction:
                 activity = network.activate(layer, states[layer])
             if reuse_prediction:
@@ -267,89 +272,79 @@ class _AlternatingRelaxation:
             else:
                 prediction = network.predict_layer(layer, activity)
             hold(("mu", layer + 1), prediction, layer in free)
-        # Zero errors (feedforward start) are known without looking at them.
-        self.zero_error = [False] * (top + 1)
+        # After a feedforward start the errors below the top are exactly zero
+        # (x[l] is its own prediction), and known to be without looking at them.
+        self.zero_error = [feedforward_start and 0 < layer < top for layer in range(top + 1)]
         for layer in range(1, top + 1):
-            variable = layer in free or layer - 1 in free
-            if feedforward_start and layer < top:
-                hold(("eps", layer), np.zeros_like(states[layer]), variable)
-                self.zero_error[layer] = True
-            else:
-                hold(("eps", layer), self._error(layer, {}, np.empty_like(states[layer])),
-                     variable)
-        if self.backtrack:
-            for layer in range(top + 1):
-                variable = layer in free or layer - 1 in free
-                hold(("e", layer), self._layer_energy(layer, {}), variable)
+            new = {("eps", layer): np.empty(states[layer].shape, dtype),
+                   ("e", layer): np.empty(n_rows, dtype)}
+            self._error_and_energy(layer, new, fresh_prediction=False)
+            for key, value in new.items():
+                hold(key, value, layer in free or layer - 1 in free)
+        hold(("e", 0), self._bottom_energy({}), 0 in free)
 
     def _get(self, key, new):
         return new.get(key, self.current.get(key))
 
-    def _error(self, layer, new, out):
-        """``eps[l] = (x[l] - mu[l]) / nu[l]`` (eq 2.4)."""
-        eps = np.subtract(self._get(("x", layer), new), self._get(("mu", layer), new), out=out)
-        if self.nu[layer] != 1:
-            eps /= self.nu[layer]
-        return eps
-
-    def _layer_energy(self, layer, new):
-        """Per-row energy of layer ``l``: ``nu[l] / 2 ||eps[l]||^2`` (the
-        cross-entropy at a softmax top), plus ``lambda_x / 2 ||x[l]||^2``
-        when the layer is free and below the top."""
-        energy = None
+    def _error_and_energy(self, layer, new, *, fresh_prediction):
+        """``eps[l] = (x[l] - mu[l]) / nu[l]`` (eq 2.4) and the per-row energy
+        of layer ``l``, ``nu[l] / 2 ||eps[l]||^2`` (the cross-entropy at a
+        softmax top), plus ``lambda_x / 2 ||x[l]||^2`` when the layer is free
+        and below the top, written into ``new``'s buffers.  A
+        ``fresh_prediction`` is a bare product ``a[l-1] M[l-1]`` to which the
+        bias is added first, in place.
+        """
+        x, mu = self._get(("x", layer), new), self._get(("mu", layer), new)
+        eps, energy = new[("eps", layer)], new[("e", layer)]
         if layer == self.top and self.network.output is not None:
-            energy = self.network.output_energy(self._get(("x", layer), new),
-                                                self._get(("mu", layer), new))
-        elif layer > 0:
-            energy = _squared_norms(self._get(("eps", layer), new))
-            energy *= self.nu[layer] / 2
-        if self.decay and layer in self.free and layer < self.top:
-            decay_energy = _squared_norms(self._get(("x", layer), new))
-            decay_energy *= self.decay / 2
-            energy = decay_energy if energy is None else np.add(energy, decay_energy,
-                                                                out=energy)
-        return np.zeros(self.rows.size, dtype=self.dtype) if energy is None else energy
+            np.subtract(x, mu, out=eps)
+            if self.nu[layer] != 1:
+                eps /= self.nu[layer]
+            new[("e", layer)] = self.network.output_energy(x, mu)
+            return
+        intercepts = self.network.intercepts
+        bias = intercepts[layer - 1] if fresh_prediction and intercepts is not None else None
+        decay = self.decay if layer in self.free and layer < self.top else 0.0
+        error_energy(mu, bias, x, self.nu[layer], decay, eps, energy)
+
+    def _bottom_energy(self, new):
+        """Per-row energy of layer 0, which has no error: ``lambda_x / 2
+        ||x[0]||^2`` when it is free, else zero."""
+        if self.decay and 0 in self.free:
+            energy = _squared_norms(self._get(("x", 0), new))
+            energy *= self.decay / 2
+            return energy
+        return np.zeros(self.rows.size, dtype=self.dtype)
 
     def _propose(self):
         """One step ``x + rate * dx`` of every free layer that moves, written
         into the spare buffers; returns the new values by key."""
         current, top, new = self.current, self.top, {}
+        largest = self.largest_step if self.tol else None
         if self.tol:
-            self.largest_step.fill(0)
+            largest.fill(0)
         for layer in self.free:
-            x = current[("x", layer)]
             out = self.spare[("x", layer)]
             if layer == top:
                 if self.zero_error[top]:
                     continue
-                self._track(current[("eps", top)])
-                step = np.multiply(current[("eps", top)], self.rates)
-                new[("x", top)] = np.subtract(x, step, out=out)
+                # dx[L] = -eps[L]
+                new[("x", top)] = state_step(None, None, 0, current[("eps", top)],
+                                             current[("x", top)], 0.0, self.rates, out, largest)
                 continue
             feedback_zero = self.zero_error[layer + 1]
             own_zero = layer == 0 or self.zero_error[layer]
             if feedback_zero and own_zero and not self.decay:
                 continue  # dx = 0: the error wavefront has not reached this layer
-            step = self.scratch[layer]
-            if feedback_zero:
-                step.fill(0)
-            else:
-                np.matmul(current[("eps", layer + 1)], self.feedback[layer], out=step)
-                step *= current[("d", layer)]
-            if not own_zero:
-                step -= current[("eps", layer)]
-            if self.decay:
-                step -= np.multiply(x, self.decay, out=out)
-            self._track(step)
-            step *= self.rates
-            new[("x", layer)] = np.add(x, step, out=out)
+            feedback, activity = None, None
+            if not feedback_zero:
+                feedback = np.matmul(current[("eps", layer + 1)], self.feedback[layer],
+                                     out=self.scratch[layer])
+                activity = current[("a", layer)]
+            new[("x", layer)] = state_step(
+                feedback, activity, self.codes[layer], None if own_zero else current[("eps", layer)],
+                current[("x", layer)], self.decay, self.rates, out, largest)
         return new
-
-    def _track(self, step):
-        """Fold a layer's ``max |dx|`` per row into ``largest_step`` (with ``tol``)."""
-        if self.tol:
-            largest = np.maximum(step.max(axis=1), -step.min(axis=1))
-            np.maximum(self.largest_step, largest, out=self.largest_step)
 
     def _stop_rows(self, settled, new):
         """Set aside the final states and errors of the ``settled`` rows and
@@ -392,19 +387,19 @@ class _AlternatingRelaxation:
         for layer in sorted(moved):
             if layer == top:
                 continue
-            x = new[("x", layer)]
-            f, df = network.activations[layer]
-            activity = new[("a", layer)] = f(x, out=spare[("a", layer)])
-            new[("d", layer)] = df(x, activity, out=spare[("d", layer)])
-            new[("mu", layer + 1)] = network.predict_layer(layer, activity,
-                                                           out=spare[("mu", layer + 1)])
-        touched = [layer for layer in range(1, top + 1) if layer in moved or layer - 1 in moved]
-        for layer in touched:
-            new[("eps", layer)] = self._error(layer, new, spare[("eps", layer)])
-            self.zero_error[layer] = False
-        if self.backtrack:
-            for layer in sorted(set(touched) | moved):
-                new[("e", layer)] = self._layer_energy(layer, new)
+            activity = new[("a", layer)] = network.activations[layer][0](
+                new[("x", layer)], out=spare[("a", layer)])
+            # the bias is added with the error, but for a softmax output
+            new[("mu", layer + 1)] = network.predict_layer(
+                layer, activity, out=spare[("mu", layer + 1)],
+                add_bias=layer + 1 == top and network.output is not None)
+        for layer in range(1, top + 1):
+            if layer in moved or layer - 1 in moved:
+                new[("eps", layer)], new[("e", layer)] = spare[("eps", layer)], spare[("e", layer)]
+                self._error_and_energy(layer, new, fresh_prediction=layer - 1 in moved)
+                self.zero_error[layer] = False
+        if 0 in moved:
+            new[("e", 0)] = self._bottom_energy(new)
 
     def _objective(self, new):
         return sum(self._get(("e", layer), new) for layer in range(self.top + 1))
