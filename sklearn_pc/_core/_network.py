@@ -82,10 +82,11 @@ class PCNetwork:
 
     def predict_layer(self, layer, activity, out=None, add_bias=True):
         """Prediction ``mu[layer + 1] = activity @ M[layer] + b[layer]``, written
-        into ``out`` when given; without ``b[layer]`` for ``add_bias=False``
-        (below a softmax output only), for a caller that adds it later."""
+        into ``out`` when given.  ``add_bias=False`` leaves ``b[layer]`` out for
+        a caller that adds it later; a softmax output always gets it first."""
         mu = np.matmul(activity, self.coefs[layer], out=out)
-        if self.intercepts is not None and add_bias:
+        if self.intercepts is not None and (add_bias or self.output is not None
+                                            and layer == self.n_layers - 1):
             mu += self.intercepts[layer]
         if self.output is not None and layer == self.n_layers - 1:
             mu = self.output(mu, out=mu)

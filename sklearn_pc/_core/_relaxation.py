@@ -341,9 +341,10 @@ class _AlternatingRelaxation:
                 feedback = np.matmul(current[("eps", layer + 1)], self.feedback[layer],
                                      out=self.scratch[layer])
                 activity = current[("a", layer)]
-            new[("x", layer)] = state_step(
-                feedback, activity, self.codes[layer], None if own_zero else current[("eps", layer)],
-                current[("x", layer)], self.decay, self.rates, out, largest)
+            error = None if own_zero else current[("eps", layer)]
+            new[("x", layer)] = state_step(feedback, activity, self.codes[layer], error,
+                                           current[("x", layer)], self.decay, self.rates, out,
+                                           largest)
         return new
 
     def _stop_rows(self, settled, new):
@@ -389,10 +390,9 @@ class _AlternatingRelaxation:
                 continue
             activity = new[("a", layer)] = network.activations[layer][0](
                 new[("x", layer)], out=spare[("a", layer)])
-            # the bias is added with the error, but for a softmax output
+            # the bias is added with the error (a softmax output adds it first)
             new[("mu", layer + 1)] = network.predict_layer(
-                layer, activity, out=spare[("mu", layer + 1)],
-                add_bias=layer + 1 == top and network.output is not None)
+                layer, activity, out=spare[("mu", layer + 1)], add_bias=False)
         for layer in range(1, top + 1):
             if layer in moved or layer - 1 in moved:
                 new[("eps", layer)], new[("e", layer)] = spare[("eps", layer)], spare[("e", layer)]
