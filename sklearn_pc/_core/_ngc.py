@@ -49,6 +49,7 @@ import numpy as np
 from scipy import linalg
 
 from ._activations import ACTIVATIONS
+from ._relaxation_kernels import ACTIVATION_CODES, latent_step
 from ._threads import one_blas_thread
 
 sigmoid = ACTIVATIONS["logistic"][0]
@@ -60,24 +61,7 @@ def group_bounds(n_units, n_groups):
     sizes = np.full(n_groups, n_units // n_groups)
     sizes[: n_units % n_groups] += 1
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    return starts, sizes
-
-
-def add_lateral_drive(drive, activity, starts, sizes, excitation, inhibition, scratch):
-    """``drive += a V``: self-excitation minus inhibition by the other units of the group.
-
-    ``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)``, with the group
-    sums broadcast back through a reshape when the groups are equal.
-    ``scratch`` is a buffer shaped like ``activity``.
-    """
-    np.multiply(activity, excitation + inhibition, out=scratch)
-    drive += scratch
-    group_sums = np.add.reduceat(activity, starts, axis=1)
-    group_sums *= inhibition
-    if np.all(sizes == sizes[0]):
-        drive.reshape(drive.shape[0], sizes.shape[0], sizes[0])[...] -= group_sums[:, :, None]
-    else:
-        drive -= np.repeat(group_sums, sizes, axis=1)
+    return starts.astype(np.intp), sizes.astype(np.intp)
 
 
 def normalize_columns(matrix):
@@ -106,7 +90,7 @@ def project_covariance(covariance, precision, min_variance):
 class SettlingBuffers:
     """Preallocated arrays of one settling run over ``n_samples`` rows.
 
-    ``activities[l]``, ``drives[l]``, ``latent_scratch[l]``: shape ``(N, J_{l+1})``;
+    ``activities[l]``, ``drives[l]``: shape ``(N, J_{l+1})``;
     ``predictions[l]``, ``scratch[l]`` (skip products), ``errors[l]``: shape
     ``(N, J_l)`` with ``J_0 = n_features``, for ``l = 0..L-1``.
     ``feedback[l]``: for type-1 variants, a contiguous copy of ``W(l+1)^T``
@@ -122,7 +106,6 @@ class SettlingBuffers:
 
         self.activities = arrays(sizes[1:])
         self.drives = arrays(sizes[1:])
-        self.latent_scratch = arrays(sizes[1:])
         self.predictions = arrays(sizes[:-1])
         self.scratch = arrays(sizes[:-1]) if network.skip_weights is not None else [None] * (
             len(sizes) - 1)
@@ -167,7 +150,8 @@ class GNCN:
         self.skip_weights = skip_weights
         self.covariances = covariances
         self.precisions = precisions
-        self.phi, self.dphi = ACTIVATIONS[activation]
+        self.phi = ACTIVATIONS[activation][0]
+        self.activation_code = ACTIVATION_CODES[activation]
         scalar = weights[0].dtype.type
         self.beta = scalar(beta)
         self.leak = scalar(leak)
@@ -241,35 +225,29 @@ class GNCN:
         on observed pixels), or None when ``z0`` is clamped.  ``buffers`` (a
         :class:`SettlingBuffers` for these shapes) saves allocating the
         intermediate arrays at every step.  The leak is applied as
-        ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.
+        ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.  After
+        its matrix product, each layer's update is one compiled pass
+        (``_relaxation_kernels.latent_step``).
         """
         if buffers is None:
             buffers = SettlingBuffers(self, *z0.shape)
         activities = [self.phi(z, out=a) for z, a in zip(states, buffers.activities)]
         errors, _ = self.errors(z0, activities, buffers)
+        keep = 1 - self.beta * self.leak
         for layer in range(1, self.n_layers + 1):
-            z, a = states[layer - 1], activities[layer - 1]
-            drive, scratch = buffers.drives[layer - 1], buffers.latent_scratch[layer - 1]
+            drive = buffers.drives[layer - 1]
             if self.is_type1:
                 if buffers.feedback is None:
                     buffers.feedback = [np.ascontiguousarray(w.T) for w in self.weights]
                 np.matmul(errors[layer - 1], buffers.feedback[layer - 1], out=drive)
-                drive *= self.dphi(z, a, out=scratch)
-                if self.sparsity_penalty:
-                    np.sign(z, out=scratch)
-                    scratch *= self.sparsity_penalty
-                    drive -= scratch
+                code, sparsity = self.activation_code, self.sparsity_penalty
             else:
                 np.matmul(errors[layer - 1], self.error_weights[layer - 1], out=drive)
-            if layer < self.n_layers:
-                drive -= errors[layer]
-            if self.groups is not None:
-                add_lateral_drive(drive, a, *self.groups[layer - 1], self.excitation,
-                                  self.inhibition, scratch)
-            drive *= self.beta
-            if self.leak:
-                z *= 1 - self.beta * self.leak
-            z += drive
+                code, sparsity = -1, 0.0
+            latent_step(drive, states[layer - 1], activities[layer - 1], code, sparsity,
+                        errors[layer] if layer < self.n_layers else None,
+                        None if self.groups is None else self.groups[layer - 1],
+                        self.excitation, self.inhibition, self.beta, keep)
         if free_rate is not None:
             errors[0] *= free_rate
             z0 -= errors[0]

@@ -1,11 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""One-pass elementwise work of the alternating relaxation, compiled.
+"""One-pass elementwise work of the relaxation loops, compiled.
 
 Between its two matrix products, a step of ``_relaxation._AlternatingRelaxation``
 moves each free layer from its feedback and error, and recomputes the error
-and energy of each layer whose prediction or state changed.  In numpy that
-is about a dozen passes over the batch per layer, each a separate call;
-here it is two passes.  Built like ``_update_kernels`` (baseline, AVX2 and
+and energy of each layer whose prediction or state changed; a settling step
+of ``_ngc.GNCN`` moves each latent layer from its drive, error, prior and
+lateral competition.  In numpy that is about a dozen passes over the batch
+per layer, each a separate call; here it is one or two.  Built like ``_update_kernels`` (baseline, AVX2 and
 AVX-512 versions on x86-64 Linux; numpy's order of operations without fused
 multiply-adds), with the GIL released so that row blocks run at once.
 Every array is C-contiguous, ``(n_rows, n_units)`` unless said otherwise,
@@ -13,6 +14,7 @@ of one dtype, float32 or float64.
 """
 
 cimport numpy as cnp
+from libc.stdlib cimport free, malloc
 
 cnp.import_array()
 
@@ -127,6 +129,53 @@ cdef extern from *:
     }
     SKPC_ERROR_ENERGY(skpc_error_energy_float, float, skpc_squares_float)
     SKPC_ERROR_ENERGY(skpc_error_energy_double, double, skpc_squares_double)
+
+    /* GNCN settling step of one latent layer (row buffer d of n_units entries):
+       d = drive phi'(z) - lambda sign(z) - e + (alpha_e + alpha_h) a - alpha_h groupsum(a)
+       z = z keep + beta d,  keep = 1 - beta gamma */
+    #define SKPC_LATENT_STEP(NAME, T)                                                     \\
+    SKPC_CLONES static void NAME(const T *drive, T *z, const T *a, int code, T sparsity, \\
+                                 const T *e, const ptrdiff_t *starts,                    \\
+                                 const ptrdiff_t *sizes, ptrdiff_t n_groups,             \\
+                                 T excitation_inhibition, T inhibition, T beta, T keep,  \\
+                                 T *d, ptrdiff_t n_rows, ptrdiff_t n_units) {            \\
+        for (ptrdiff_t i = 0; i < n_rows; i++) {                                         \\
+            const T *dr = drive + i * n_units, *ai = a + i * n_units;                    \\
+            T *zi = z + i * n_units;                                                     \\
+            if (code == 1)                                                               \\
+                for (ptrdiff_t j = 0; j < n_units; j++) d[j] = dr[j] * (1 - ai[j] * ai[j]); \\
+            else if (code == 2)                                                          \\
+                for (ptrdiff_t j = 0; j < n_units; j++)                                  \\
+                    d[j] = dr[j] * ((1 - ai[j]) * ai[j]);                                \\
+            else if (code == 3)                                                          \\
+                for (ptrdiff_t j = 0; j < n_units; j++)                                  \\
+                    d[j] = dr[j] * (T)(zi[j] >= 0 ? 1 : 0);                              \\
+            else                                                                         \\
+                for (ptrdiff_t j = 0; j < n_units; j++) d[j] = dr[j];                    \\
+            if (sparsity != 0)                                                           \\
+                for (ptrdiff_t j = 0; j < n_units; j++) {                                \\
+                    const T sign = zi[j] > 0 ? 1 : (zi[j] < 0 ? -1 : zi[j]);             \\
+                    d[j] = d[j] - sign * sparsity;                                       \\
+                }                                                                        \\
+            if (e) {                                                                     \\
+                const T *ei = e + i * n_units;                                           \\
+                for (ptrdiff_t j = 0; j < n_units; j++) d[j] = d[j] - ei[j];             \\
+            }                                                                            \\
+            for (ptrdiff_t g = 0; g < n_groups; g++) {                                   \\
+                const ptrdiff_t lo = starts[g], hi = starts[g] + sizes[g];               \\
+                T total = 0;                                                             \\
+                for (ptrdiff_t j = lo; j < hi; j++) total += ai[j];                      \\
+                total = total * inhibition;                                              \\
+                for (ptrdiff_t j = lo; j < hi; j++)                                      \\
+                    d[j] = (d[j] + ai[j] * excitation_inhibition) - total;               \\
+            }                                                                            \\
+            if (keep != 1)                                                               \\
+                for (ptrdiff_t j = 0; j < n_units; j++) zi[j] = zi[j] * keep;            \\
+            for (ptrdiff_t j = 0; j < n_units; j++) zi[j] = zi[j] + d[j] * beta;         \\
+        }                                                                                \\
+    }
+    SKPC_LATENT_STEP(skpc_latent_step_float, float)
+    SKPC_LATENT_STEP(skpc_latent_step_double, double)
     """
     void skpc_state_step_float(const float*, const float*, int, const float*, const float*,
                                float, float, const float*, float*, float*, Py_ssize_t,
@@ -138,6 +187,13 @@ cdef extern from *:
                                  float*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_error_energy_double(double*, const double*, const double*, double, double,
                                   double*, double*, Py_ssize_t, Py_ssize_t) nogil
+    void skpc_latent_step_float(const float*, float*, const float*, int, float, const float*,
+                                const Py_ssize_t*, const Py_ssize_t*, Py_ssize_t, float, float,
+                                float, float, float*, Py_ssize_t, Py_ssize_t) nogil
+    void skpc_latent_step_double(const double*, double*, const double*, int, double,
+                                 const double*, const Py_ssize_t*, const Py_ssize_t*,
+                                 Py_ssize_t, double, double, double, double, double*,
+                                 Py_ssize_t, Py_ssize_t) nogil
 
 
 cdef void* _data(array, int typenum, Py_ssize_t size) except? NULL:
@@ -159,6 +215,14 @@ cdef void* _required(array, int typenum, Py_ssize_t size) except NULL:
     if array is None:
         raise ValueError("a required relaxation buffer is None")
     return _data(array, typenum, size)
+
+
+cdef void* _required_intp(array, Py_ssize_t size) except NULL:
+    if (not isinstance(array, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> array) != cnp.NPY_INTP
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> array)
+            or cnp.PyArray_SIZE(<cnp.ndarray> array) != size):
+        raise ValueError("lateral groups must be two contiguous intp arrays of one length")
+    return cnp.PyArray_DATA(<cnp.ndarray> array)
 
 
 cdef int _typenum(cnp.ndarray x) except -1:
@@ -243,3 +307,59 @@ def error_energy(prediction, bias, cnp.ndarray x, double nu, double decay, error
                                      <const double*> states, nu, decay,
                                      <double*> eps, <double*> per_row, n_rows, n_units)
     return error
+
+
+def latent_step(drive, cnp.ndarray z, activity, int code, double sparsity, error, groups,
+                double excitation, double inhibition, double beta, double keep):
+    """One GNCN settling step of a latent layer, ``z`` updated in place
+    (``_ngc.GNCN.step``)::
+
+        d = drive * phi'(z) - sparsity * sign(z) - error
+            + (excitation + inhibition) * a - inhibition * groupsum(a)
+        z = z * keep + beta * d
+
+    ``drive`` is ``e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, with
+    ``code=-1``: no derivative); ``phi'(z)`` comes from the activity ``a``
+    by ``code`` (:data:`ACTIVATION_CODES`); ``error`` (``e(l)``) may be
+    None; ``groups`` is None or ``(starts, sizes)`` of contiguous groups;
+    ``keep`` is the leak factor ``1 - beta gamma``.  The groups are two intp
+    arrays (``_ngc.group_bounds``).  ``excitation +
+    inhibition`` and the products are rounded in ``z``'s dtype as numpy
+    would; the group sums run in order, so they may differ from
+    ``np.add.reduceat``'s by rounding.
+    """
+    cdef int typenum = _typenum(z)
+    cdef Py_ssize_t n_rows = z.shape[0], n_units = z.shape[1], size = n_rows * n_units
+    cdef void* states = _required(z, typenum, size)
+    cdef void* dr = _required(drive, typenum, size)
+    cdef void* a = _required(activity, typenum, size)
+    cdef void* e = _data(error, typenum, size)
+    cdef Py_ssize_t n_groups = 0, g
+    cdef const Py_ssize_t* group_starts = NULL
+    cdef const Py_ssize_t* group_sizes = NULL
+    if groups is not None:
+        starts, sizes = groups
+        n_groups = len(starts)
+        group_starts = <const Py_ssize_t*> _required_intp(starts, n_groups)
+        group_sizes = <const Py_ssize_t*> _required_intp(sizes, n_groups)
+        for g in range(n_groups):
+            if (group_starts[g] < 0 or group_sizes[g] < 0
+                    or group_starts[g] + group_sizes[g] > n_units):
+                raise ValueError("lateral groups must lie within the layer")
+    cdef void* d = malloc(n_units * cnp.PyArray_ITEMSIZE(z))
+    if d == NULL:
+        raise MemoryError()
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            skpc_latent_step_float(<const float*> dr, <float*> states, <const float*> a, code,
+                                   <float> sparsity, <const float*> e, group_starts,
+                                   group_sizes, n_groups,
+                                   <float> excitation + <float> inhibition, <float> inhibition,
+                                   <float> beta, <float> keep, <float*> d, n_rows, n_units)
+    else:
+        with nogil:
+            skpc_latent_step_double(<const double*> dr, <double*> states, <const double*> a,
+                                    code, sparsity, <const double*> e, group_starts,
+                                    group_sizes, n_groups, excitation + inhibition,
+                                    inhibition, beta, keep, <double*> d, n_rows, n_units)
+    free(d)
