@@ -527,3 +527,12 @@ def test_compiled_relaxation_kernels_refuse_buffers_they_cannot_use():
         state_step(x, None, 1, None, x, 0.0, 0.1, out, None)
     with pytest.raises(ValueError, match="2-D float32 or float64"):
         state_step(None, None, 0, None, np.zeros((3, 4), dtype=int), 0.0, 0.1, out, None)
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        state_step(None, None, 0, None, x, 0.0, 0.1, read_only, None)
+    with pytest.raises(ValueError, match="read-only"):
+        error_energy(read_only, np.zeros(4), x, 1.0, 0.0, np.empty_like(x), energy)
+    error_energy(read_only, None, x, 1.0, 0.0, np.empty_like(x), energy)  # only read
+    with pytest.raises(TypeError, match="ndarray"):
+        state_step(None, None, 0, None, x, 0.0, 0.1, [[0.0] * 4] * 3, None)

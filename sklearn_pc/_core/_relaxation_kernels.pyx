@@ -6,11 +6,12 @@ moves each free layer from its feedback and error, and recomputes the error
 and energy of each layer whose prediction or state changed; a settling step
 of ``_ngc.GNCN`` moves each latent layer from its drive, error, prior and
 lateral competition.  In numpy that is about a dozen passes over the batch
-per layer, each a separate call; here it is one or two.  Built like ``_update_kernels`` (baseline, AVX2 and
-AVX-512 versions on x86-64 Linux; numpy's order of operations without fused
-multiply-adds), with the GIL released so that row blocks run at once.
-Every array is C-contiguous, ``(n_rows, n_units)`` unless said otherwise,
-of one dtype, float32 or float64.
+per layer, each a separate call; here it is one or two.  Built like
+``_update_kernels`` (baseline, AVX2 and AVX-512 versions on x86-64 Linux;
+numpy's order of operations without fused multiply-adds), with the GIL
+released so that row blocks run at once.  Every array is C-contiguous,
+``(n_rows, n_units)`` unless said otherwise, of one dtype, float32 or
+float64; the arrays written are checked to be writable.
 """
 
 cimport numpy as cnp
@@ -217,12 +218,21 @@ cdef void* _required(array, int typenum, Py_ssize_t size) except NULL:
     return _data(array, typenum, size)
 
 
+cdef void* _written(array, int typenum, Py_ssize_t size) except NULL:
+    if isinstance(array, cnp.ndarray) and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray> array):
+        raise ValueError("a relaxation buffer to write into is read-only")
+    return _required(array, typenum, size)
+
+
 cdef void* _required_intp(array, Py_ssize_t size) except NULL:
-    if (not isinstance(array, cnp.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray> array) != cnp.NPY_INTP
-            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray> array)
-            or cnp.PyArray_SIZE(<cnp.ndarray> array) != size):
+    cdef cnp.ndarray checked
+    if not isinstance(array, cnp.ndarray):
         raise ValueError("lateral groups must be two contiguous intp arrays of one length")
-    return cnp.PyArray_DATA(<cnp.ndarray> array)
+    checked = <cnp.ndarray> array
+    if (cnp.PyArray_TYPE(checked) != cnp.NPY_INTP or not cnp.PyArray_IS_C_CONTIGUOUS(checked)
+            or cnp.PyArray_SIZE(checked) != size):
+        raise ValueError("lateral groups must be two contiguous intp arrays of one length")
+    return cnp.PyArray_DATA(checked)
 
 
 cdef int _typenum(cnp.ndarray x) except -1:
@@ -258,9 +268,9 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x, double decay,
     if fb != NULL and a == NULL:
         raise ValueError("feedback needs the activity")
     cdef void* eps = _data(error, typenum, size)
-    cdef void* most = _data(largest, typenum, n_rows)
+    cdef void* most = NULL if largest is None else _written(largest, typenum, n_rows)
     cdef void* states = _required(x, typenum, size)
-    cdef void* moved = _required(out, typenum, size)
+    cdef void* moved = _written(out, typenum, size)
     if typenum == cnp.NPY_FLOAT32:
         with nogil:
             skpc_state_step_float(<const float*> fb, <const float*> a, code,
@@ -291,10 +301,11 @@ def error_energy(prediction, bias, cnp.ndarray x, double nu, double decay, error
     cdef int typenum = _typenum(x)
     cdef Py_ssize_t n_rows = x.shape[0], n_units = x.shape[1], size = n_rows * n_units
     cdef void* states = _required(x, typenum, size)
-    cdef void* mu = _required(prediction, typenum, size)
     cdef void* shift = _data(bias, typenum, n_units)
-    cdef void* eps = _required(error, typenum, size)
-    cdef void* per_row = _required(energy, typenum, n_rows)
+    cdef void* mu = (_required(prediction, typenum, size) if shift == NULL
+                     else _written(prediction, typenum, size))
+    cdef void* eps = _written(error, typenum, size)
+    cdef void* per_row = _written(energy, typenum, n_rows)
     if typenum == cnp.NPY_FLOAT32:
         with nogil:
             skpc_error_energy_float(<float*> mu, <const float*> shift,
@@ -330,7 +341,7 @@ def latent_step(drive, cnp.ndarray z, activity, int code, double sparsity, error
     """
     cdef int typenum = _typenum(z)
     cdef Py_ssize_t n_rows = z.shape[0], n_units = z.shape[1], size = n_rows * n_units
-    cdef void* states = _required(z, typenum, size)
+    cdef void* states = _written(z, typenum, size)
     cdef void* dr = _required(drive, typenum, size)
     cdef void* a = _required(activity, typenum, size)
     cdef void* e = _data(error, typenum, size)
