@@ -25,6 +25,7 @@ class BuildExt(build_ext):
 extensions = [
     Extension(f"sklearn_pc._core.{name}", [f"sklearn_pc/_core/{name}.pyx"],
               include_dirs=[numpy.get_include()],
+              depends=["sklearn_pc/_core/_kernels.h"],
               # numpy >= 1.23 at run time
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_23_API_VERSION"),
                              ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")])

@@ -24,18 +24,9 @@ ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
 
 cdef extern from *:
     """
-    #include <math.h>
-    #include <stddef.h>
     #include <stdint.h>
     #include <string.h>
-    #if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
-    #  if __has_attribute(target_clones)
-    #    define SKPC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #  endif
-    #endif
-    #ifndef SKPC_CLONES
-    #  define SKPC_CLONES
-    #endif
+    #include "_kernels.h"
     /* Each row is swept in blocks of SKPC_BLOCK entries, by one simple loop per
        term (each vectorizes; the block stays in the L1 cache between them). */
     #define SKPC_BLOCK 256

@@ -18,16 +18,7 @@ cnp.import_array()
 
 cdef extern from *:
     """
-    #include <math.h>
-    #include <stddef.h>
-    #if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
-    #  if __has_attribute(target_clones)
-    #    define SKPC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #  endif
-    #endif
-    #ifndef SKPC_CLONES
-    #  define SKPC_CLONES
-    #endif
+    #include "_kernels.h"
 
     /* m = b1 m + g;  v = b2 v + g g;  p -= step (m / (sqrt(v) + eps)) */
     #define SKPC_ADAM(NAME, T, SQRT)                                                  \\
