@@ -32,6 +32,7 @@ from ._core._learning import OPTIMIZERS, add_weight_decay, local_gradients, para
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
+from ._core._workspace import Workspace
 from ._rollback import rollback_on_error
 
 # A training batch whose output error per sample exceeds this many times the error of
@@ -191,26 +192,28 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         return np.concatenate(chunks)
 
     # -- training --------------------------------------------------------------
-    def _train_batch(self, network, params, X, Y, decays, n_blocks):
+    def _train_batch(self, network, params, X, Y, decays, n_blocks, workspace):
         """Relax with both ends clamped, then apply the local updates.
 
-        Blocks of rows relax in parallel (see ``_core._threads``); their
-        gradients, computed with the batch's size, sum to the batch's.
-        Returns the summed energy of the batch at its relaxed states.
+        Blocks of rows relax in parallel (see ``_core._threads``), each in
+        its thread's buffers of ``workspace``; their gradients, computed with
+        the batch's size, sum to the batch's.  Returns the summed energy of
+        the batch at its relaxed states.
         """
         n_samples = X.shape[0]
         n_steps = self._n_inference_steps()
 
         def relax_rows(rows):
-            states = network.feedforward(X[rows])
+            states = network.feedforward(X[rows], workspace)
             initial = float(network.output_energy(Y[rows], states[-1]).sum())
             states[-1] = Y[rows]
             errors = relax(network, states, clamp_bottom=True, clamp_top=True,
                            schedule=self.inference, n_steps=n_steps,
                            rate=self.inference_rate, feedforward_start=True,
-                           tol=self._inference_tol())
+                           tol=self._inference_tol(), workspace=workspace)
             energy = float(network.energy(states, errors).sum())
-            return initial, energy, local_gradients(network, states, errors, n_samples=n_samples)
+            return initial, energy, local_gradients(network, states, errors, n_samples=n_samples,
+                                                    workspace=workspace)
 
         # overflows show up as a non-finite energy, checked below
         with np.errstate(over="ignore", invalid="ignore"):
@@ -284,6 +287,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         # with one BLAS thread.  With early exit, rows leave and the products thin out
         # until streaming the weights dominates them, which blocks would pay once each:
         # the batch then relaxes whole, on threaded BLAS.
+        workspace = Workspace()
         with nullcontext(1) if self._inference_tol() else row_parallelism(batch_size) as n_blocks:
             for epoch in range(1 if incremental else self.max_iter):
                 decays = self._weight_decays(None if incremental else epoch / self.max_iter)
@@ -291,7 +295,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 for rows in epoch_batches(n_samples, batch_size, rng,
                                           self.shuffle and not incremental):
                     total_energy += self._train_batch(network, params, X[rows], Y[rows],
-                                                     decays, n_blocks)
+                                                     decays, n_blocks, workspace)
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_ = total_energy / n_samples

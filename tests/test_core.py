@@ -9,6 +9,7 @@ from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import relax
 from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
 from sklearn_pc._core._update_kernels import adam_update, sgd_update
+from sklearn_pc._core._workspace import Workspace
 
 
 def make_network(sizes=(4, 5, 3), activation="tanh", tied=False, seed=0, dtype=np.float64,
@@ -138,8 +139,8 @@ def test_rows_settled_at_a_feedforward_start_never_enter_the_relaxation(clamp_to
     reference_errors = relax(net, reference, **kwargs)
     rows_activated = []
     for method in ("activate", "activate_with_derivative"):
-        monkeypatch.setattr(net, method, lambda layer, x, original=getattr(net, method): (
-            rows_activated.append((layer, x.shape[0])), original(layer, x))[1])
+        monkeypatch.setattr(net, method, lambda layer, x, original=getattr(net, method), **kw: (
+            rows_activated.append((layer, x.shape[0])), original(layer, x, **kw))[1])
     fast = [s.copy() for s in states]
     fast_errors = relax(net, fast, feedforward_start=True, **kwargs)
     for a, b in zip(reference + reference_errors[1:], fast + fast_errors[1:]):
@@ -149,6 +150,49 @@ def test_rows_settled_at_a_feedforward_start_never_enter_the_relaxation(clamp_to
     # the first step is tested on every row (only layer L - 1 moves in it), and
     # the relaxation holds the 6 others
     assert rows_activated == [(2, 9), (1, 6), (2, 6)]
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-3])
+@pytest.mark.parametrize("rate", [0.2, 3.0])  # 3.0: steps are undone and rates halved
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_relaxation_in_a_workspace_equals_one_in_new_arrays(tol, rate, dtype):
+    """Batch after batch (a smaller one between two full ones), a relaxation in a
+    workspace gives the same states and errors, to the last bit, as one in new
+    arrays, and after the first batch it allocates no buffer."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True, dtype=dtype)
+    workspace = Workspace()
+    held = None
+    for seed, n_samples in [(1, 9), (2, 4), (3, 9)]:
+        states = training_states(net, n_samples=n_samples, seed=seed)
+        kwargs = dict(n_steps=30, rate=rate, feedforward_start=True, tol=tol)
+        reference = list(states)
+        reference_errors = relax(net, reference, **kwargs)
+        in_workspace = list(states)
+        errors = relax(net, in_workspace, workspace=workspace, **kwargs)
+        for a, b in zip(reference + reference_errors[1:], in_workspace + errors[1:]):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        buffers = {name: buffer.__array_interface__["data"][0]
+                   for name, buffer in workspace._local.buffers.items()}
+        assert len(buffers) > 10
+        assert held is None or buffers == held
+        held = buffers
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_sweep_and_gradients_in_a_workspace_equal_those_in_new_arrays(tied):
+    net = make_network(sizes=(4, 6, 5, 3), tied=tied)
+    workspace = Workspace()
+    for seed, n_samples in [(1, 9), (2, 4)]:
+        states = training_states(net, n_samples=n_samples, seed=seed)
+        for a, b in zip(net.feedforward(states[0]), net.feedforward(states[0], workspace)):
+            assert np.array_equal(a, b)
+        errors = net.errors(states)
+        errors[1][0] = 0.0  # a row without error at layer 1 is left out of its gradient
+        reference = local_gradients(net, states, errors, n_samples=20)
+        in_workspace = local_gradients(net, states, errors, n_samples=20, workspace=workspace)
+        assert len(reference) == len(in_workspace)
+        for a, b in zip(reference, in_workspace):
+            assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("tied", [True, False])
@@ -481,6 +525,27 @@ def test_compiled_state_step_is_the_numpy_step_to_the_last_bit(dtype, activation
             np.testing.assert_array_equal(largest, np.abs(step).max(axis=1))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_compiled_state_step_writes_the_new_activity_of_the_activation_function(dtype,
+                                                                              activation):
+    """``activity_out`` holds ``f(out)`` as ``_activations`` computes it, bit for bit,
+    over rows wider than one kernel block and through inf, NaN and signed zeros."""
+    rng = np.random.default_rng(1)
+    x = (10 * rng.normal(size=(4, 700))).astype(dtype)
+    error = rng.normal(size=x.shape).astype(dtype)
+    error[0, :6] = [np.inf, -np.inf, np.nan, 0.0, 0.0, 0.0]
+    x[0, 3:6] = [-0.0, 0.0, 1e30]
+    f = ACTIVATIONS[activation][0]
+    out, activity = np.empty_like(x), np.full_like(x, 7.0)
+    with np.errstate(all="ignore"):
+        state_step(None, None, ACTIVATION_CODES[activation], error, x, 0.0, dtype(0.5), out,
+                   None, activity)
+        expected = f(out)
+    assert np.array_equal(activity.view(np.uint8), expected.view(np.uint8))
+    assert np.isnan(out[0, 2]) and np.isinf(out[0, 0])  # the special values got through
+
+
 def test_compiled_state_step_tracks_the_largest_step_and_keeps_nan():
     x = np.zeros((3, 40))
     error = np.zeros((3, 40))
@@ -536,3 +601,7 @@ def test_compiled_relaxation_kernels_refuse_buffers_they_cannot_use():
     error_energy(read_only, None, x, 1.0, 0.0, np.empty_like(x), energy)  # only read
     with pytest.raises(TypeError, match="ndarray"):
         state_step(None, None, 0, None, x, 0.0, 0.1, [[0.0] * 4] * 3, None)
+    with pytest.raises(ValueError, match="read-only"):
+        state_step(None, None, 1, None, x, 0.0, 0.1, out, None, read_only)
+    with pytest.raises(ValueError, match="activation code"):
+        state_step(None, None, 7, None, x, 0.0, 0.1, out, None, np.empty_like(x))

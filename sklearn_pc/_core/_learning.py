@@ -19,13 +19,15 @@ from ._update_kernels import adam_update, sgd_update
 
 
 def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
-                    n_samples=None):
+                    n_samples=None, workspace=None):
     """Gradients of the energy (plus decay) for every learned array.
 
     ``n_samples`` is the size of the batch the mean runs over (by default the
     rows of ``states``): gradients of row blocks of one batch, each computed
     with the batch's size and without decay, sum to the batch's gradient
-    (see :func:`add_weight_decay`).
+    (see :func:`add_weight_decay`).  With a ``workspace`` (see
+    ``_workspace``) the weight gradients and the intermediate arrays are its
+    buffers, valid until the next call with it in the same thread.
 
     Returns
     -------
@@ -34,6 +36,11 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         (when present), then feedback weights (when not tied).
     """
     dtype = network.dtype
+
+    def empty(name, shape):
+        return np.empty(shape, dtype) if workspace is None else workspace.empty(name, shape,
+                                                                                dtype)
+
     scale = dtype.type(-1.0 / (states[0].shape[0] if n_samples is None else n_samples))
     coef_grads, intercept_grads, feedback_grads = [], [], []
     for layer in range(network.n_layers):
@@ -41,16 +48,19 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         rows = np.flatnonzero(eps.any(axis=1))
         if rows.size < eps.shape[0]:
             x, eps = x[rows], eps[rows]
-        activity = network.activate(layer, x)
+        activity = network.activate(layer, x, out=empty(("gradient activity", layer), x.shape))
         # the scale goes on the errors or on the gradient, whichever has fewer entries
         scale_errors = eps.shape[0] <= activity.shape[1]
         if scale_errors:
-            eps = np.multiply(eps, scale)
-        coef_grad = activity.T @ eps
+            eps = np.multiply(eps, scale, out=empty(("scaled error", layer), eps.shape))
+        coef_grad = np.matmul(activity.T, eps, out=empty(("coef gradient", layer),
+                                                          (activity.shape[1], eps.shape[1])))
         if not scale_errors:
             coef_grad *= scale
         if not network.tied:
-            feedback_grads.append(coef_grad.T.copy())
+            feedback_grad = empty(("feedback gradient", layer), coef_grad.T.shape)
+            np.copyto(feedback_grad, coef_grad.T)
+            feedback_grads.append(feedback_grad)
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
             bias_grad = eps.sum(axis=0)

@@ -70,9 +70,10 @@ class PCNetwork:
     def layer_sizes(self):
         return [self.coefs[0].shape[0]] + [m.shape[1] for m in self.coefs]
 
-    def activate(self, layer, x):
-        """Return ``sigma(x)`` for the states ``x`` of ``layer``."""
-        return self.activations[layer][0](x)
+    def activate(self, layer, x, out=None):
+        """Return ``sigma(x)`` for the states ``x`` of ``layer``, written into
+        ``out`` when given."""
+        return self.activations[layer][0](x, out=out)
 
     def activate_with_derivative(self, layer, x):
         """Return ``(sigma(x), sigma'(x))`` for the states ``x`` of ``layer``."""
@@ -99,15 +100,25 @@ class PCNetwork:
             eps /= eps.dtype.type(self.variances[layer])
         return eps
 
-    def feedforward(self, X):
+    def feedforward(self, X, workspace=None):
         """States after one bottom-up sweep, ``x[l+1] = mu[l+1]``.
 
         With the bottom clamped to ``X`` and the top free, this is the
         equilibrium of the discriminative mode (all errors zero, section 2.3).
+        With a ``workspace`` (see ``_workspace``; ``X`` of the network's
+        dtype) the states are its buffers, valid until the next call with it
+        in the same thread.
         """
+        def empty(name, shape):
+            return None if workspace is None else workspace.empty(name, shape, self.dtype)
+
         states = [X]
         for layer in range(self.n_layers):
-            states.append(self.predict_layer(layer, self.activate(layer, states[-1])))
+            activity = self.activate(layer, states[-1],
+                                     out=empty(("sweep activity", layer), states[-1].shape))
+            states.append(self.predict_layer(
+                layer, activity, out=empty(("sweep", layer + 1),
+                                           (X.shape[0], self.layer_sizes[layer + 1]))))
         return states
 
     def errors(self, states):

@@ -44,7 +44,7 @@ def has_diverged(initial_energy, final_energy):
 
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
           n_steps=20, rate=0.1, activity_decay=0.0, errors=None, feedforward_start=False,
-          tol=0.0):
+          tol=0.0, workspace=None):
     """Relax the free layers of ``states``, replacing their entries in the list.
 
     Parameters
@@ -81,6 +81,12 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         the remaining steps are computed for the other rows only (after a
         feedforward start without decay, rows that stop before the first
         step never enter it).  ``0`` runs every row for ``n_steps`` steps.
+    workspace : Workspace, optional
+        For ``"alternating"``: where its buffers live (see ``_workspace``), so
+        that a training loop reuses them from batch to batch.  The new free
+        states and the returned errors may then be views of those buffers,
+        valid until the next call with the same workspace in the same
+        thread.  By default every call allocates its own.
 
     Returns
     -------
@@ -103,8 +109,10 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
     for layer in free:
         if layer < n_layers:
             n_products = n_steps - (n_layers - 1 - layer if feedforward_start else 0)
-            feedback[layer] = (np.ascontiguousarray(network.feedback[layer]) if n_products > 3
-                               else network.feedback[layer])
+            feedback[layer] = network.feedback[layer]
+            if n_products > 3 and not feedback[layer].flags.c_contiguous:
+                feedback[layer] = (np.ascontiguousarray(feedback[layer]) if workspace is None
+                                   else workspace.copy(("feedback", layer), feedback[layer]))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if schedule == "euler":
@@ -112,14 +120,15 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
                                 decay=activity_decay, errors=errors)
         if tol and feedforward_start and not activity_decay:
             return _relax_moving_rows(network, states, free, feedback, n_steps=n_steps,
-                                      rate=rate, tol=tol)
+                                      rate=rate, tol=tol, workspace=workspace)
         relaxation = _AlternatingRelaxation(network, states, free, feedback, rate=rate,
                                             decay=activity_decay, tol=tol,
-                                            feedforward_start=feedforward_start)
+                                            feedforward_start=feedforward_start,
+                                            workspace=workspace)
         return relaxation.run(n_steps)
 
 
-def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol):
+def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, workspace):
     """``"alternating"`` with ``tol`` after a feedforward start, without decay:
     rows that stop before the first step never enter the relaxation.
 
@@ -146,7 +155,8 @@ def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol):
     errors = [None] + [np.zeros_like(states[layer]) for layer in range(1, top)] + [top_error]
     if moving.size:
         relaxation = _AlternatingRelaxation(network, moving_states, free, feedback, rate=rate,
-                                            decay=0.0, tol=tol, feedforward_start=True)
+                                            decay=0.0, tol=tol, feedforward_start=True,
+                                            workspace=workspace)
         for layer, moving_error in enumerate(relaxation.run(n_steps)[1:], start=1):
             errors[layer][moving] = moving_error
     for layer in free:
@@ -220,12 +230,14 @@ class _AlternatingRelaxation:
     ``feedback`` maps each free layer below the top to its ``W[l]``.  The
     elementwise work between the matrix products runs in the compiled
     kernels of ``_relaxation_kernels``: one pass per moving layer for its
-    step, one per changed layer for its error and energy.
+    step and new activity, one per changed layer for its error and energy.
+    With a ``workspace``, every buffer comes from it.
     """
 
     def __init__(self, network, states, free, feedback, *, rate, decay, feedforward_start,
-                 tol=0.0):
+                 tol=0.0, workspace=None):
         self.network, self.states, self.free = network, states, free
+        self.workspace = workspace
         top = self.top = network.n_layers
         dtype = self.dtype = states[0].dtype
         n_rows = states[0].shape[0]
@@ -237,8 +249,8 @@ class _AlternatingRelaxation:
         # column of per-row step sizes
         self.rates = dtype.type(rate)
         self.feedback = feedback
-        self.scratch = {layer: np.empty(states[layer].shape, dtype) for layer in free
-                        if layer < top}
+        self.scratch = {layer: self._empty(("scratch", layer), states[layer].shape)
+                        for layer in free if layer < top}
         self.current, self.spare = {}, {}
         self.tol = dtype.type(tol)
         # Rows still relaxing (indices into the caller's batch), the largest
@@ -251,37 +263,51 @@ class _AlternatingRelaxation:
         def hold(key, value, variable):
             self.current[key] = value = np.ascontiguousarray(value)
             if variable:
-                self.spare[key] = np.empty(value.shape, value.dtype)
+                self.spare[key] = self._empty(("spare",) + key, value.shape)
+
+        def copy(key, value):
+            buffer = self._empty(key, value.shape)
+            np.copyto(buffer, value)
+            return buffer
 
         # x[L] of a clamped top and mu[1] of a clamped bottom are held, never written;
         # x[0] of a clamped bottom is not read at all.
         for layer in range(top + 1):
             if layer in free:
-                hold(("x", layer), states[layer].copy(), True)
+                hold(("x", layer), copy(("x", layer), states[layer]), True)
             elif layer > 0:
                 hold(("x", layer), states[layer], False)
         for layer in range(top):
             reuse_prediction = feedforward_start and layer + 1 < top
             if layer in free:
-                activity = network.activate(layer, self.current[("x", layer)])
+                activity = network.activate(layer, self.current[("x", layer)],
+                                            out=self._empty(("a", layer), states[layer].shape))
                 hold(("a", layer), activity, True)
             elif not reuse_prediction:
                 activity = network.activate(layer, states[layer])
             if reuse_prediction:
-                prediction = states[layer + 1].copy()
+                prediction = copy(("mu", layer + 1), states[layer + 1])
             else:
-                prediction = network.predict_layer(layer, activity)
+                prediction = network.predict_layer(
+                    layer, activity, out=self._empty(("mu", layer + 1), states[layer + 1].shape))
             hold(("mu", layer + 1), prediction, layer in free)
         # After a feedforward start the errors below the top are exactly zero
         # (x[l] is its own prediction), and known to be without looking at them.
         self.zero_error = [feedforward_start and 0 < layer < top for layer in range(top + 1)]
         for layer in range(1, top + 1):
-            new = {("eps", layer): np.empty(states[layer].shape, dtype),
-                   ("e", layer): np.empty(n_rows, dtype)}
+            new = {("eps", layer): self._empty(("eps", layer), states[layer].shape),
+                   ("e", layer): self._empty(("e", layer), (n_rows,))}
             self._error_and_energy(layer, new, fresh_prediction=False)
             for key, value in new.items():
                 hold(key, value, layer in free or layer - 1 in free)
         hold(("e", 0), self._bottom_energy({}), 0 in free)
+
+    def _empty(self, name, shape):
+        """An uninitialised array of the states' dtype: the workspace's buffer
+        ``name``, or a new array without a workspace."""
+        if self.workspace is None:
+            return np.empty(shape, self.dtype)
+        return self.workspace.empty(name, shape, self.dtype)
 
     def _get(self, key, new):
         return new.get(key, self.current.get(key))
@@ -317,8 +343,9 @@ class _AlternatingRelaxation:
         return np.zeros(self.rows.size, dtype=self.dtype)
 
     def _propose(self):
-        """One step ``x + rate * dx`` of every free layer that moves, written
-        into the spare buffers; returns the new values by key."""
+        """One step ``x + rate * dx`` of every free layer that moves, and the
+        activity ``sigma(x)`` of each below the top, written into the spare
+        buffers; returns the new values by key."""
         current, top, new = self.current, self.top, {}
         largest = self.largest_step if self.tol else None
         if self.tol:
@@ -342,9 +369,10 @@ class _AlternatingRelaxation:
                                      out=self.scratch[layer])
                 activity = current[("a", layer)]
             error = None if own_zero else current[("eps", layer)]
+            new[("a", layer)] = self.spare[("a", layer)]
             new[("x", layer)] = state_step(feedback, activity, self.codes[layer], error,
                                            current[("x", layer)], self.decay, self.rates, out,
-                                           largest)
+                                           largest, new[("a", layer)])
         return new
 
     def _stop_rows(self, settled, new):
@@ -382,17 +410,15 @@ class _AlternatingRelaxation:
         return {key: self.spare[key] for key in new}
 
     def _recompute(self, new):
-        """Activities, predictions, errors and energies downstream of the moved layers."""
+        """Predictions, errors and energies downstream of the moved layers."""
         network, spare, top = self.network, self.spare, self.top
         moved = {layer for _, layer in new}
         for layer in sorted(moved):
             if layer == top:
                 continue
-            activity = new[("a", layer)] = network.activations[layer][0](
-                new[("x", layer)], out=spare[("a", layer)])
             # the bias is added with the error (a softmax output adds it first)
             new[("mu", layer + 1)] = network.predict_layer(
-                layer, activity, out=spare[("mu", layer + 1)], add_bias=False)
+                layer, new[("a", layer)], out=spare[("mu", layer + 1)], add_bias=False)
         for layer in range(1, top + 1):
             if layer in moved or layer - 1 in moved:
                 new[("eps", layer)], new[("e", layer)] = spare[("eps", layer)], spare[("e", layer)]

@@ -12,12 +12,21 @@ numpy's order of operations without fused multiply-adds), with the GIL
 released so that row blocks run at once.  Every array is C-contiguous,
 ``(n_rows, n_units)`` unless said otherwise, of one dtype, float32 or
 float64; the arrays written are checked to be writable.
+
+``state_step`` can also write the new activity ``sigma(x)``.  It calls
+numpy's own inner loops for ``tanh``, ``exp`` and ``maximum`` (taken from
+the ufuncs at import, so the processor-specific versions numpy picked) on
+each block of a row while it is in the L1 cache: the activity is the one
+the functions of ``_activations`` compute, to the last bit.
 """
 
 cimport numpy as cnp
 from libc.stdlib cimport free, malloc
 
+import numpy as np
+
 cnp.import_array()
+cnp.import_ufunc()
 
 # How state_step gets sigma'(x) from the activity a = sigma(x) (and x, for relu).
 ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
@@ -34,11 +43,45 @@ cdef extern from *:
        one running sum. */
     #define SKPC_LANES 16
 
-    /* dx = sigma'(x) fb - eps - decay x;  out = x + rate dx;  largest = max |dx| (NaN sticks) */
-    #define SKPC_STATE_STEP(NAME, T, U, ABS_MASK)                                                \\
+    /* A numpy inner loop (PyUFuncGenericFunction) */
+    typedef void (*skpc_loop)(char **, const ptrdiff_t *, const ptrdiff_t *, void *);
+
+    /* act = sigma(x) over n entries of a row block, as the functions of
+       _activations.py compute it: identity copies, tanh is numpy's tanh loop,
+       logistic 1 / (1 + exp(-x)) with numpy's exp loop, relu numpy's
+       maximum(x, 0) loop. */
+    #define SKPC_ACTIVATE(NAME, T)                                                        \\
+    static inline void NAME(const T *x, T *act, ptrdiff_t n, int code, skpc_loop loop,    \\
+                            void *data) {                                                 \\
+        const ptrdiff_t unit = sizeof(T), none = 0;                                       \\
+        if (code == 1) {                                                                  \\
+            char *args[2] = {(char *)x, (char *)act};                                     \\
+            const ptrdiff_t steps[2] = {unit, unit};                                      \\
+            loop(args, &n, steps, data);                                                  \\
+        } else if (code == 2) {                                                           \\
+            for (ptrdiff_t j = 0; j < n; j++) act[j] = -x[j];                             \\
+            char *args[2] = {(char *)act, (char *)act};                                   \\
+            const ptrdiff_t steps[2] = {unit, unit};                                      \\
+            loop(args, &n, steps, data);                                                  \\
+            for (ptrdiff_t j = 0; j < n; j++) act[j] = (T)1 / (act[j] + (T)1);            \\
+        } else if (code == 3) {                                                           \\
+            T zero = 0;                                                                   \\
+            char *args[3] = {(char *)x, (char *)&zero, (char *)act};                      \\
+            const ptrdiff_t steps[3] = {unit, none, unit};                                \\
+            loop(args, &n, steps, data);                                                  \\
+        } else                                                                            \\
+            memcpy(act, x, n * sizeof(T));                                                \\
+    }
+    SKPC_ACTIVATE(skpc_activate_float, float)
+    SKPC_ACTIVATE(skpc_activate_double, double)
+
+    /* dx = sigma'(x) fb - eps - decay x;  out = x + rate dx;  largest = max |dx| (NaN sticks);
+       act = sigma(out) when act is given */
+    #define SKPC_STATE_STEP(NAME, T, U, ABS_MASK, ACTIVATE)                                      \\
     SKPC_CLONES static void NAME(const T *fb, const T *a, int code, const T *eps,        \\
                                  const T *x, T decay, T rate, const T *rates, T *out,    \\
-                                 T *largest, ptrdiff_t n_rows, ptrdiff_t n_units) {      \\
+                                 T *largest, T *act, skpc_loop loop, void *loop_data,    \\
+                                 ptrdiff_t n_rows, ptrdiff_t n_units) {                  \\
         T step[SKPC_BLOCK];                                                              \\
         for (ptrdiff_t i = 0; i < n_rows; i++) {                                         \\
             const T r = rates ? rates[i] : rate;                                         \\
@@ -66,6 +109,7 @@ cdef extern from *:
                     for (ptrdiff_t j = 0; j < w; j++)                                    \\
                         step[j] = step[j] - x[at + j] * decay;                           \\
                 for (ptrdiff_t j = 0; j < w; j++) out[at + j] = x[at + j] + step[j] * r; \\
+                if (act) ACTIVATE(out + at, act + at, w, code, loop, loop_data);         \\
                 if (largest) {                                                           \\
                     /* |dx| as the bits of a non-negative float, which order like the    \\
                        floats, NaN above inf: an integer max reduction vectorizes */     \\
@@ -84,8 +128,9 @@ cdef extern from *:
             }                                                                            \\
         }                                                                                \\
     }
-    SKPC_STATE_STEP(skpc_state_step_float, float, uint32_t, 0x7fffffffu)
-    SKPC_STATE_STEP(skpc_state_step_double, double, uint64_t, 0x7fffffffffffffffull)
+    SKPC_STATE_STEP(skpc_state_step_float, float, uint32_t, 0x7fffffffu, skpc_activate_float)
+    SKPC_STATE_STEP(skpc_state_step_double, double, uint64_t, 0x7fffffffffffffffull,
+                    skpc_activate_double)
 
     /* sum_j v[j]^2 in double precision, over SKPC_LANES independent sums */
     #define SKPC_SQUARES(NAME, T)                                                         \\
@@ -169,12 +214,14 @@ cdef extern from *:
     SKPC_LATENT_STEP(skpc_latent_step_float, float)
     SKPC_LATENT_STEP(skpc_latent_step_double, double)
     """
+    ctypedef void (*skpc_loop)(char**, const Py_ssize_t*, const Py_ssize_t*, void*) nogil
     void skpc_state_step_float(const float*, const float*, int, const float*, const float*,
-                               float, float, const float*, float*, float*, Py_ssize_t,
-                               Py_ssize_t) nogil
+                               float, float, const float*, float*, float*, float*, skpc_loop,
+                               void*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_state_step_double(const double*, const double*, int, const double*,
                                 const double*, double, double, const double*, double*,
-                                double*, Py_ssize_t, Py_ssize_t) nogil
+                                double*, double*, skpc_loop, void*, Py_ssize_t,
+                                Py_ssize_t) nogil
     void skpc_error_energy_float(float*, const float*, const float*, float, float, float*,
                                  float*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_error_energy_double(double*, const double*, const double*, double, double,
@@ -186,6 +233,35 @@ cdef extern from *:
                                  const double*, const Py_ssize_t*, const Py_ssize_t*,
                                  Py_ssize_t, double, double, double, double, double*,
                                  Py_ssize_t, Py_ssize_t) nogil
+
+
+# numpy's inner loops of the activations, by activation code and dtype (float32, float64)
+cdef skpc_loop _loop_functions[4][2]
+cdef void* _loop_data[4][2]
+
+
+cdef int _take_loops(int code, cnp.ufunc ufunc) except -1:
+    """Store ``ufunc``'s float32 and float64 inner loops for activation ``code``."""
+    cdef int typenums[2]
+    cdef int d, i, k
+    typenums[0], typenums[1] = cnp.NPY_FLOAT32, cnp.NPY_FLOAT64
+    for d in range(2):
+        for i in range(ufunc.ntypes):
+            k = 0
+            while k < ufunc.nargs and ufunc.types[i * ufunc.nargs + k] == typenums[d]:
+                k += 1
+            if k == ufunc.nargs:
+                _loop_functions[code][d] = <skpc_loop> ufunc.functions[i]
+                _loop_data[code][d] = ufunc.data[i]
+                break
+        else:
+            raise ImportError(f"numpy.{ufunc.__name__} has no float32 or float64 loop")
+    return 0
+
+
+_take_loops(ACTIVATION_CODES["tanh"], np.tanh)
+_take_loops(ACTIVATION_CODES["logistic"], np.exp)
+_take_loops(ACTIVATION_CODES["relu"], np.maximum)
 
 
 cdef void* _data(array, int typenum, Py_ssize_t size) except? NULL:
@@ -233,19 +309,23 @@ cdef int _typenum(cnp.ndarray x) except -1:
 
 
 def state_step(feedback, activity, int code, error, cnp.ndarray x, double decay, rate, out,
-               largest):
+               largest, activity_out=None):
     """One alternating step of a free layer below the top (eq 2.3, 3.11)::
 
         dx = sigma'(x) * feedback - error - decay * x
         out = x + rate * dx
         largest[i] = max(largest[i], max_j |dx[i, j]|)      (NaN sticks)
+        activity_out = sigma(out)
 
     ``feedback`` is ``eps[l+1] @ W[l]`` and ``sigma'(x)`` comes from the
-    activity ``a = sigma(x)`` by ``code`` (:data:`ACTIVATION_CODES`).
-    ``feedback`` (with ``activity``), ``error`` and ``largest`` may be None:
-    zero feedback, zero error, no tracking.  ``rate`` is a number, or an
-    array with one rate per row.
+    activity ``a = sigma(x)`` by ``code`` (:data:`ACTIVATION_CODES`), as
+    does ``sigma``.  ``feedback`` (with ``activity``), ``error``,
+    ``largest`` and ``activity_out`` may be None: zero feedback, zero
+    error, no tracking, no activity.  ``rate`` is a number, or an array
+    with one rate per row.
     """
+    if not 0 <= code < 4:
+        raise ValueError(f"unknown activation code {code}")
     cdef int typenum = _typenum(x)
     cdef Py_ssize_t n_rows = x.shape[0], n_units = x.shape[1], size = n_rows * n_units
     cdef void* rates = NULL
@@ -262,19 +342,23 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x, double decay,
     cdef void* most = NULL if largest is None else _written(largest, typenum, n_rows)
     cdef void* states = _required(x, typenum, size)
     cdef void* moved = _written(out, typenum, size)
+    cdef void* act = NULL if activity_out is None else _written(activity_out, typenum, size)
+    cdef int d = 0 if typenum == cnp.NPY_FLOAT32 else 1
     if typenum == cnp.NPY_FLOAT32:
         with nogil:
             skpc_state_step_float(<const float*> fb, <const float*> a, code,
                                   <const float*> eps, <const float*> states,
                                   <float> decay, <float> scalar_rate, <const float*> rates,
-                                  <float*> moved, <float*> most,
+                                  <float*> moved, <float*> most, <float*> act,
+                                  _loop_functions[code][d], _loop_data[code][d],
                                   n_rows, n_units)
     else:
         with nogil:
             skpc_state_step_double(<const double*> fb, <const double*> a, code,
                                    <const double*> eps, <const double*> states,
                                    decay, scalar_rate, <const double*> rates,
-                                   <double*> moved, <double*> most,
+                                   <double*> moved, <double*> most, <double*> act,
+                                   _loop_functions[code][d], _loop_data[code][d],
                                    n_rows, n_units)
     return out
 
