@@ -16,6 +16,7 @@ relaxing before the error wavefront reached a layer add nothing to it.
 import numpy as np
 
 from ._update_kernels import adam_update, sgd_update
+from ._workspace import copy, empty
 
 
 def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
@@ -36,11 +37,6 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         (when present), then feedback weights (when not tied).
     """
     dtype = network.dtype
-
-    def empty(name, shape):
-        return np.empty(shape, dtype) if workspace is None else workspace.empty(name, shape,
-                                                                                dtype)
-
     scale = dtype.type(-1.0 / (states[0].shape[0] if n_samples is None else n_samples))
     coef_grads, intercept_grads, feedback_grads = [], [], []
     for layer in range(network.n_layers):
@@ -48,19 +44,20 @@ def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_deca
         rows = np.flatnonzero(eps.any(axis=1))
         if rows.size < eps.shape[0]:
             x, eps = x[rows], eps[rows]
-        activity = network.activate(layer, x, out=empty(("gradient activity", layer), x.shape))
+        activity = network.activate(
+            layer, x, out=empty(workspace, ("gradient activity", layer), x.shape, dtype))
         # the scale goes on the errors or on the gradient, whichever has fewer entries
         scale_errors = eps.shape[0] <= activity.shape[1]
         if scale_errors:
-            eps = np.multiply(eps, scale, out=empty(("scaled error", layer), eps.shape))
-        coef_grad = np.matmul(activity.T, eps, out=empty(("coef gradient", layer),
-                                                          (activity.shape[1], eps.shape[1])))
+            eps = np.multiply(eps, scale,
+                              out=empty(workspace, ("scaled error", layer), eps.shape, dtype))
+        coef_grad = np.matmul(activity.T, eps,
+                              out=empty(workspace, ("coef gradient", layer),
+                                        (activity.shape[1], eps.shape[1]), dtype))
         if not scale_errors:
             coef_grad *= scale
         if not network.tied:
-            feedback_grad = empty(("feedback gradient", layer), coef_grad.T.shape)
-            np.copyto(feedback_grad, coef_grad.T)
-            feedback_grads.append(feedback_grad)
+            feedback_grads.append(copy(workspace, ("feedback gradient", layer), coef_grad.T))
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
             bias_grad = eps.sum(axis=0)

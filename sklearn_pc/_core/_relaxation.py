@@ -24,6 +24,7 @@ trajectory never depends on the other rows of its batch.
 import numpy as np
 
 from ._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
+from ._workspace import copy, empty
 
 SCHEDULES = ("alternating", "euler")
 
@@ -111,8 +112,7 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
             n_products = n_steps - (n_layers - 1 - layer if feedforward_start else 0)
             feedback[layer] = network.feedback[layer]
             if n_products > 3 and not feedback[layer].flags.c_contiguous:
-                feedback[layer] = (np.ascontiguousarray(feedback[layer]) if workspace is None
-                                   else workspace.copy(("feedback", layer), feedback[layer]))
+                feedback[layer] = copy(workspace, ("feedback", layer), feedback[layer])
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if schedule == "euler":
@@ -265,16 +265,11 @@ class _AlternatingRelaxation:
             if variable:
                 self.spare[key] = self._empty(("spare",) + key, value.shape)
 
-        def copy(key, value):
-            buffer = self._empty(key, value.shape)
-            np.copyto(buffer, value)
-            return buffer
-
         # x[L] of a clamped top and mu[1] of a clamped bottom are held, never written;
         # x[0] of a clamped bottom is not read at all.
         for layer in range(top + 1):
             if layer in free:
-                hold(("x", layer), copy(("x", layer), states[layer]), True)
+                hold(("x", layer), copy(workspace, ("x", layer), states[layer]), True)
             elif layer > 0:
                 hold(("x", layer), states[layer], False)
         for layer in range(top):
@@ -286,7 +281,7 @@ class _AlternatingRelaxation:
             elif not reuse_prediction:
                 activity = network.activate(layer, states[layer])
             if reuse_prediction:
-                prediction = copy(("mu", layer + 1), states[layer + 1])
+                prediction = copy(workspace, ("mu", layer + 1), states[layer + 1])
             else:
                 prediction = network.predict_layer(
                     layer, activity, out=self._empty(("mu", layer + 1), states[layer + 1].shape))
@@ -303,11 +298,8 @@ class _AlternatingRelaxation:
         hold(("e", 0), self._bottom_energy({}), 0 in free)
 
     def _empty(self, name, shape):
-        """An uninitialised array of the states' dtype: the workspace's buffer
-        ``name``, or a new array without a workspace."""
-        if self.workspace is None:
-            return np.empty(shape, self.dtype)
-        return self.workspace.empty(name, shape, self.dtype)
+        """An uninitialised array of the states' dtype (the workspace's buffer ``name``)."""
+        return empty(self.workspace, name, shape, self.dtype)
 
     def _get(self, key, new):
         return new.get(key, self.current.get(key))

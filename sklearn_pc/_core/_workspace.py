@@ -51,3 +51,18 @@ class Workspace:
         buffer = self.empty(name, array.shape, array.dtype)
         np.copyto(buffer, array)
         return buffer
+
+
+def empty(workspace, name, shape, dtype):
+    """``workspace.empty(name, shape, dtype)``, or a new array without a workspace."""
+    if workspace is None:
+        return np.empty(shape, dtype)
+    return workspace.empty(name, shape, dtype)
+
+
+def copy(workspace, name, array):
+    """A C-contiguous copy of ``array``: ``workspace.copy(name, array)``, or a new
+    array without a workspace."""
+    if workspace is None:
+        return np.array(array, order="C")
+    return workspace.copy(name, array)
