@@ -52,14 +52,35 @@ def blas_libraries():
     return {"libraries": libraries, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
+def cpu_model():
+    """The processor's model name (Linux's ``/proc/cpuinfo``; elsewhere what
+    :func:`platform.processor` says).  Timings from different processors are
+    not comparable: on our 2-core machines, the fraction of the GEMM peak the
+    core reaches differs from one model to another."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    # virtual machines often show a generic name: the family and model number tell more
+    return (f"{fields['model name']} (family {fields.get('cpu family')}, "
+            f"model {fields.get('model')})")
+
+
 def blas_sentence():
-    """One Markdown sentence naming the BLAS kernels of this run (see
-    :func:`blas_libraries`)."""
+    """One Markdown sentence naming the processor and the BLAS kernels of this
+    run (see :func:`blas_libraries`)."""
     facts = blas_libraries()
     names = ", ".join(f"{lib['internal_api']} {lib['version']} in {lib['folder']} "
                       f"({lib['architecture']} kernel)" for lib in facts["libraries"])
     pinned = facts["OPENBLAS_CORETYPE"]
-    return (f"BLAS: {names or 'none found'}, "
+    return (f"Processor: {cpu_model()}, {os.cpu_count()} cores.  "
+            f"BLAS: {names or 'none found'}, "
             + (f"pinned by `OPENBLAS_CORETYPE={pinned}`." if pinned else
                "the kernels OpenBLAS picked for this processor (`OPENBLAS_CORETYPE` unset)."))
 
@@ -81,6 +102,7 @@ def machine():
         "scikit-learn": sklearn.__version__,
         "cpu_count": os.cpu_count(),
         "processor": platform.machine(),
+        "cpu_model": cpu_model(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "blas": blas_libraries(),
     }
