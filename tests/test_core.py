@@ -7,7 +7,8 @@ from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
 from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import relax
-from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
+from sklearn_pc._core._relaxation_kernels import (ACTIVATION_CODES, error_energy,
+                                                  prediction_error, state_step)
 from sklearn_pc._core._update_kernels import adam_update, sgd_update
 from sklearn_pc._core._workspace import Workspace
 
@@ -544,6 +545,42 @@ def test_compiled_state_step_writes_the_new_activity_of_the_activation_function(
         expected = f(out)
     assert np.array_equal(activity.view(np.uint8), expected.view(np.uint8))
     assert np.isnan(out[0, 2]) and np.isinf(out[0, 0])  # the special values got through
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_compiled_prediction_error_is_the_activation_and_subtraction_to_the_last_bit(
+        dtype, activation):
+    """``logits`` becomes ``f(logits)`` as ``_activations`` computes it, and ``error``
+    ``target - f(logits)``, bit for bit, over rows wider than one kernel block and
+    through inf, NaN, signed zeros and logits whose exp overflows."""
+    rng = np.random.default_rng(2)
+    logits = (10 * rng.normal(size=(3, 700))).astype(dtype)
+    logits[0, :7] = [np.inf, -np.inf, np.nan, -0.0, 0.0, -1e30, 1e30]
+    target = rng.random(size=logits.shape).astype(dtype)
+    with np.errstate(all="ignore"):
+        prediction = ACTIVATIONS[activation][0](logits)
+        expected_error = target - prediction
+        h, error = logits.copy(), np.full_like(logits, 7.0)
+        assert prediction_error(h, ACTIVATION_CODES[activation], target, error) is error
+    assert np.array_equal(h.view(np.uint8), prediction.view(np.uint8))
+    assert np.array_equal(error.view(np.uint8), expected_error.view(np.uint8))
+
+
+def test_compiled_prediction_error_refuses_buffers_it_cannot_use():
+    logits, target = np.zeros((3, 4)), np.zeros((3, 4))
+    read_only = np.zeros((3, 4))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        prediction_error(read_only, 2, target, np.empty_like(logits))
+    with pytest.raises(ValueError, match="read-only"):
+        prediction_error(logits, 2, target, read_only)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        prediction_error(logits, 2, np.asfortranarray(target), np.empty_like(logits))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        prediction_error(logits, 2, target.astype(np.float32), np.empty_like(logits))
+    with pytest.raises(ValueError, match="activation code"):
+        prediction_error(logits, 4, target, np.empty_like(logits))
 
 
 def test_compiled_state_step_tracks_the_largest_step_and_keeps_nan():

@@ -113,6 +113,22 @@ def test_one_settling_step_matches_hand_computation(variant, completion):
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memory_order_of_the_input_does_not_change_settling_or_training(dtype):
+    """The compiled passes need C-contiguous rows: a Fortran-ordered input is
+    settled and trained on exactly as its C-ordered copy."""
+    X = np.random.default_rng(0).uniform(size=(20, 7)).astype(dtype)
+    params = dict(latent_sizes=(5, 4, 3), n_settle_steps=4, n_groups=2, max_iter=2,
+                  batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
+    c_model = GNCNAutoencoder("pdh", **params).fit(X)
+    f_model = GNCNAutoencoder("pdh", **params).fit(np.asfortranarray(X))
+    for c_weights, f_weights in zip(c_model.weights_, f_model.weights_):
+        np.testing.assert_array_equal(c_weights, f_weights)
+    np.testing.assert_array_equal(c_model.transform(X), c_model.transform(np.asfortranarray(X)))
+    np.testing.assert_array_equal(c_model.score_samples(X),
+                                  c_model.score_samples(np.asfortranarray(X)))
+
+
 @pytest.mark.parametrize("variant", ["t1", "t1-sigma"])
 def test_type1_models_move_from_the_zero_state(variant):
     """phi'(0) != 0 (relu'(0) = 1): from zero states the input error climbs a layer per step."""

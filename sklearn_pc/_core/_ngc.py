@@ -49,7 +49,7 @@ import numpy as np
 from scipy import linalg
 
 from ._activations import ACTIVATIONS
-from ._relaxation_kernels import ACTIVATION_CODES, latent_step
+from ._relaxation_kernels import ACTIVATION_CODES, latent_step, prediction_error
 from ._threads import one_blas_thread
 
 sigmoid = ACTIVATIONS["logistic"][0]
@@ -205,9 +205,10 @@ class GNCN:
         if buffers is None:
             buffers = SettlingBuffers(self, *z0.shape)
         mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
-        sigmoid(mu0, out=mu0)
         errors = buffers.errors
-        np.subtract(z0, mu0, out=errors[0])
+        # mu(0) = sigmoid(h(0)) in place and e(0) = z(0) - mu(0), in one compiled pass
+        prediction_error(mu0, ACTIVATION_CODES["logistic"],
+                         np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
         for layer in range(1, self.n_layers):
             prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
                                              buffers.scratch[layer])
@@ -276,7 +277,8 @@ class GNCN:
         n_samples = x.shape[0]
         states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]
         free_rate = None if observed is None else self.beta * (1 - observed)
-        z0 = x if observed is None else x * observed
+        # C-contiguous in the network's dtype, as the compiled passes need it (no copy if so)
+        z0 = np.ascontiguousarray(x if observed is None else x * observed, dtype=self.dtype)
         buffers = SettlingBuffers(self, *x.shape)
         for _ in range(n_steps):
             self.step(z0, states, free_rate, buffers)

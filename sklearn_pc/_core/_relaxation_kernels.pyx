@@ -13,11 +13,14 @@ released so that row blocks run at once.  Every array is C-contiguous,
 ``(n_rows, n_units)`` unless said otherwise, of one dtype, float32 or
 float64; the arrays written are checked to be writable.
 
-``state_step`` can also write the new activity ``sigma(x)``.  It calls
-numpy's own inner loops for ``tanh``, ``exp`` and ``maximum`` (taken from
+``state_step`` can also write the new activity ``sigma(x)``, and
+``prediction_error`` turns logits into a prediction ``sigma(h)`` and its
+error.  Both call numpy's own inner loops for ``tanh``, ``exp`` and ``maximum`` (taken from
 the ufuncs at import, so the processor-specific versions numpy picked) on
 each block of a row while it is in the L1 cache: the activity is the one
-the functions of ``_activations`` compute, to the last bit.
+the functions of ``_activations`` compute, to the last bit.  ``sigma`` of
+the GNCN's input layer is the sigmoid, over the widest layer and at every
+step: fused with the error, its four numpy passes become one.
 """
 
 cimport numpy as cnp
@@ -69,7 +72,7 @@ cdef extern from *:
             char *args[3] = {(char *)x, (char *)&zero, (char *)act};                      \\
             const ptrdiff_t steps[3] = {unit, none, unit};                                \\
             loop(args, &n, steps, data);                                                  \\
-        } else                                                                            \\
+        } else if (act != x)                                                              \\
             memcpy(act, x, n * sizeof(T));                                                \\
     }
     SKPC_ACTIVATE(skpc_activate_float, float)
@@ -167,6 +170,22 @@ cdef extern from *:
     SKPC_ERROR_ENERGY(skpc_error_energy_float, float, skpc_squares_float)
     SKPC_ERROR_ENERGY(skpc_error_energy_double, double, skpc_squares_double)
 
+    /* h = sigma(h) in place;  e = target - h */
+    #define SKPC_PREDICTION_ERROR(NAME, T, ACTIVATE)                                      \\
+    SKPC_CLONES static void NAME(T *h, const T *target, T *e, int code, skpc_loop loop,  \\
+                                 void *loop_data, ptrdiff_t n_rows, ptrdiff_t n_units) { \\
+        for (ptrdiff_t i = 0; i < n_rows; i++)                                           \\
+            for (ptrdiff_t start = 0; start < n_units; start += SKPC_BLOCK) {            \\
+                const ptrdiff_t at = i * n_units + start;                                \\
+                const ptrdiff_t w = n_units - start < SKPC_BLOCK ? n_units - start       \\
+                                                                 : SKPC_BLOCK;           \\
+                ACTIVATE(h + at, h + at, w, code, loop, loop_data);                      \\
+                for (ptrdiff_t j = 0; j < w; j++) e[at + j] = target[at + j] - h[at + j]; \\
+            }                                                                            \\
+    }
+    SKPC_PREDICTION_ERROR(skpc_prediction_error_float, float, skpc_activate_float)
+    SKPC_PREDICTION_ERROR(skpc_prediction_error_double, double, skpc_activate_double)
+
     /* GNCN settling step of one latent layer (row buffer d of n_units entries):
        d = drive phi'(z) - lambda sign(z) - e + (alpha_e + alpha_h) a - alpha_h groupsum(a)
        z = z keep + beta d,  keep = 1 - beta gamma */
@@ -226,6 +245,10 @@ cdef extern from *:
                                  float*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_error_energy_double(double*, const double*, const double*, double, double,
                                   double*, double*, Py_ssize_t, Py_ssize_t) nogil
+    void skpc_prediction_error_float(float*, const float*, float*, int, skpc_loop, void*,
+                                     Py_ssize_t, Py_ssize_t) nogil
+    void skpc_prediction_error_double(double*, const double*, double*, int, skpc_loop, void*,
+                                      Py_ssize_t, Py_ssize_t) nogil
     void skpc_latent_step_float(const float*, float*, const float*, int, float, const float*,
                                 const Py_ssize_t*, const Py_ssize_t*, Py_ssize_t, float, float,
                                 float, float, float*, Py_ssize_t, Py_ssize_t) nogil
@@ -392,6 +415,38 @@ def error_energy(prediction, bias, cnp.ndarray x, double nu, double decay, error
             skpc_error_energy_double(<double*> mu, <const double*> shift,
                                      <const double*> states, nu, decay,
                                      <double*> eps, <double*> per_row, n_rows, n_units)
+    return error
+
+
+def prediction_error(cnp.ndarray logits, int code, target, error):
+    """A prediction and its error, in one pass::
+
+        logits = sigma(logits)                    (in place)
+        error = target - logits
+
+    ``sigma`` by ``code`` (:data:`ACTIVATION_CODES`), the activation
+    function's value to the last bit (e.g. the GNCN's ``mu(0) =
+    sigmoid(h(0))`` and ``e(0) = z(0) - mu(0)``); returns ``error``.
+    """
+    if not 0 <= code < 4:
+        raise ValueError(f"unknown activation code {code}")
+    cdef int typenum = _typenum(logits)
+    cdef Py_ssize_t n_rows = logits.shape[0], n_units = logits.shape[1]
+    cdef Py_ssize_t size = n_rows * n_units
+    cdef void* h = _written(logits, typenum, size)
+    cdef void* t = _required(target, typenum, size)
+    cdef void* e = _written(error, typenum, size)
+    cdef int d = 0 if typenum == cnp.NPY_FLOAT32 else 1
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            skpc_prediction_error_float(<float*> h, <const float*> t, <float*> e, code,
+                                        _loop_functions[code][d], _loop_data[code][d],
+                                        n_rows, n_units)
+    else:
+        with nogil:
+            skpc_prediction_error_double(<double*> h, <const double*> t, <double*> e, code,
+                                         _loop_functions[code][d], _loop_data[code][d],
+                                         n_rows, n_units)
     return error
 
 
