@@ -272,7 +272,8 @@ class GNCN:
         states : list of ndarray
             Settled ``z(1..L)``.
         z0 : ndarray of shape (N, D)
-            Settled input layer (``x`` itself when every pixel is clamped).
+            Settled input layer (when every pixel is clamped, ``x`` itself, or
+            its C-contiguous copy in the network's dtype if ``x`` is not one).
         """
         n_samples = x.shape[0]
         states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]

@@ -15,10 +15,11 @@ float64; the arrays written are checked to be writable.
 
 ``state_step`` can also write the new activity ``sigma(x)``, and
 ``prediction_error`` turns logits into a prediction ``sigma(h)`` and its
-error.  Both call numpy's own inner loops for ``tanh``, ``exp`` and ``maximum`` (taken from
-the ufuncs at import, so the processor-specific versions numpy picked) on
-each block of a row while it is in the L1 cache: the activity is the one
-the functions of ``_activations`` compute, to the last bit.  ``sigma`` of
+error.  Both call numpy's own inner loops for ``tanh``, ``exp`` and
+``maximum`` (taken from the ufuncs at import, so the processor-specific
+versions numpy picked) on each block of a row while it is in the L1 cache:
+the activity is the one the functions of ``_activations`` compute, to the
+last bit.  ``sigma`` of
 the GNCN's input layer is the sigmoid, over the widest layer and at every
 step: fused with the error, its four numpy passes become one.
 """
