@@ -72,6 +72,13 @@ def cpu_model():
             f"model {fields.get('model')})")
 
 
+def available_cpus():
+    """CPUs this process may run on (its affinity where the platform says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
+
+
 def blas_sentence():
     """One Markdown sentence naming the processor and the BLAS kernels of this
     run (see :func:`blas_libraries`)."""
@@ -79,7 +86,7 @@ def blas_sentence():
     names = ", ".join(f"{lib['internal_api']} {lib['version']} in {lib['folder']} "
                       f"({lib['architecture']} kernel)" for lib in facts["libraries"])
     pinned = facts["OPENBLAS_CORETYPE"]
-    return (f"Processor: {cpu_model()}, {os.cpu_count()} cores.  "
+    return (f"Processor: {cpu_model()}, {available_cpus()} CPUs available.  "
             f"BLAS: {names or 'none found'}, "
             + (f"pinned by `OPENBLAS_CORETYPE={pinned}`." if pinned else
                "the kernels OpenBLAS picked for this processor (`OPENBLAS_CORETYPE` unset)."))
@@ -101,6 +108,7 @@ def machine():
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
         "cpu_count": os.cpu_count(),
+        "available_cpus": available_cpus(),
         "processor": platform.machine(),
         "cpu_model": cpu_model(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),

@@ -42,7 +42,8 @@ from sklearn_pc import GNCNAutoencoder, PCClassifier
 
 
 def gemm_rate(shapes, dtype, min_seconds):
-    """GFLOP/s of plain numpy loops over ``(m, k, n)`` products ``A(m, k) @ B(k, n)``.
+    """GFLOP/s of plain numpy loops over ``(m, k, n, operand)`` products
+    ``A(m, k) @ B(k, n)``.
 
     Two ways to use the cores: one loop with every BLAS thread on each
     product (``"blas_threads"``), and the rows ``m`` cut into one block per
@@ -50,25 +51,26 @@ def gemm_rate(shapes, dtype, min_seconds):
     (``"row_blocks"``, the schedule sklearn-pc's fixed-length loops use).
     Returns both rates and their maximum, the peak.
 
-    Products of one shape share their operands, as the relaxation's do (it
-    multiplies by the same weights at every step, which stay in cache).  With
-    new operands for every product, each weight matrix streamed from memory:
-    on an Intel Xeon, that loop ran the PC MLP's products 20-40 % slower,
-    and overstated every share of the peak by as much.
+    Products that name the same ``operand`` (a weight matrix, say) share
+    their arrays, as the model's products do from one step to the next: its
+    weights stay in cache.  With new arrays for every product, each weight
+    matrix streamed from memory (on an Intel Xeon that loop ran the PC MLP's
+    products 20-40 % slower); with one array per shape, distinct weights of
+    one shape would share one cached matrix.
     """
     rng = np.random.default_rng(0)
-    flops = sum(2 * m * k * n for m, k, n in shapes)
+    flops = sum(2 * m * k * n for m, k, n, _ in shapes)
     n_threads = max(info["num_threads"] for info in threadpool_info()
                     if info["user_api"] == "blas")
 
     def operands_of(block_shapes):
-        """``(A, B, out)`` for each product, one set per distinct shape."""
-        by_shape = {}
-        for m, k, n in dict.fromkeys(block_shapes):
-            by_shape[m, k, n] = (rng.standard_normal((m, k)).astype(dtype),
-                                 rng.standard_normal((k, n)).astype(dtype),
-                                 np.empty((m, n), dtype))
-        return [by_shape[shape] for shape in block_shapes]
+        """``(A, B, out)`` for each product, one set per distinct product."""
+        arrays = {}
+        for m, k, n, operand in dict.fromkeys(block_shapes):
+            arrays[m, k, n, operand] = (rng.standard_normal((m, k)).astype(dtype),
+                                        rng.standard_normal((k, n)).astype(dtype),
+                                        np.empty((m, n), dtype))
+        return [arrays[product] for product in block_shapes]
 
     def loop_rate(block_shapes, n_loops):
         operands = [operands_of(block_shapes) for _ in range(n_loops)]
@@ -92,16 +94,17 @@ def gemm_rate(shapes, dtype, min_seconds):
         return sum(flops / n_loops * repeats / seconds for repeats, seconds in done) / 1e9
 
     rates = {"blas_threads": loop_rate(shapes, 1)}
-    if n_threads > 1 and all(m >= n_threads for m, _, _ in shapes):
+    if n_threads > 1 and all(m >= n_threads for m, _, _, _ in shapes):
         with threadpool_limits(1, user_api="blas"):
-            rates["row_blocks"] = loop_rate([(m // n_threads, k, n) for m, k, n in shapes],
-                                            n_threads)
+            rates["row_blocks"] = loop_rate([(m // n_threads, k, n, operand)
+                                             for m, k, n, operand in shapes], n_threads)
     rates["peak"] = max(rates.values())
     return rates
 
 
 def pc_products(batch, sizes, n_steps):
-    """Matrix products of one training batch of the PC MLP (alternating, both ends clamped).
+    """Matrix products ``(m, k, n, operand)`` of one training batch of the PC
+    MLP (alternating, both ends clamped; see :func:`gemm_rate`).
 
     Feedforward ``L`` products; at step ``k`` the hidden layers ``l >= L - k``
     that the error wavefront has reached take the feedback ``eps[l+1] W[l]``
@@ -109,21 +112,24 @@ def pc_products(batch, sizes, n_steps):
     prediction is the sweep's); then ``a[l]^T eps[l+1]`` for every layer.
     """
     n_layers = len(sizes) - 1
-    feedforward = [(batch, sizes[l], sizes[l + 1]) for l in range(n_layers)]
+    feedforward = pc_inference_products(batch, sizes)
     relaxation = []
     for step in range(1, n_steps + 1):
         for l in range(max(1, n_layers - step), n_layers):
-            relaxation += [(batch, sizes[l + 1], sizes[l]), (batch, sizes[l], sizes[l + 1])]
-    gradients = [(sizes[l], batch, sizes[l + 1]) for l in range(n_layers)]
+            relaxation += [(batch, sizes[l + 1], sizes[l], f"W{l}"),
+                           (batch, sizes[l], sizes[l + 1], f"M{l}")]
+    gradients = [(sizes[l], batch, sizes[l + 1], f"grad M{l}") for l in range(n_layers)]
     return feedforward + relaxation + gradients
 
 
 def pc_inference_products(batch, sizes):
-    return [(batch, sizes[l], sizes[l + 1]) for l in range(len(sizes) - 1)]
+    """The bottom-up sweep's products ``a[l] M[l]``."""
+    return [(batch, sizes[l], sizes[l + 1], f"M{l}") for l in range(len(sizes) - 1)]
 
 
 def gncn_step_products(batch, sizes, pdh=True):
-    """Matrix products of one settling step (``sizes = [D, J1, .., JL]``).
+    """Matrix products ``(m, k, n, operand)`` of one settling step
+    (``sizes = [D, J1, .., JL]``; see :func:`gemm_rate`).
 
     Predictions ``a(l+1) W(l+1)`` and drives ``e(l-1) E(l)`` (``W(l)^T`` for
     type 1); GNCN-PDH (``pdh=True``) adds the skip products ``a(l+2) M(l+2)``
@@ -132,12 +138,12 @@ def gncn_step_products(batch, sizes, pdh=True):
     n_latent = len(sizes) - 1
     products = []
     for layer in range(n_latent):
-        products.append((batch, sizes[layer + 1], sizes[layer]))
+        products.append((batch, sizes[layer + 1], sizes[layer], f"W{layer + 1}"))
         if pdh and layer + 2 <= n_latent:
-            products.append((batch, sizes[layer + 2], sizes[layer]))
+            products.append((batch, sizes[layer + 2], sizes[layer], f"M{layer + 2}"))
     if pdh:
-        products += [(batch, sizes[l], sizes[l]) for l in range(1, n_latent)]
-    products += [(batch, sizes[l - 1], sizes[l]) for l in range(1, n_latent + 1)]
+        products += [(batch, sizes[l], sizes[l], f"P{l}") for l in range(1, n_latent)]
+    products += [(batch, sizes[l - 1], sizes[l], f"E{l}") for l in range(1, n_latent + 1)]
     return products
 
 
@@ -149,10 +155,12 @@ def gncn_products(batch, sizes, n_steps, training, pdh=True):
     if training:
         n_latent = len(sizes) - 1
         products += step[:len(step) - n_latent]  # predictions (and precisions)
-        products += [(sizes[l], batch, sizes[l - 1]) for l in range(1, n_latent + 1)]
+        products += [(sizes[l], batch, sizes[l - 1], f"grad W{l}")
+                     for l in range(1, n_latent + 1)]
         if pdh:
-            products += [(sizes[l], batch, sizes[l - 2]) for l in range(2, n_latent + 1)]
-            products += [(sizes[l], batch, sizes[l]) for l in range(1, n_latent)]
+            products += [(sizes[l], batch, sizes[l - 2], f"grad M{l}")
+                         for l in range(2, n_latent + 1)]
+            products += [(sizes[l], batch, sizes[l], f"Sigma{l}") for l in range(1, n_latent)]
     return products
 
 
@@ -180,7 +188,7 @@ def measure(run, n_samples, batch, products, dtype, args):
     over the same ``products``, so that both see the machine at the same
     speed; the numbers kept are the medians over the rounds.
     """
-    flops = sum(2 * m * k * n for m, k, n in products) / batch
+    flops = sum(2 * m * k * n for m, k, n, _ in products) / batch
     rates, peaks = [], []
     for _ in range(args.repeats):
         start = time.perf_counter()
@@ -297,7 +305,7 @@ def scaling_markdown(result, args):
               "| width | seconds | MFLOP / sample | GFLOP/s |", "|---|---|---|---|"]
     for width, seconds in result["by_width"].items():
         products = pc_products(128, [784, width, width, 10], args.pc_steps)
-        mflop = sum(2 * m * k * n for m, k, n in products) / 128 / 1e6
+        mflop = sum(2 * m * k * n for m, k, n, _ in products) / 128 / 1e6
         lines.append(f"| {width} | {seconds:.2f} | {mflop:.1f} "
                      f"| {mflop * first_n / seconds / 1e3:.0f} |")
     return lines
@@ -308,8 +316,8 @@ def to_markdown(rows, square, args):
              f"PC MLP 784-{'-'.join(map(str, args.pc_hidden))}-10 tanh, alternating, "
              f"T = {args.pc_steps}; GNCN-PDH 784-{'-'.join(map(str, args.gncn_latent))}, "
              f"T = {args.gncn_steps}.  Threads: {os.environ.get('OMP_NUM_THREADS', 'all')}.  "
-             "Peak: the faster of two numpy loops over the same matrix products, products of "
-             "one shape sharing their operands (all BLAS threads per product, or one row block "
+             "Peak: the faster of two numpy loops over the same matrix products, those of one "
+             "weight sharing their operands (all BLAS threads per product, or one row block "
              "per thread; both rates are in the JSON).  "
              "Inference: one call per batch.  Square "
              f"{args.square}^3 product: " + ", ".join(f"{k} {v:.0f} GFLOP/s"
@@ -355,7 +363,7 @@ def main(argv=None):
     warnings.simplefilter("ignore", ConvergenceWarning)
     warn_if_blas_pinned()
     rng = np.random.default_rng(0)
-    square = {dtype: gemm_rate([(args.square,) * 3], dtype, args.gemm_seconds)["peak"]
+    square = {dtype: gemm_rate([(args.square,) * 3 + ("square",)], dtype, args.gemm_seconds)["peak"]
               for dtype in args.dtypes}
     rows = [run_case(model, batch, dtype, args, rng) for model in args.models
             for dtype in args.dtypes for batch in args.batch_sizes]

@@ -360,7 +360,7 @@ def products_rate(products, args):
     """Samples per second of a batch whose only cost is its matrix ``products``,
     run at the GEMM peak (the better of ``bench_core.gemm_rate``'s two numpy loops)."""
     batch = products[0][0]
-    flops = sum(2 * m * k * n for m, k, n in products)
+    flops = sum(2 * m * k * n for m, k, n, _ in products)
     return batch * gemm_rate(products, np.float32, args.gemm_seconds)["peak"] * 1e9 / flops
 
 

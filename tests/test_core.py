@@ -568,6 +568,8 @@ def test_compiled_prediction_error_is_the_activation_and_subtraction_to_the_last
 
 
 def test_compiled_prediction_error_refuses_buffers_it_cannot_use():
+    """Read-only, non-contiguous, mistyped or misshapen buffers, and unknown codes,
+    raise instead of being read or written."""
     logits, target = np.zeros((3, 4)), np.zeros((3, 4))
     read_only = np.zeros((3, 4))
     read_only.flags.writeable = False
@@ -581,6 +583,12 @@ def test_compiled_prediction_error_refuses_buffers_it_cannot_use():
         prediction_error(logits, 2, target.astype(np.float32), np.empty_like(logits))
     with pytest.raises(ValueError, match="activation code"):
         prediction_error(logits, 4, target, np.empty_like(logits))
+    with pytest.raises(ValueError, match="shape of the logits"):  # same size, other shape
+        prediction_error(logits, 2, np.zeros((4, 3)), np.empty_like(logits))
+    with pytest.raises(ValueError, match="shape of the logits"):
+        prediction_error(logits, 2, target, np.empty(12))
+    with pytest.raises(TypeError):
+        prediction_error(None, 2, target, np.empty_like(logits))
 
 
 def test_compiled_state_step_tracks_the_largest_step_and_keeps_nan():
@@ -642,3 +650,7 @@ def test_compiled_relaxation_kernels_refuse_buffers_they_cannot_use():
         state_step(None, None, 1, None, x, 0.0, 0.1, out, None, read_only)
     with pytest.raises(ValueError, match="activation code"):
         state_step(None, None, 7, None, x, 0.0, 0.1, out, None, np.empty_like(x))
+    with pytest.raises(TypeError):
+        state_step(None, None, 0, None, None, 0.0, 0.1, out, None)
+    with pytest.raises(TypeError):
+        error_energy(x, None, None, 1.0, 0.0, np.empty_like(x), energy)

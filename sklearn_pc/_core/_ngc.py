@@ -279,7 +279,8 @@ class GNCN:
         states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]
         free_rate = None if observed is None else self.beta * (1 - observed)
         # C-contiguous in the network's dtype, as the compiled passes need it (no copy if so)
-        z0 = np.ascontiguousarray(x if observed is None else x * observed, dtype=self.dtype)
+        z0 = (np.ascontiguousarray(x, dtype=self.dtype) if observed is None
+              else np.multiply(x, observed, dtype=self.dtype, order="C"))
         buffers = SettlingBuffers(self, *x.shape)
         for _ in range(n_steps):
             self.step(z0, states, free_rate, buffers)

@@ -19,9 +19,9 @@ error.  Both call numpy's own inner loops for ``tanh``, ``exp`` and
 ``maximum`` (taken from the ufuncs at import, so the processor-specific
 versions numpy picked) on each block of a row while it is in the L1 cache:
 the activity is the one the functions of ``_activations`` compute, to the
-last bit.  ``sigma`` of
-the GNCN's input layer is the sigmoid, over the widest layer and at every
-step: fused with the error, its four numpy passes become one.
+last bit.  ``sigma`` of the GNCN's input layer is the sigmoid, over the
+widest layer and at every step: fused with the error, its four numpy passes
+become one.
 """
 
 cimport numpy as cnp
@@ -32,7 +32,8 @@ import numpy as np
 cnp.import_array()
 cnp.import_ufunc()
 
-# How state_step gets sigma'(x) from the activity a = sigma(x) (and x, for relu).
+# Which sigma state_step and prediction_error compute, and how state_step gets sigma'(x)
+# from the activity a = sigma(x) (and x, for relu).
 ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
 
 cdef extern from *:
@@ -332,8 +333,8 @@ cdef int _typenum(cnp.ndarray x) except -1:
     return cnp.PyArray_TYPE(x)
 
 
-def state_step(feedback, activity, int code, error, cnp.ndarray x, double decay, rate, out,
-               largest, activity_out=None):
+def state_step(feedback, activity, int code, error, cnp.ndarray x not None, double decay, rate,
+               out, largest, activity_out=None):
     """One alternating step of a free layer below the top (eq 2.3, 3.11)::
 
         dx = sigma'(x) * feedback - error - decay * x
@@ -387,7 +388,8 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x, double decay,
     return out
 
 
-def error_energy(prediction, bias, cnp.ndarray x, double nu, double decay, error, energy):
+def error_energy(prediction, bias, cnp.ndarray x not None, double nu, double decay, error,
+                 energy):
     """Error and per-row energy of a layer (eq 2.4 and minus eq 2.7)::
 
         prediction += bias                        (in place, when bias is given)
@@ -419,7 +421,7 @@ def error_energy(prediction, bias, cnp.ndarray x, double nu, double decay, error
     return error
 
 
-def prediction_error(cnp.ndarray logits, int code, target, error):
+def prediction_error(cnp.ndarray logits not None, int code, target, error):
     """A prediction and its error, in one pass::
 
         logits = sigma(logits)                    (in place)
@@ -431,6 +433,8 @@ def prediction_error(cnp.ndarray logits, int code, target, error):
     """
     if not 0 <= code < 4:
         raise ValueError(f"unknown activation code {code}")
+    if np.shape(target) != np.shape(logits) or np.shape(error) != np.shape(logits):
+        raise ValueError("target and error must have the shape of the logits")
     cdef int typenum = _typenum(logits)
     cdef Py_ssize_t n_rows = logits.shape[0], n_units = logits.shape[1]
     cdef Py_ssize_t size = n_rows * n_units
@@ -451,8 +455,8 @@ def prediction_error(cnp.ndarray logits, int code, target, error):
     return error
 
 
-def latent_step(drive, cnp.ndarray z, activity, int code, double sparsity, error, groups,
-                double excitation, double inhibition, double beta, double keep):
+def latent_step(drive, cnp.ndarray z not None, activity, int code, double sparsity, error,
+                groups, double excitation, double inhibition, double beta, double keep):
     """One GNCN settling step of a latent layer, ``z`` updated in place
     (``_ngc.GNCN.step``)::
 
