@@ -18,7 +18,8 @@ actually executed, so not those the PC MLP skips while its error wavefront
 has not reached a layer; elementwise work and Sigma's per-batch
 eigendecomposition are not counted), the achieved GFLOP/s, and the fraction
 of the GEMM peak: the best rate of plain numpy loops over the *same list of
-matrix products* (same shapes, same dtype), with all BLAS threads on each
+matrix products* (same shapes, same dtype, the products of one weight
+sharing their arrays as the model's do), with all BLAS threads on each
 product or with the rows split into one block per thread, measured in the
 same run.  Inference is timed one batch at a time.  A large square
 product's rate is reported too, as the machine's ceiling.
@@ -54,9 +55,9 @@ def gemm_rate(shapes, dtype, min_seconds):
     Products that name the same ``operand`` (a weight matrix, say) share
     their arrays, as the model's products do from one step to the next: its
     weights stay in cache.  With new arrays for every product, each weight
-    matrix streamed from memory (on an Intel Xeon that loop ran the PC MLP's
-    products 20-40 % slower); with one array per shape, distinct weights of
-    one shape would share one cached matrix.
+    matrix streamed from memory (on an Intel Xeon, sharing made the PC MLP's
+    products run 15-45 % faster); with one array per shape, distinct weights
+    of one shape would share one cached matrix.
     """
     rng = np.random.default_rng(0)
     flops = sum(2 * m * k * n for m, k, n, _ in shapes)
