@@ -318,7 +318,7 @@ def to_markdown(rows, square, args):
              f"T = {args.pc_steps}; GNCN-PDH 784-{'-'.join(map(str, args.gncn_latent))}, "
              f"T = {args.gncn_steps}.  Threads: {os.environ.get('OMP_NUM_THREADS', 'all')}.  "
              "Peak: the faster of two numpy loops over the same matrix products, those of one "
-             "weight sharing their operands (all BLAS threads per product, or one row block "
+             "weight sharing their arrays (all BLAS threads per product, or one row block "
              "per thread; both rates are in the JSON).  "
              "Inference: one call per batch.  Square "
              f"{args.square}^3 product: " + ", ".join(f"{k} {v:.0f} GFLOP/s"

@@ -583,9 +583,9 @@ def test_compiled_prediction_error_refuses_buffers_it_cannot_use():
         prediction_error(logits, 2, target.astype(np.float32), np.empty_like(logits))
     with pytest.raises(ValueError, match="activation code"):
         prediction_error(logits, 4, target, np.empty_like(logits))
-    with pytest.raises(ValueError, match="shape of the logits"):  # same size, other shape
+    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
         prediction_error(logits, 2, np.zeros((4, 3)), np.empty_like(logits))
-    with pytest.raises(ValueError, match="shape of the logits"):
+    with pytest.raises(ValueError, match="shape of the states"):
         prediction_error(logits, 2, target, np.empty(12))
     with pytest.raises(TypeError):
         prediction_error(None, 2, target, np.empty_like(logits))
@@ -652,5 +652,9 @@ def test_compiled_relaxation_kernels_refuse_buffers_they_cannot_use():
         state_step(None, None, 7, None, x, 0.0, 0.1, out, None, np.empty_like(x))
     with pytest.raises(TypeError):
         state_step(None, None, 0, None, None, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
+        state_step(None, None, 0, np.zeros((4, 3)), x, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="shape of the states"):
+        error_energy(x, None, x, 1.0, 0.0, np.empty(12), energy)
     with pytest.raises(TypeError):
         error_energy(x, None, None, 1.0, 0.0, np.empty_like(x), energy)

@@ -400,8 +400,10 @@ def test_compiled_latent_step_matches_the_settling_equations(dtype, case):
         np.testing.assert_allclose(z, expected, rtol=1e-6 if dtype == np.float32 else 1e-13)
 
 
-def test_compiled_latent_step_refuses_groups_outside_the_layer():
+def test_compiled_latent_step_refuses_misshapen_buffers_and_groups_outside_the_layer():
     z = np.zeros((2, 6))
+    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
+        latent_step(np.zeros((3, 4)), z, z, -1, 0.0, None, None, 0.1, 0.1, 0.1, 1.0)
     starts, sizes = np.array([0, 4], dtype=np.intp), np.array([4, 3], dtype=np.intp)
     with pytest.raises(ValueError, match="within the layer"):
         latent_step(z, z, z, -1, 0.0, None, (starts, sizes), 0.1, 0.1, 0.1, 1.0)

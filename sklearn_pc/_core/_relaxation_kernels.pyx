@@ -327,6 +327,23 @@ cdef void* _required_intp(array, Py_ssize_t size) except NULL:
     return cnp.PyArray_DATA(checked)
 
 
+cdef int _same_shape(cnp.ndarray x, arrays) except -1:
+    """Check that every ndarray of ``arrays`` has the shape of ``x`` (None and
+    other objects are left to :func:`_data`)."""
+    cdef cnp.ndarray checked
+    cdef int axis
+    for array in arrays:
+        if not isinstance(array, cnp.ndarray):
+            continue
+        checked = <cnp.ndarray> array
+        if cnp.PyArray_NDIM(checked) != cnp.PyArray_NDIM(x):
+            raise ValueError("relaxation buffers must have the shape of the states")
+        for axis in range(cnp.PyArray_NDIM(x)):
+            if cnp.PyArray_DIM(checked, axis) != cnp.PyArray_DIM(x, axis):
+                raise ValueError("relaxation buffers must have the shape of the states")
+    return 0
+
+
 cdef int _typenum(cnp.ndarray x) except -1:
     if cnp.PyArray_NDIM(x) != 2 or cnp.PyArray_TYPE(x) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
         raise ValueError("states must be a 2-D float32 or float64 array")
@@ -352,6 +369,7 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x not None, doub
     if not 0 <= code < 4:
         raise ValueError(f"unknown activation code {code}")
     cdef int typenum = _typenum(x)
+    _same_shape(x, (feedback, activity, error, out, activity_out))
     cdef Py_ssize_t n_rows = x.shape[0], n_units = x.shape[1], size = n_rows * n_units
     cdef void* rates = NULL
     cdef double scalar_rate = 0
@@ -400,6 +418,7 @@ def error_energy(prediction, bias, cnp.ndarray x not None, double nu, double dec
     ``(n_units,)``, ``energy`` shape ``(n_rows,)``; returns ``error``.
     """
     cdef int typenum = _typenum(x)
+    _same_shape(x, (prediction, error))
     cdef Py_ssize_t n_rows = x.shape[0], n_units = x.shape[1], size = n_rows * n_units
     cdef void* states = _required(x, typenum, size)
     cdef void* shift = _data(bias, typenum, n_units)
@@ -433,9 +452,8 @@ def prediction_error(cnp.ndarray logits not None, int code, target, error):
     """
     if not 0 <= code < 4:
         raise ValueError(f"unknown activation code {code}")
-    if np.shape(target) != np.shape(logits) or np.shape(error) != np.shape(logits):
-        raise ValueError("target and error must have the shape of the logits")
     cdef int typenum = _typenum(logits)
+    _same_shape(logits, (target, error))
     cdef Py_ssize_t n_rows = logits.shape[0], n_units = logits.shape[1]
     cdef Py_ssize_t size = n_rows * n_units
     cdef void* h = _written(logits, typenum, size)
@@ -475,6 +493,7 @@ def latent_step(drive, cnp.ndarray z not None, activity, int code, double sparsi
     ``np.add.reduceat``'s by rounding.
     """
     cdef int typenum = _typenum(z)
+    _same_shape(z, (drive, activity, error))
     cdef Py_ssize_t n_rows = z.shape[0], n_units = z.shape[1], size = n_rows * n_units
     cdef void* states = _written(z, typenum, size)
     cdef void* dr = _required(drive, typenum, size)
