@@ -712,9 +712,10 @@ DIFFERENCES = [
     "log-likelihood every step and its synapses multiply W by a mask and the outputs by a gate "
     "(elementwise); ngc-learn's `process.scan` / `run` dispatch `jax.lax.scan` and the compiled "
     "processes from Python and pass the whole global state dict in and out on every call (its "
-    "machinery, counted in the process rows; the jax.jit rows remove most of it).  Ours checks every batch for divergence (one extra prediction "
-    "pass from zero states in the GNCN, the initial output energy in the MLP) and computes the "
-    "batch BCE / energy it reports in `loss_curve_`.",
+    "machinery, counted in the process rows; the jax.jit rows remove most of it).  Ours checks "
+    "every batch for divergence (one extra prediction pass from zero states in the GNCN, the "
+    "initial output energy in the MLP) and computes the batch BCE / energy it reports in "
+    "`loss_curve_`.",
     "Time to accuracy: the pcx run uses our initial weights and the same per-epoch permutations; "
     "it drops nothing on MNIST (60000 / 200).  All three use the same activation and "
     "log-loss (MLPClassifier's only classification loss; a softmax cross-entropy top Vode in "
@@ -841,7 +842,8 @@ def main(argv=None):
     if python is not None:
         probe = subprocess.run([str(python), "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
                                 "from _peer_common import configure_threads; import os; "
-                                f"configure_threads({args.threads}); print(os.environ['XLA_FLAGS'])",
+                                f"configure_threads({args.threads}); "
+                                "print(os.environ['XLA_FLAGS'])",
                                 str(PEERS)], capture_output=True, text=True,
                                env={k: v for k, v in os.environ.items() if k != "XLA_FLAGS"},
                                check=False)

@@ -186,7 +186,8 @@ def main(argv=None):
     lines += ["", f"Reference for M-MSE (squared error summed over the {int((~observed).sum())} "
               f"masked pixels, mean over test images): filling them with the training set's "
               f"mean image scores {mean_fill:.2f}."]
-    curves = data_efficiency(args.efficiency_models, data, args, rows, known_curves) if args.fractions else {}
+    curves = (data_efficiency(args.efficiency_models, data, args, rows, known_curves)
+              if args.fractions else {})
     if curves:
         lines += ["", f"## Data efficiency: test BCE after {args.efficiency_epochs} epochs on "
                   "a fraction of the training set", "",

@@ -117,8 +117,8 @@ _SHARED_NOTES = """Inputs must lie in [0, 1]: they are the means of the Bernoull
     scale first (e.g. ``MinMaxScaler(clip=True)``).  A batch loss that becomes
     NaN, infinite or more than 1e4 times ``n_features log 2`` (the loss of
     predicting 1/2 everywhere) raises a FloatingPointError naming
-    ``learning_rate_init``; a failed fit leaves the estimator as it was.  float32 input is trained and
-    answered in float32.  Inference runs in chunks of rows sized by
+    ``learning_rate_init``; a failed fit leaves the estimator as it was.
+    float32 input is trained and answered in float32.  Inference runs in chunks of rows sized by
     scikit-learn's ``working_memory``.  The generative protocols are those of
     :class:`~sklearn_pc.GNCNAutoencoder`: a full-covariance Gaussian mixture
     fitted to the training codes is the prior of :meth:`sample` and of the

@@ -31,7 +31,8 @@ def make_network(sizes=(4, 5, 3), activation="tanh", tied=False, seed=0, dtype=n
 def training_states(network, n_samples=6, seed=1):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_samples, network.layer_sizes[0])).astype(network.dtype)
-    Y = np.eye(network.layer_sizes[-1], dtype=network.dtype)[rng.integers(0, network.layer_sizes[-1], n_samples)]
+    n_classes = network.layer_sizes[-1]
+    Y = np.eye(n_classes, dtype=network.dtype)[rng.integers(0, n_classes, n_samples)]
     states = network.feedforward(X)
     states[-1] = Y
     return states
@@ -385,7 +386,8 @@ def test_float32_stays_float32(schedule):
     errors = relax(net, states, schedule=schedule, n_steps=3, rate=0.1, activity_decay=0.01)
     assert all(s.dtype == np.float32 for s in states)
     assert all(e.dtype == np.float32 for e in errors[1:])
-    assert all(g.dtype == np.float32 for g in local_gradients(net, states, errors, forward_decay=0.1))
+    grads = local_gradients(net, states, errors, forward_decay=0.1)
+    assert all(g.dtype == np.float32 for g in grads)
     assert net.energy(states, errors).dtype == np.float32
 
 

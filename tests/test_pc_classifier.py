@@ -31,9 +31,10 @@ def small(**params):
 def linear_classifier(weight_decay):
     """The two-layer linear network of seed 001 section 3, trained by full-batch descent."""
     return PCClassifier(hidden_layer_sizes=(), activation="identity", fit_intercept=False,
-                        loss="squared_error", solver="sgd", momentum=0.0, learning_rate_init=0.2, batch_size=3,
-                        weight_decay=weight_decay, max_iter=4000, tol=0.0, shuffle=False,
-                        n_iter_no_change=4000, random_state=0)
+                        loss="squared_error", solver="sgd", momentum=0.0,
+                        learning_rate_init=0.2, batch_size=3, weight_decay=weight_decay,
+                        max_iter=4000, tol=0.0, shuffle=False, n_iter_no_change=4000,
+                        random_state=0)
 
 
 def test_linear_network_reaches_the_ridge_solution():
