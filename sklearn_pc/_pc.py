@@ -207,12 +207,12 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             states = network.feedforward(X[rows], workspace)
             initial = float(network.output_energy(Y[rows], states[-1]).sum())
             states[-1] = Y[rows]
+            energy = np.empty(states[0].shape[0], dtype=states[0].dtype)
             errors = relax(network, states, clamp_bottom=True, clamp_top=True,
                            schedule=self.inference, n_steps=n_steps,
                            rate=self.inference_rate, feedforward_start=True,
-                           tol=self._inference_tol(), workspace=workspace)
-            energy = float(network.energy(states, errors).sum())
-            return initial, energy, local_gradients(network, states, errors, n_samples=n_samples,
+                           tol=self._inference_tol(), workspace=workspace, energy=energy)
+            return initial, float(energy.sum()), local_gradients(network, states, errors, n_samples=n_samples,
                                                     workspace=workspace)
 
         # overflows show up as a non-finite energy, checked below

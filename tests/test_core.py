@@ -6,7 +6,7 @@ import pytest
 from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
 from sklearn_pc._core._network import PCNetwork
-from sklearn_pc._core._relaxation import relax
+from sklearn_pc._core._relaxation import _AlternatingRelaxation, relax
 from sklearn_pc._core._relaxation_kernels import (ACTIVATION_CODES, error_energy,
                                                   prediction_error, state_step)
 from sklearn_pc._core._update_kernels import adam_update, sgd_update
@@ -453,18 +453,27 @@ def test_cross_entropy_energy_stays_finite_when_a_probability_underflows(dtype):
     assert energy[0] == pytest.approx(-np.log(np.finfo(dtype).tiny), rel=1e-6)
 
 
-@pytest.mark.parametrize("clamp_top,decay", [(True, 0.0), (False, 0.05)])
-def test_rows_stop_on_their_own_once_settled(clamp_top, decay):
+@pytest.mark.parametrize("clamp_top,decay,n_steps", [
+    (True, 0.0, 300), (False, 0.05, 300),
+    (True, 0.0, 93),  # rows settle in the last steps: they stay in the batch
+])
+def test_rows_stop_on_their_own_once_settled(clamp_top, decay, n_steps, monkeypatch):
     """With ``tol``, each row stops when its own max |dx| drops to ``tol``: it
     ends where a lone relaxation of that row stopped by the same rule ends, and
-    a row still moving is not affected by the rows that left the batch."""
+    a row still moving is not affected by the rows that left the batch, nor
+    by the rows settled near the end, which stay in it with their steps
+    undone."""
     net = make_network(sizes=(4, 6, 5, 3), tied=True)
     states = training_states(net, n_samples=9)
     # rows 0..2 start at their feedforward states: without decay dx = 0, they stop
     # before any step
     states[-1][:3] = net.feedforward(states[0][:3])[-1]
-    kwargs = dict(clamp_top=clamp_top, n_steps=300, rate=0.2, activity_decay=decay)
+    kwargs = dict(clamp_top=clamp_top, n_steps=n_steps, rate=0.2, activity_decay=decay)
     tol = 1e-4
+    dropped = []
+    monkeypatch.setattr(_AlternatingRelaxation, "_stop_rows", lambda self, settled, new, drop=(
+        _AlternatingRelaxation._stop_rows): (dropped.append(settled.sum()), drop(self, settled,
+                                                                                new))[1])
     batch = [s.copy() for s in states]
     errors = relax(net, batch, tol=tol, **kwargs)
 
@@ -487,20 +496,58 @@ def test_rows_stop_on_their_own_once_settled(clamp_top, decay):
     for row in range(9):
         # the lone row, one step at a time, stopped by hand
         lone = [s[row:row + 1].copy() for s in states]
-        for step in range(300):
-            if gradient_max(lone) <= tol:
+        for step in range(n_steps + 1):
+            if step == n_steps or gradient_max(lone) <= tol:
                 break
             relax(net, lone, n_steps=1, rate=0.2, activity_decay=decay, clamp_top=clamp_top)
         n_steps_taken.append(step)
         for a, b in zip(batch, lone):
             np.testing.assert_allclose(a[row:row + 1], b, rtol=1e-10, atol=1e-10)
-        assert gradient_max([s[row:row + 1] for s in batch]) <= tol
+        assert (gradient_max([s[row:row + 1] for s in batch]) <= tol) == (step < n_steps)
         lone_errors = net.errors(lone)
         for a, b in zip(errors[1:], lone_errors[1:]):
             np.testing.assert_allclose(a[row:row + 1], b, rtol=1e-10, atol=1e-10)
     assert (n_steps_taken[:3] == [0, 0, 0]) == (decay == 0)
     assert min(n_steps_taken[3:]) > 0 and max(n_steps_taken) < 300
-    assert len(set(n_steps_taken)) > 2  # rows left the batch at different steps
+    assert len(set(n_steps_taken)) > 2  # rows settled at different steps
+    # settled rows never dropped: held in the batch, or the last row, which ends the loop
+    n_settled = sum(step < n_steps for step in n_steps_taken)
+    n_held = n_settled - sum(dropped) - (n_settled == len(n_steps_taken))
+    assert (n_held > 0) == (n_steps == 93)
+
+
+@pytest.mark.parametrize("schedule,tol,feedforward_start,clamp_top,decay,n_at_rest", [
+    ("alternating", 0.0, False, True, 0.0, 0),
+    ("alternating", 0.0, True, False, 0.05, 3),
+    ("alternating", 1e-3, True, True, 0.0, 3),    # rows that never move, and rows that stop
+    ("alternating", 1e-3, True, True, 0.0, 0),    # every row moves
+    ("alternating", 1e-3, True, False, 0.0, 3),
+    ("alternating", 1e-3, False, True, 0.05, 0),
+    ("euler", 0.0, False, True, 0.05, 0),
+])
+@pytest.mark.parametrize("output", ["identity", "softmax"])
+def test_relaxation_reports_the_energy_of_its_final_states(schedule, tol, feedforward_start,
+                                                           clamp_top, decay, n_at_rest, output):
+    """``energy`` receives, per row, the energy of the final states and errors
+    (plus the activity decay of the free layers below the top)."""
+    net = make_network(sizes=(4, 6, 5, 3), tied=True)
+    net = PCNetwork(net.coefs, net.intercepts, None, net.activation_names, net.variances,
+                    output=output)
+    states = training_states(net, n_samples=9)
+    if feedforward_start:
+        sweep = net.feedforward(states[0])
+        states = sweep[:-1] + [states[-1]]
+        states[-1][:n_at_rest] = sweep[-1][:n_at_rest]  # rows without error: never move
+    energy = np.full(9, np.nan)
+    errors = relax(net, states, schedule=schedule, tol=tol, feedforward_start=feedforward_start,
+                   clamp_top=clamp_top, activity_decay=decay, n_steps=40, rate=0.1,
+                   energy=energy)
+    expected = net.energy(states, errors)
+    for layer in range(1, net.n_layers + (0 if clamp_top else 1)):
+        if layer < net.n_layers:
+            expected += decay / 2 * (states[layer] ** 2).sum(axis=1)
+    np.testing.assert_allclose(energy, expected, rtol=1e-12, atol=1e-14)
+    assert np.ptp(energy) > 0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

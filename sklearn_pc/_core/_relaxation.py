@@ -45,7 +45,7 @@ def has_diverged(initial_energy, final_energy):
 
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
           n_steps=20, rate=0.1, activity_decay=0.0, errors=None, feedforward_start=False,
-          tol=0.0, workspace=None):
+          tol=0.0, workspace=None, energy=None):
     """Relax the free layers of ``states``, replacing their entries in the list.
 
     Parameters
@@ -88,6 +88,11 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         states and the returned errors may then be views of those buffers,
         valid until the next call with the same workspace in the same
         thread.  By default every call allocates its own.
+    energy : ndarray of shape (n_samples,), optional
+        Receives each row's energy at its final states:
+        ``PCNetwork.energy(states, errors)`` plus ``lambda_x / 2 ||x[l]||^2``
+        for the free layers below the top.  ``"alternating"`` has it at no
+        cost: it tracks each layer's energy per row anyway.
 
     Returns
     -------
@@ -116,19 +121,26 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if schedule == "euler":
-            return _relax_euler(network, states, free, feedback, n_steps=n_steps, rate=rate,
-                                decay=activity_decay, errors=errors)
+            errors = _relax_euler(network, states, free, feedback, n_steps=n_steps,
+                                  rate=rate, decay=activity_decay, errors=errors)
+            if energy is not None:
+                energy[...] = network.energy(states, errors)
+                for layer in free:
+                    if activity_decay and layer < n_layers:
+                        energy += activity_decay / 2 * _squared_norms(states[layer])
+            return errors
         if tol and feedforward_start and not activity_decay:
             return _relax_moving_rows(network, states, free, feedback, n_steps=n_steps,
-                                      rate=rate, tol=tol, workspace=workspace)
+                                      rate=rate, tol=tol, workspace=workspace, energy=energy)
         relaxation = _AlternatingRelaxation(network, states, free, feedback, rate=rate,
                                             decay=activity_decay, tol=tol,
                                             feedforward_start=feedforward_start,
                                             workspace=workspace)
-        return relaxation.run(n_steps)
+        return relaxation.run(n_steps, energy)
 
 
-def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, workspace):
+def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, workspace,
+                       energy):
     """``"alternating"`` with ``tol`` after a feedforward start, without decay:
     rows that stop before the first step never enter the relaxation.
 
@@ -137,30 +149,59 @@ def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, w
     ``dx[L-1] = sigma'(x[L-1]) * (eps[L] @ W[L-1])``.  A row whose largest
     ``|dx|`` is at most ``tol`` keeps its states and zero errors below the
     top, exactly as if it had left at step 0; the others relax as usual.
+    The final states and errors live in ``workspace``'s buffers, if given.
     """
     top = network.n_layers
     below = top - 1
-    dtype = states[0].dtype
-    activity, derivative = network.activate_with_derivative(below, states[below])
-    top_error = network.error(top, states[top], network.predict_layer(below, activity))
-    largest = np.zeros(top_error.shape[0], dtype=dtype)
+    dtype = states[top].dtype
+    n_rows = states[top].shape[0]
+    activity = network.activate(below, states[below],
+                                out=empty(workspace, ("first step", "a"), states[below].shape,
+                                          dtype))
+    top_prediction = network.predict_layer(below, activity)
+    top_error = network.error(top, states[top], top_prediction)
+    if energy is not None:
+        # the energy of a row that does not move: its errors below the top are zero
+        energy[...] = network.output_energy(states[top], top_prediction)
+    largest = np.zeros(n_rows, dtype=dtype)
     if top in free:
         np.abs(top_error).max(axis=1, out=largest)
     if below in free:
-        step = top_error @ feedback[below]
-        step *= derivative
-        np.maximum(largest, np.abs(step).max(axis=1), out=largest)
+        shape = states[below].shape
+        step = np.matmul(top_error, feedback[below],
+                         out=empty(workspace, ("first step", "feedback"), shape, dtype))
+        # only largest |dx[L-1]| is kept: the step itself is retaken by the relaxation
+        state_step(step, activity, ACTIVATION_CODES[network.activation_names[below]], None,
+                   states[below], 0.0, 0.0, empty(workspace, ("first step", "x"), shape, dtype),
+                   largest)
     moving = np.flatnonzero(~(largest <= dtype.type(tol)))
-    moving_states = [s.take(moving, axis=0) for s in states]
-    errors = [None] + [np.zeros_like(states[layer]) for layer in range(1, top)] + [top_error]
+    if moving.size == n_rows:
+        errors = _AlternatingRelaxation(network, states, free, feedback, rate=rate, decay=0.0,
+                                        tol=tol, feedforward_start=True,
+                                        workspace=workspace).run(n_steps, energy)
+        return errors
+    errors = [None]
+    for layer in range(1, top):
+        errors.append(empty(workspace, ("stopped rows", "eps", layer), states[layer].shape,
+                            dtype))
+        errors[layer].fill(0)
+    errors.append(top_error)
+    # the clamped bottom is not read after a feedforward start (it predicts x[1] = mu[1])
+    unread = 0 not in free and top > 1
+    moving_states = [None if unread and layer == 0 else s.take(moving, axis=0)
+                     for layer, s in enumerate(states)]
     if moving.size:
         relaxation = _AlternatingRelaxation(network, moving_states, free, feedback, rate=rate,
                                             decay=0.0, tol=tol, feedforward_start=True,
                                             workspace=workspace)
-        for layer, moving_error in enumerate(relaxation.run(n_steps)[1:], start=1):
+        moving_energy = None if energy is None else np.empty(moving.size, dtype)
+        for layer, moving_error in enumerate(relaxation.run(n_steps, moving_energy)[1:],
+                                             start=1):
             errors[layer][moving] = moving_error
+        if energy is not None:
+            energy[moving] = moving_energy
     for layer in free:
-        final = states[layer].copy()
+        final = copy(workspace, ("stopped rows", "x", layer), states[layer])
         final[moving] = moving_states[layer]
         states[layer] = final
     return errors
@@ -239,8 +280,8 @@ class _AlternatingRelaxation:
         self.network, self.states, self.free = network, states, free
         self.workspace = workspace
         top = self.top = network.n_layers
-        dtype = self.dtype = states[0].dtype
-        n_rows = states[0].shape[0]
+        dtype = self.dtype = states[top].dtype
+        n_rows = states[top].shape[0]
         self.decay = dtype.type(decay)
         self.nu = [dtype.type(v) for v in network.variances]
         self.backtrack = network.tied
@@ -368,13 +409,14 @@ class _AlternatingRelaxation:
         return new
 
     def _stop_rows(self, settled, new):
-        """Set aside the final states and errors of the ``settled`` rows and
-        drop them from every buffer; returns the proposal ``new`` re-pointed
-        at the shrunk buffers."""
+        """Set aside the final states, errors and energies of the ``settled``
+        rows and drop them from every buffer; returns the proposal ``new``
+        re-pointed at the shrunk buffers."""
         final_keys = [("x", layer) for layer in self.free] + [
-            ("eps", layer) for layer in range(1, self.top + 1)]
+            ("eps", layer) for layer in range(1, self.top + 1)] + [
+            ("e", layer) for layer in range(self.top + 1)]
         if self.stopped is None:
-            n_rows = self.states[0].shape[0]
+            n_rows = self.states[self.top].shape[0]
             self.stopped = {key: np.empty((n_rows,) + self.current[key].shape[1:],
                                           dtype=self.current[key].dtype) for key in final_keys}
         leaving, kept = np.flatnonzero(settled), np.flatnonzero(~settled)
@@ -422,22 +464,30 @@ class _AlternatingRelaxation:
     def _objective(self, new):
         return sum(self._get(("e", layer), new) for layer in range(self.top + 1))
 
-    def run(self, n_steps):
+    def run(self, n_steps, energy=None):
         """Take ``n_steps`` steps; write the free states back into the caller's
-        list and return the final errors."""
+        list, each row's final energy into ``energy`` (if given), and return
+        the final errors."""
         objective = self._objective({}) if self.backtrack else None
-        for _ in range(n_steps):
+        for step in range(n_steps):
             new = self._propose()
             if not new:
                 break  # nothing moves, now or later
+            held = None
             if self.tol:
                 settled = self.largest_step <= self.tol
-                if settled.any():
+                n_settled = np.count_nonzero(settled)
+                if n_settled == self.rows.size:
+                    break
+                if n_settled * (n_steps - step) < self.rows.size:
+                    # carrying these rows through the remaining steps costs less than
+                    # one step of all rows: undo their proposals instead of dropping
+                    # them from every buffer (their values stay the same)
+                    held = settled if n_settled else None
+                else:
                     new = self._stop_rows(settled, new)
                     if self.backtrack:
                         objective = objective[~settled]
-                    if not self.rows.size:
-                        break
             current = self.current
             self._recompute(new)
             if self.backtrack:
@@ -451,6 +501,9 @@ class _AlternatingRelaxation:
                         self.rates = np.full((self.rows.size, 1), self.rates, dtype=self.dtype)
                     self.rates[rejected] *= self.dtype.type(0.5)
                 objective = proposed
+            if held is not None:
+                for key, value in new.items():
+                    value[held] = current[key][held]
             for key, value in new.items():
                 self.spare[key], current[key] = current[key], value
         final = self.current
@@ -460,4 +513,6 @@ class _AlternatingRelaxation:
             final = self.stopped
         for layer in self.free:
             self.states[layer] = final[("x", layer)]
+        if energy is not None:
+            energy[...] = self._objective(final)
         return [None] + [final[("eps", layer)] for layer in range(1, self.top + 1)]
