@@ -212,8 +212,9 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                            schedule=self.inference, n_steps=n_steps,
                            rate=self.inference_rate, feedforward_start=True,
                            tol=self._inference_tol(), workspace=workspace, energy=energy)
-            return initial, float(energy.sum()), local_gradients(network, states, errors, n_samples=n_samples,
-                                                    workspace=workspace)
+            gradients = local_gradients(network, states, errors, n_samples=n_samples,
+                                        workspace=workspace)
+            return initial, float(energy.sum()), gradients
 
         # overflows show up as a non-finite energy, checked below
         with np.errstate(over="ignore", invalid="ignore"):
