@@ -267,7 +267,10 @@ class _AlternatingRelaxation:
     feedback rows whose energy would rise get their accepted values copied
     back into the proposal before the two swap.  With ``tol > 0``, rows
     whose update direction is at most ``tol`` leave every buffer (their
-    final values are kept aside) before the step is computed further.
+    final values are kept aside) before the step is computed further; rows
+    that settle so late that carrying them to the end costs less than one
+    step of the batch stay instead, their proposals undone like rejected
+    ones (their direction, and so their settling, stays the same).
     ``feedback`` maps each free layer below the top to its ``W[l]``.  The
     elementwise work between the matrix products runs in the compiled
     kernels of ``_relaxation_kernels``: one pass per moving layer for its
@@ -500,6 +503,8 @@ class _AlternatingRelaxation:
                     if not np.ndim(self.rates):
                         self.rates = np.full((self.rows.size, 1), self.rates, dtype=self.dtype)
                     self.rates[rejected] *= self.dtype.type(0.5)
+                if held is not None:
+                    proposed[held] = objective[held]
                 objective = proposed
             if held is not None:
                 for key, value in new.items():
