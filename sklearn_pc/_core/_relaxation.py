@@ -176,10 +176,9 @@ def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, w
                    largest)
     moving = np.flatnonzero(~(largest <= dtype.type(tol)))
     if moving.size == n_rows:
-        errors = _AlternatingRelaxation(network, states, free, feedback, rate=rate, decay=0.0,
-                                        tol=tol, feedforward_start=True,
-                                        workspace=workspace).run(n_steps, energy)
-        return errors
+        return _AlternatingRelaxation(network, states, free, feedback, rate=rate, decay=0.0,
+                                      tol=tol, feedforward_start=True,
+                                      workspace=workspace).run(n_steps, energy)
     errors = [None]
     for layer in range(1, top):
         errors.append(empty(workspace, ("stopped rows", "eps", layer), states[layer].shape,
