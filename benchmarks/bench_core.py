@@ -24,8 +24,12 @@ product or with the rows split into one block per thread, measured in the
 same run.  Inference is timed one batch at a time.  A large square
 product's rate is reported too, as the machine's ceiling.
 
-It also times one optimizer update (Adam, SGD) of the PC MLP's arrays, and
-one training epoch of the PC MLP against data size and against width.
+It also times one optimizer update (Adam, SGD) of the PC MLP's arrays, one
+training epoch of the PC MLP against data size and against width, and one
+GNCN settling step: GNCN-PDH against GNCN-t2-LSigma plus PDH's skip products
+at the GEMM peak (PDH is t2-LSigma with the skip path ``M``), and the lateral
+competition's share of a latent layer's update at growing widths, against
+the dense product a full lateral matrix would cost.
 """
 
 import argparse
@@ -40,6 +44,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
+from sklearn_pc._core._ngc import group_bounds
+from sklearn_pc._core._relaxation_kernels import latent_step
 
 
 def gemm_rate(shapes, dtype, min_seconds):
@@ -293,6 +299,93 @@ def scaling(args, rng):
     return {"by_size": by_size, "by_width": by_width}
 
 
+def settle_step(args, rng):
+    """Milliseconds per GNCN settling step (``transform`` of float32 batches of
+    ``args.step_batch`` rows, ``T`` steps each) of GNCN-PDH and GNCN-t2-LSigma,
+    and of PDH's skip products ``a(l+2) M(l+2)`` alone at their GEMM peak;
+    medians over ``args.repeats`` rounds, each timing all three (the
+    models by their best of three runs)."""
+    batch, sizes = args.step_batch, [784, *args.gncn_latent]
+    X = (rng.random((4 * batch, sizes[0])) > 0.5).astype(np.float32)
+    models = {variant: GNCNAutoencoder(variant, latent_sizes=tuple(args.gncn_latent),
+                                       n_settle_steps=args.gncn_steps, batch_size=batch,
+                                       max_iter=1, n_prior_components=1, prior_max_samples=2,
+                                       random_state=0).fit(X[:batch])
+              for variant in ("t2-lsigma", "pdh")}
+    skip = [(batch, sizes[l + 2], sizes[l], f"M{l + 2}") for l in range(len(sizes) - 2)]
+    skip_flops = sum(2 * m * k * n for m, k, n, _ in skip)
+    n_steps = X.shape[0] // batch * args.gncn_steps
+    rounds = []
+    for _ in range(args.repeats):
+        one = {variant: 1e3 / best_rate(lambda m=model: per_batch(m.transform, X, batch),
+                                        n_steps, 3)
+               for variant, model in models.items()}
+        one["skip_products"] = 1e3 * skip_flops / (gemm_rate(skip, np.float32,
+                                                             args.gemm_seconds)["peak"] * 1e9)
+        one["pdh_over_t2_plus_skip"] = one["pdh"] / (one["t2-lsigma"] + one["skip_products"])
+        rounds.append(one)
+    result = {key: float(np.median([r[key] for r in rounds])) for key in rounds[0]}
+    print(f"settling step, batch {batch}: PDH {result['pdh']:.3f} ms, t2-LSigma "
+          f"{result['t2-lsigma']:.3f} ms, skip products {result['skip_products']:.3f} ms",
+          flush=True)
+    return {**result, "batch": batch, "rounds": rounds}
+
+
+def lateral_cost(args, rng):
+    """Microseconds of one latent layer's compiled update (``latent_step``,
+    float32, ``args.step_batch`` rows) without and with lateral competition in
+    ``n_groups = 20`` groups, at each width of ``args.lateral_widths``, and of
+    the product ``a V`` with a dense ``V`` that the group sums replace."""
+    batch, result = args.step_batch, {}
+    defaults = GNCNAutoencoder("pdh").get_params()
+    excitation, inhibition = defaults["lateral_excitation"], defaults["lateral_inhibition"]
+    for width in args.lateral_widths:
+        drive, z, a, e = (rng.standard_normal((batch, width)).astype(np.float32)
+                          for _ in range(4))
+
+        def step_us(groups):
+            def run():
+                latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
+                            defaults["beta"], 1.0)
+            run()
+            repeats, start = 0, time.perf_counter()
+            while time.perf_counter() - start < args.gemm_seconds / 4:
+                run()
+                repeats += 1
+            return 1e6 * (time.perf_counter() - start) / repeats
+
+        without, with_groups = step_us(None), step_us(group_bounds(width, 20))
+        dense = [(batch, width, width, "V")]
+        dense_us = 1e6 * 2 * batch * width * width / (
+            gemm_rate(dense, np.float32, args.gemm_seconds)["peak"] * 1e9)
+        result[width] = {"without_us": without, "with_us": with_groups, "dense_product_us": dense_us,
+                         "lateral_ns_per_entry": 1e3 * (with_groups - without) / (batch * width)}
+        print(f"lateral, width {width}: {without:.1f} / {with_groups:.1f} us, dense product "
+              f"{dense_us:.1f} us", flush=True)
+    return result
+
+
+def settle_step_markdown(step, lateral, args):
+    lines = ["", f"## GNCN settling step (float32, batch {step['batch']}, "
+             f"784-{'-'.join(map(str, args.gncn_latent))})", "",
+             "| GNCN-PDH (ms) | GNCN-t2-LSigma (ms) | PDH's skip products at the GEMM peak (ms) "
+             "| PDH / (t2-LSigma + skip products) |", "|---|---|---|---|",
+             f"| {step['pdh']:.3f} | {step['t2-lsigma']:.3f} | {step['skip_products']:.3f} "
+             f"| {step['pdh_over_t2_plus_skip']:.2f} (rounds "
+             + ", ".join(f"{r['pdh_over_t2_plus_skip']:.2f}" for r in step["rounds"]) + ") |",
+             "", "Per step, from `transform` (T steps per batch, median of "
+             f"{args.repeats} rounds).  Lateral competition in one latent layer's compiled "
+             "update: group sums, against the dense product `a V` that a full lateral matrix "
+             f"would cost ({step['batch']} rows, 20 groups):", "",
+             "| width | update without lateral (us) | with lateral (us) "
+             "| lateral, ns per row and unit | dense `a V` at the GEMM peak (us) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {w} | {r['without_us']:.1f} | {r['with_us']:.1f} "
+              f"| {r['lateral_ns_per_entry']:.2f} | {r['dense_product_us']:.1f} |"
+              for w, r in lateral.items()]
+    return lines
+
+
 def scaling_markdown(result, args):
     first_n = args.scaling_sizes[0]
     lines = ["", f"## Scaling: one training epoch of the PC MLP 784-w-w-10 (float32, batch "
@@ -355,12 +448,16 @@ def main(argv=None):
                         default=[1000, 2000, 5000, 10000, 20000, 60000])
     parser.add_argument("--scaling-widths", type=int, nargs="*",
                         default=[100, 200, 500, 1000, 2000])
+    parser.add_argument("--step-batch", type=int, default=128,
+                        help="batch of the GNCN settling-step and lateral-competition timings")
+    parser.add_argument("--lateral-widths", type=int, nargs="*", default=[360, 1000, 2000, 4000])
     parser.add_argument("--name", default="bench_core")
     args = parser.parse_args(argv)
     if args.quick:
         args.pc_hidden, args.gncn_latent, args.batch_sizes = [64, 64], [32, 32, 32], [32]
         args.min_samples, args.repeats, args.gemm_seconds, args.square = 128, 1, 0.05, 256
         args.scaling_sizes, args.scaling_widths = [100, 200], [16, 32]
+        args.step_batch, args.lateral_widths = 32, [40, 80]
     warnings.simplefilter("ignore", ConvergenceWarning)
     warn_if_blas_pinned()
     rng = np.random.default_rng(0)
@@ -370,17 +467,21 @@ def main(argv=None):
             for dtype in args.dtypes for batch in args.batch_sizes]
     optimizer = optimizer_step(args, rng)
     scaled = scaling(args, rng) if args.scaling_sizes and args.scaling_widths else None
+    step = settle_step(args, rng)
+    lateral = lateral_cost(args, rng)
     markdown = to_markdown(rows, square, args)
     markdown += (f"\nOne optimizer update of the PC MLP's {optimizer['n_parameters']:,} "
                  f"float32 weights and biases: Adam {optimizer['adam']:.2f} ms, SGD with "
                  f"momentum {optimizer['sgd']:.2f} ms.\n")
     if scaled:
         markdown += "\n".join(scaling_markdown(scaled, args)) + "\n"
+    markdown += "\n".join(settle_step_markdown(step, lateral, args)) + "\n"
     print(markdown)
     if not args.quick:
         write_results(args.name, {"config": vars(args), "square_gemm_gflops": square,
                                   "optimizer_step_ms": optimizer,
-                                  "rows": rows, "scaling": scaled}, markdown)
+                                  "rows": rows, "scaling": scaled,
+                                  "settle_step": step, "lateral": lateral}, markdown)
 
 
 if __name__ == "__main__":
