@@ -303,8 +303,9 @@ def settle_step(args, rng):
     """Milliseconds per GNCN settling step (``transform`` of float32 batches of
     ``args.step_batch`` rows, ``T`` steps each) of GNCN-PDH and GNCN-t2-LSigma,
     and of PDH's skip products ``a(l+2) M(l+2)`` alone at their GEMM peak;
-    medians over ``args.repeats`` rounds, each timing all three (the
-    models by their best of three runs)."""
+    medians over ``args.repeats`` rounds, each timing all three (the models
+    by their best of three runs, taken in turns so that both see the same
+    drift of the machine's speed)."""
     batch, sizes = args.step_batch, [784, *args.gncn_latent]
     X = (rng.random((4 * batch, sizes[0])) > 0.5).astype(np.float32)
     models = {variant: GNCNAutoencoder(variant, latent_sizes=tuple(args.gncn_latent),
@@ -317,9 +318,13 @@ def settle_step(args, rng):
     n_steps = X.shape[0] // batch * args.gncn_steps
     rounds = []
     for _ in range(args.repeats):
-        one = {variant: 1e3 / best_rate(lambda m=model: per_batch(m.transform, X, batch),
-                                        n_steps, 3)
-               for variant, model in models.items()}
+        best = dict.fromkeys(models, np.inf)
+        for _ in range(3):
+            for variant, model in models.items():
+                start = time.perf_counter()
+                per_batch(model.transform, X, batch)
+                best[variant] = min(best[variant], time.perf_counter() - start)
+        one = {variant: 1e3 * seconds / n_steps for variant, seconds in best.items()}
         one["skip_products"] = 1e3 * skip_flops / (gemm_rate(skip, np.float32,
                                                              args.gemm_seconds)["peak"] * 1e9)
         one["pdh_over_t2_plus_skip"] = one["pdh"] / (one["t2-lsigma"] + one["skip_products"])

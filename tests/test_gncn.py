@@ -11,8 +11,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 
 from sklearn_pc import GNCNAutoencoder
-from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core import _ngc
+from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core._ngc import group_bounds, project_covariance
 from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, latent_step
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse

@@ -101,12 +101,12 @@ def project_covariance(covariance, precision, min_variance, previous_above=None)
     """
     symmetric = (covariance + covariance.T) / 2
     n_units = covariance.shape[0]
-    diagonal = np.s_[::n_units + 1]
     with one_blas_thread():
         if previous_above is not None and previous_above <= _SUBSET_FRACTION * n_units:
             above, vectors = linalg.eigh(symmetric, subset_by_value=(min_variance, np.inf),
                                          driver="evr", overwrite_a=True, check_finite=False)
             floor = above.dtype.type(min_variance)
+            diagonal = np.s_[::n_units + 1]
             np.matmul(vectors * (above - floor), vectors.T, out=covariance)
             covariance.flat[diagonal] += floor
             np.matmul(vectors * (1 / above - 1 / floor), vectors.T, out=precision)
