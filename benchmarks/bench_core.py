@@ -1,6 +1,6 @@
 """Throughput of the dynamics core against the machine's matrix-multiply peak.
 
-    python benchmarks/bench_core.py            # full run (about 13 minutes on 2 cores)
+    python benchmarks/bench_core.py            # full run (13-15 minutes on 2 cores)
     python benchmarks/bench_core.py --quick    # smoke run, small sizes
 
 Two models, at batch sizes 32 / 128 / 512 in float32 and float64:
