@@ -363,7 +363,8 @@ def lateral_cost(args, rng):
         dense = [(batch, width, width, "V")]
         dense_us = 1e6 * 2 * batch * width * width / (
             gemm_rate(dense, np.float32, args.gemm_seconds)["peak"] * 1e9)
-        result[width] = {"without_us": without, "with_us": with_groups, "dense_product_us": dense_us,
+        result[width] = {"without_us": without, "with_us": with_groups,
+                         "dense_product_us": dense_us,
                          "lateral_ns_per_entry": 1e3 * (with_groups - without) / (batch * width)}
         print(f"lateral, width {width}: {without:.1f} / {with_groups:.1f} us, dense product "
               f"{dense_us:.1f} us", flush=True)
