@@ -24,18 +24,25 @@ product or with the rows split into one block per thread, measured in the
 same run.  Inference is timed one batch at a time.  A large square
 product's rate is reported too, as the machine's ceiling.
 
-It also times one optimizer update (Adam, SGD) of the PC MLP's arrays, one
-training epoch of the PC MLP against data size and against width, and one
-GNCN settling step: GNCN-PDH against GNCN-t2-LSigma plus PDH's skip products
-at the GEMM peak (PDH is t2-LSigma with the skip path ``M``), and the lateral
-competition's share of a latent layer's update at growing widths, against
-the dense product a full lateral matrix would cost.
+It also splits a PC MLP training batch into its matrix products (timed
+where they run, and again in a plain loop), the compiled elementwise passes,
+the optimizer update and the rest, on one thread, and compares one row block
+per thread with one thread; it times one optimizer update (Adam, SGD) of the
+PC MLP's arrays, one training epoch of the PC MLP against data size and
+against width, and one GNCN settling step: GNCN-PDH against GNCN-t2-LSigma
+plus PDH's skip products at the GEMM peak (PDH is t2-LSigma with the skip
+path ``M``), and the lateral competition's share of a latent layer's update
+at growing widths, against the dense product a full lateral matrix would
+cost.
 """
 
 import argparse
+import contextlib
 import os
 import time
+import types
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -44,8 +51,15 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
+from sklearn_pc import _pc
+from sklearn_pc._core import _learning, _network, _relaxation
 from sklearn_pc._core._ngc import group_bounds
 from sklearn_pc._core._relaxation_kernels import latent_step
+
+
+def blas_thread_count():
+    """Threads of the BLAS libraries loaded (the most of any)."""
+    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
 
 
 def gemm_rate(shapes, dtype, min_seconds):
@@ -67,8 +81,7 @@ def gemm_rate(shapes, dtype, min_seconds):
     """
     rng = np.random.default_rng(0)
     flops = sum(2 * m * k * n for m, k, n, _ in shapes)
-    n_threads = max(info["num_threads"] for info in threadpool_info()
-                    if info["user_api"] == "blas")
+    n_threads = blas_thread_count()
 
     def operands_of(block_shapes):
         """``(A, B, out)`` for each product, one set per distinct product."""
@@ -267,6 +280,181 @@ def update_ms(name, params, grads, n_updates, repeats):
                                     for _ in range(n_updates)], n_updates, repeats)
 
 
+@contextlib.contextmanager
+def timed_core(spent):
+    """Add to ``spent`` the seconds of the PC core's matrix products
+    (``"products"``: every ``np.matmul`` of the relaxation, the bottom-up
+    sweep and the gradients), of its compiled elementwise passes
+    (``"passes"``) and of its Adam updates (``"optimizer"``), where they run.
+
+    It swaps timing wrappers into the core's modules for the duration: about
+    0.4 us per call, 0.3 % of a 64-row batch of the 784-600-600-10 MLP.
+    """
+    def timing(key, function):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - start
+        return run
+
+    timed_numpy = types.ModuleType("timed_numpy")  # numpy, but for a timed matmul
+    timed_numpy.__getattr__ = lambda name: getattr(np, name)
+    timed_numpy.matmul = timing("products", np.matmul)
+    swaps = [(_relaxation, "np", timed_numpy), (_network, "np", timed_numpy),
+             (_learning, "np", timed_numpy),
+             (_relaxation, "state_step", timing("passes", _relaxation.state_step)),
+             (_relaxation, "error_energy", timing("passes", _relaxation.error_energy)),
+             (_learning, "adam_update", timing("optimizer", _learning.adam_update))]
+    originals = [(module, name, getattr(module, name)) for module, name, _ in swaps]
+    try:
+        for module, name, value in swaps:
+            setattr(module, name, value)
+        yield spent
+    finally:
+        for module, name, value in originals:
+            setattr(module, name, value)
+
+
+@contextlib.contextmanager
+def timed_blocks(slowest):
+    """Append to ``slowest`` the seconds of the slowest row block of each
+    batch that ``PCClassifier`` relaxes in threads (see ``_core._threads``)."""
+    original = _pc.map_row_blocks
+
+    def timed(function, n_rows, n_blocks):
+        seconds = []
+
+        def block(rows):
+            start = time.perf_counter()
+            try:
+                return function(rows)
+            finally:
+                seconds.append(time.perf_counter() - start)
+
+        result = original(block, n_rows, n_blocks)
+        slowest.append(max(seconds))
+        return result
+
+    _pc.map_row_blocks = timed
+    try:
+        yield slowest
+    finally:
+        _pc.map_row_blocks = original
+
+
+def time_breakdown(args, rng):
+    """Where a PC MLP training batch's time goes (float32, 16 batches per run).
+
+    On one thread, batches of ``rows`` rows, each relaxed as one block, split
+    by :func:`timed_core` and set against the same products in the GEMM
+    peak's plain loop on one thread.  On every BLAS thread, batches of
+    ``rows`` rows per thread, one block per thread as the estimators run
+    them: the slowest block of each batch and what follows the blocks (the
+    sum of their gradients, the optimizer, the checks), and the speed-up over
+    one thread against the peak loops' own (one row block per thread against
+    one thread).  At batch 128 and 512 on two threads a block has 64 and 256
+    rows, the defaults.  Each of ``args.repeats`` rounds runs all four in
+    turns; every number is the median over the rounds of its per-round value.
+    """
+    sizes, result = [784, *args.pc_hidden, 10], {}
+    n_threads = blas_thread_count()
+    for rows in args.breakdown_rows:
+        X = rng.random((16 * n_threads * rows, sizes[0])).astype(np.float32)
+        y = np.arange(X.shape[0]) % sizes[-1]
+        single, threaded = (PCClassifier(hidden_layer_sizes=tuple(args.pc_hidden),
+                                         activation="tanh", n_inference_steps=args.pc_steps,
+                                         inference_tol=0.0, loss="squared_error",
+                                         batch_size=batch, shuffle=False, random_state=0)
+                            for batch in (rows, n_threads * rows))
+        with threadpool_limits(1, user_api="blas"):
+            single.partial_fit(X[:rows], y[:rows], classes=np.arange(sizes[-1]))
+        threaded.partial_fit(X[:n_threads * rows], y[:n_threads * rows],
+                             classes=np.arange(sizes[-1]))
+        products = pc_products(rows, sizes, args.pc_steps)
+        flops = sum(2 * m * k * n for m, k, n, _ in products)
+        rounds = []
+        for _ in range(args.repeats):
+            with threadpool_limits(1, user_api="blas"):
+                with timed_core(Counter()) as spent:
+                    start = time.perf_counter()
+                    single.partial_fit(X[:16 * rows], y[:16 * rows])
+                    spent["batch"] = time.perf_counter() - start
+                plain_gflops = gemm_rate(products, np.float32,
+                                         args.gemm_seconds)["blas_threads"]
+            one = {key: 1e3 * spent[key] / 16
+                   for key in ("batch", "products", "passes", "optimizer")}
+            one["plain_products"] = 1e3 * flops / (plain_gflops * 1e9)
+            one["rest"] = one["batch"] - one["products"] - one["passes"] - one["optimizer"]
+            if n_threads > 1:
+                with timed_blocks([]) as slowest:
+                    start = time.perf_counter()
+                    threaded.partial_fit(X, y)
+                    batch_ms = 1e3 * (time.perf_counter() - start) / 16
+                peak = gemm_rate([(n_threads * m, k, n, operand)
+                                  for m, k, n, operand in products],
+                                 np.float32, args.gemm_seconds)
+                one["threaded"] = {
+                    "n_threads": n_threads, "batch": batch_ms,
+                    "slowest_block": 1e3 * float(np.mean(slowest)),
+                    "after_blocks": batch_ms - 1e3 * float(np.mean(slowest)),
+                    "speedup": n_threads * one["batch"] / batch_ms,
+                    "peak_speedup": peak.get("row_blocks", peak["peak"]) / plain_gflops}
+            rounds.append(one)
+        best = {key: float(np.median([r[key] for r in rounds]))
+                for key in rounds[0] if key != "threaded"}
+        line = (f"breakdown, {rows} rows on one thread: batch {best['batch']:.2f} ms, products "
+                f"{best['products']:.2f} ms (plain loop {best['plain_products']:.2f} ms), passes "
+                f"{best['passes']:.2f} ms, optimizer {best['optimizer']:.2f} ms, rest "
+                f"{best['rest']:.2f} ms")
+        if n_threads > 1:
+            t = best["threaded"] = {key: float(np.median([r["threaded"][key] for r in rounds]))
+                                    for key in rounds[0]["threaded"]}
+            t["n_threads"] = n_threads
+            line += (f"; on {n_threads} threads: batch {t['batch']:.2f} ms, slowest block "
+                     f"{t['slowest_block']:.2f} ms, speed-up {t['speedup']:.2f} (peak "
+                     f"{t['peak_speedup']:.2f}; rounds "
+                     + ", ".join(f"{r['threaded']['speedup']:.2f}" for r in rounds) + ")")
+        best["rounds"] = rounds
+        result[rows] = best
+        print(line, flush=True)
+    return result
+
+
+def breakdown_markdown(result, args):
+    lines = ["", "## Where a PC MLP training batch's time goes (float32)", "",
+             f"784-{'-'.join(map(str, args.pc_hidden))}-10, T = {args.pc_steps}; at batch "
+             "128 and 512 on two threads, each thread relaxes a block of 64 and 256 rows.  "
+             "One thread, one block per batch, milliseconds per batch, each part timed where "
+             f"it runs (medians over {args.repeats} rounds of 16 batches, each round timing "
+             "everything in this section in turns; shares of the batch in brackets).  "
+             "Products: every matrix product of the sweep, the relaxation and the gradients.  "
+             "The plain loop runs the same products at the GEMM peak's speed on one thread, "
+             "so its share is the batch's share of the one-thread peak.  Passes: the compiled "
+             "state-step and error/energy passes.  Rest: the interpreter, numpy's other calls "
+             "(copies, the gradients' activations, energy sums) and the fit's bookkeeping.  "
+             "Medians of parts need not add up to the median batch.", "",
+             "| rows | batch | products | same products, plain loop | passes | Adam | rest |",
+             "|---|---|---|---|---|---|---|"]
+    for rows, r in result.items():
+        cells = [f"{r[key]:.2f} ({r[key] / r['batch']:.0%})"
+                 for key in ("products", "plain_products", "passes", "optimizer", "rest")]
+        lines.append(f"| {rows} | {r['batch']:.2f} | " + " | ".join(cells) + " |")
+    threaded = {rows: r["threaded"] for rows, r in result.items() if "threaded" in r}
+    if threaded:
+        lines += ["", "The same blocks, one per thread on every thread (milliseconds per batch; "
+                  "after the blocks: the sum of their gradients, Adam and the checks).  The "
+                  "speed-up is over the one-thread run above, per sample; the peak's is its "
+                  "loop of one row block per thread over its one-thread loop:", "",
+                  "| rows per block | threads | batch | slowest block | after the blocks "
+                  "| speed-up | peak's speed-up |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {rows} | {t['n_threads']} | {t['batch']:.2f} | {t['slowest_block']:.2f} "
+                  f"| {t['after_blocks']:.2f} | {t['speedup']:.2f} | {t['peak_speedup']:.2f} |"
+                  for rows, t in threaded.items()]
+    return lines
+
+
 def optimizer_step(args, rng):
     """Milliseconds of one optimizer update of the PC MLP's weights and biases (float32)."""
     params, grads = mlp_arrays([784, *args.pc_hidden, 10], rng)
@@ -457,13 +645,15 @@ def main(argv=None):
     parser.add_argument("--step-batch", type=int, default=128,
                         help="batch of the GNCN settling-step and lateral-competition timings")
     parser.add_argument("--lateral-widths", type=int, nargs="*", default=[360, 1000, 2000, 4000])
+    parser.add_argument("--breakdown-rows", type=int, nargs="*", default=[64, 256],
+                        help="block sizes of the one-thread split of a PC training batch")
     parser.add_argument("--name", default="bench_core")
     args = parser.parse_args(argv)
     if args.quick:
         args.pc_hidden, args.gncn_latent, args.batch_sizes = [64, 64], [32, 32, 32], [32]
         args.min_samples, args.repeats, args.gemm_seconds, args.square = 128, 1, 0.05, 256
         args.scaling_sizes, args.scaling_widths = [100, 200], [16, 32]
-        args.step_batch, args.lateral_widths = 32, [40, 80]
+        args.step_batch, args.lateral_widths, args.breakdown_rows = 32, [40, 80], [32]
     warnings.simplefilter("ignore", ConvergenceWarning)
     warn_if_blas_pinned()
     rng = np.random.default_rng(0)
@@ -471,6 +661,7 @@ def main(argv=None):
               for dtype in args.dtypes}
     rows = [run_case(model, batch, dtype, args, rng) for model in args.models
             for dtype in args.dtypes for batch in args.batch_sizes]
+    breakdown = time_breakdown(args, rng)
     optimizer = optimizer_step(args, rng)
     scaled = scaling(args, rng) if args.scaling_sizes and args.scaling_widths else None
     step = settle_step(args, rng)
@@ -479,6 +670,7 @@ def main(argv=None):
     markdown += (f"\nOne optimizer update of the PC MLP's {optimizer['n_parameters']:,} "
                  f"float32 weights and biases: Adam {optimizer['adam']:.2f} ms, SGD with "
                  f"momentum {optimizer['sgd']:.2f} ms.\n")
+    markdown += "\n".join(breakdown_markdown(breakdown, args)) + "\n"
     if scaled:
         markdown += "\n".join(scaling_markdown(scaled, args)) + "\n"
     markdown += "\n".join(settle_step_markdown(step, lateral, args)) + "\n"
@@ -486,7 +678,7 @@ def main(argv=None):
     if not args.quick:
         write_results(args.name, {"config": vars(args), "square_gemm_gflops": square,
                                   "optimizer_step_ms": optimizer,
-                                  "rows": rows, "scaling": scaled,
+                                  "rows": rows, "breakdown": breakdown, "scaling": scaled,
                                   "settle_step": step, "lateral": lateral}, markdown)
 
 
