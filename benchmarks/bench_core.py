@@ -402,22 +402,23 @@ def time_breakdown(args, rng):
                     "speedup": n_threads * one["batch"] / batch_ms,
                     "peak_speedup": peak.get("row_blocks", peak["peak"]) / plain_gflops}
             rounds.append(one)
-        best = {key: float(np.median([r[key] for r in rounds]))
-                for key in rounds[0] if key != "threaded"}
-        line = (f"breakdown, {rows} rows on one thread: batch {best['batch']:.2f} ms, products "
-                f"{best['products']:.2f} ms (plain loop {best['plain_products']:.2f} ms), passes "
-                f"{best['passes']:.2f} ms, optimizer {best['optimizer']:.2f} ms, rest "
-                f"{best['rest']:.2f} ms")
+        summary = {key: float(np.median([r[key] for r in rounds]))
+                   for key in rounds[0] if key != "threaded"}
+        line = (f"breakdown, {rows} rows on one thread: batch {summary['batch']:.2f} ms, "
+                f"products {summary['products']:.2f} ms (plain loop "
+                f"{summary['plain_products']:.2f} ms), passes {summary['passes']:.2f} ms, "
+                f"optimizer {summary['optimizer']:.2f} ms, rest {summary['rest']:.2f} ms")
         if n_threads > 1:
-            t = best["threaded"] = {key: float(np.median([r["threaded"][key] for r in rounds]))
-                                    for key in rounds[0]["threaded"]}
+            t = summary["threaded"] = {
+                key: float(np.median([r["threaded"][key] for r in rounds]))
+                for key in rounds[0]["threaded"]}
             t["n_threads"] = n_threads
             line += (f"; on {n_threads} threads: batch {t['batch']:.2f} ms, slowest block "
                      f"{t['slowest_block']:.2f} ms, speed-up {t['speedup']:.2f} (peak "
                      f"{t['peak_speedup']:.2f}; rounds "
                      + ", ".join(f"{r['threaded']['speedup']:.2f}" for r in rounds) + ")")
-        best["rounds"] = rounds
-        result[rows] = best
+        summary["rounds"] = rounds
+        result[rows] = summary
         print(line, flush=True)
     return result
 
