@@ -47,19 +47,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 from sklearn_pc import _pc
 from sklearn_pc._core import _learning, _network, _relaxation
 from sklearn_pc._core._ngc import group_bounds
+from sklearn_pc._core._threads import blas_threads
 from sklearn_pc._core._relaxation_kernels import latent_step
-
-
-def blas_thread_count():
-    """Threads of the BLAS libraries loaded (the most of any)."""
-    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
 
 
 def gemm_rate(shapes, dtype, min_seconds):
@@ -81,7 +77,7 @@ def gemm_rate(shapes, dtype, min_seconds):
     """
     rng = np.random.default_rng(0)
     flops = sum(2 * m * k * n for m, k, n, _ in shapes)
-    n_threads = blas_thread_count()
+    n_threads = blas_threads()
 
     def operands_of(block_shapes):
         """``(A, B, out)`` for each product, one set per distinct product."""
@@ -359,7 +355,7 @@ def time_breakdown(args, rng):
     turns; every number is the median over the rounds of its per-round value.
     """
     sizes, result = [784, *args.pc_hidden, 10], {}
-    n_threads = blas_thread_count()
+    n_threads = blas_threads()
     for rows in args.breakdown_rows:
         X = rng.random((16 * n_threads * rows, sizes[0])).astype(np.float32)
         y = np.arange(X.shape[0]) % sizes[-1]
@@ -395,10 +391,10 @@ def time_breakdown(args, rng):
                 peak = gemm_rate([(n_threads * m, k, n, operand)
                                   for m, k, n, operand in products],
                                  np.float32, args.gemm_seconds)
+                block_ms = 1e3 * float(np.mean(slowest))
                 one["threaded"] = {
-                    "n_threads": n_threads, "batch": batch_ms,
-                    "slowest_block": 1e3 * float(np.mean(slowest)),
-                    "after_blocks": batch_ms - 1e3 * float(np.mean(slowest)),
+                    "n_threads": n_threads, "batch": batch_ms, "slowest_block": block_ms,
+                    "after_blocks": batch_ms - block_ms,
                     "speedup": n_threads * one["batch"] / batch_ms,
                     "peak_speedup": peak.get("row_blocks", peak["peak"]) / plain_gflops}
             rounds.append(one)
