@@ -22,12 +22,13 @@ starts from the same initial weights and data, handed over in a ``.npz``.
 3. Time to 98 % MNIST test accuracy (evaluated after each epoch, epochs
    capped): PCClassifier with its defaults (relu, log-loss, T = hidden layers
    + 1, per-row early exit) and without the early exit, MLPClassifier, and
-   pcx's PC MLP on the same network, loss and steps; and the floor of an
-   epoch (every batch's bottom-up sweep at the GEMM peak plus one Adam update).
+   pcx's PC MLP on the same network, loss and steps, their epochs run in
+   turns; and the floor of an epoch (every batch's bottom-up sweep at the
+   GEMM peak plus one Adam update).
 
     python benchmarks/bench_peers.py --threads 2                  # full run
     python benchmarks/bench_peers.py --quick                      # smoke run, load_digits
-    python benchmarks/bench_peers.py --n-train 2000 --epochs 1 --n-batches 2 --name bench_peers_small
+    python benchmarks/bench_peers.py --n-train 2000 --epochs 1 --n-batches 2 --name small
 """
 
 import argparse
@@ -397,23 +398,95 @@ def accuracy_floor(args, sizes, n_train):
 
 
 # -- time to accuracy -----------------------------------------------------------------
-def accuracy_run(model, X, y, X_test, y_test, args, classes, seed):
-    """Epochs of ``partial_fit`` on a fresh permutation; test accuracy after each."""
-    rng = np.random.RandomState(seed)
-    curve, elapsed, reached = [], 0.0, None
-    for epoch in range(args.epochs):
-        order = rng.permutation(X.shape[0])
+class EpochRun:
+    """Epochs of ``partial_fit`` on a fresh permutation each, test accuracy after each,
+    one epoch per :meth:`step` (training time only)."""
+
+    def __init__(self, model, X, y, X_test, y_test, args, classes, seed):
+        self.model, self.X, self.y, self.X_test, self.y_test = model, X, y, X_test, y_test
+        self.args, self.classes = args, classes
+        self.rng = np.random.RandomState(seed)
+        self.curve, self.elapsed, self.reached = [], 0.0, None
+
+    def step(self):
+        order = self.rng.permutation(self.X.shape[0])
         start = time.perf_counter()
-        model.partial_fit(X[order], y[order], classes=classes)
-        elapsed += time.perf_counter() - start
-        accuracy = float(model.score(X_test, y_test))
-        curve.append({"epoch": epoch + 1, "train_seconds": elapsed, "test_accuracy": accuracy})
-        print(f"  epoch {epoch + 1}: {elapsed:.1f} s, test accuracy {accuracy:.4f}", flush=True)
-        if accuracy >= args.target:
-            reached = {"epoch": epoch + 1, "train_seconds": elapsed}
+        self.model.partial_fit(self.X[order], self.y[order], classes=self.classes)
+        self.elapsed += time.perf_counter() - start
+        point = {"epoch": len(self.curve) + 1, "train_seconds": self.elapsed,
+                 "test_accuracy": float(self.model.score(self.X_test, self.y_test))}
+        self.curve.append(point)
+        if point["test_accuracy"] >= self.args.target:
+            self.reached = {"epoch": point["epoch"], "train_seconds": self.elapsed}
+        return point
+
+    def result(self):
+        return {"curve": self.curve, "reached": self.reached, "compile_s": 0.0,
+                "best_accuracy": max(c["test_accuracy"] for c in self.curve)}
+
+
+class PeerEpochRun:
+    """The same for pcx's PC MLP, in a peer process that trains one epoch per
+    ``epoch`` line it reads (``_peers/pcx_mlp.py``, mode ``accuracy``)."""
+
+    def __init__(self, python, arrays, threads, target):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.output = Path(self.tmp.name) / "out.npz"
+        inputs = Path(self.tmp.name) / "in.npz"
+        np.savez(inputs, **arrays)
+        # stderr goes to a file: a pipe nobody reads while the peer trains could fill up
+        self.stderr = open(Path(self.tmp.name) / "stderr.txt", "w+")
+        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+        self.process = subprocess.Popen(
+            [str(python), str(PEERS / "pcx_mlp.py"), str(inputs), str(self.output), "accuracy",
+             "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, text=True, env=env)
+        self.target, self.reached = target, None
+
+    def failure(self):
+        self.stderr.seek(0)
+        return RuntimeError(f"pcx_mlp.py accuracy failed:\n{self.stderr.read()[-4000:]}")
+
+    def step(self):
+        self.process.stdin.write("epoch\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("EPOCH "):
+                point = json.loads(line[len("EPOCH "):])
+                if point["test_accuracy"] >= self.target:
+                    self.reached = {"epoch": point["epoch"],
+                                    "train_seconds": point["train_seconds"]}
+                return point
+        self.process.wait()
+        raise self.failure()
+
+    def result(self):
+        self.process.communicate("stop\n")
+        try:
+            if self.process.returncode != 0:
+                raise self.failure()
+            with np.load(self.output) as data:
+                return json.loads(str(data["meta"]))["results"]
+        finally:
+            self.stderr.close()
+            self.tmp.cleanup()
+
+
+def interleave_epochs(runs, max_epochs):
+    """Advance every run one epoch at a time, in turns (the order rotating from one
+    epoch to the next), until each has reached its target or ``max_epochs``: the
+    models see the machine at the same speed, which drifts within minutes."""
+    active = list(runs.items())
+    for epoch in range(max_epochs):
+        shift = epoch % max(len(active), 1)
+        for key, run in active[shift:] + active[:shift]:
+            point = run.step()
+            print(f"  {key} epoch {point['epoch']}: {point['train_seconds']:.1f} s, "
+                  f"test accuracy {point['test_accuracy']:.4f}", flush=True)
+        active = [(key, run) for key, run in active if run.reached is None]
+        if not active:
             break
-    return {"curve": curve, "reached": reached, "compile_s": 0.0,
-            "best_accuracy": max(c["test_accuracy"] for c in curve)}
+    return {key: run.result() for key, run in runs.items()}
 
 
 def accuracy_steps(args):
@@ -424,7 +497,8 @@ def accuracy_steps(args):
 def time_to_accuracy(args, python, X, y, X_test, y_test):
     """PCClassifier with its defaults (and without its early exit), MLPClassifier and
     pcx on the same network, activation, loss, steps and initial weights, once per
-    seed (initial weights and epoch permutations); lists of runs by model."""
+    seed (initial weights and epoch permutations), their epochs interleaved; lists
+    of runs by model."""
     classes = np.unique(y)
     results = {"pc": [], "pc_no_exit": [], "mlp": [], "pcx": []}
     batch = args.accuracy_batch
@@ -432,30 +506,27 @@ def time_to_accuracy(args, python, X, y, X_test, y_test):
                    n_inference_steps=("auto" if args.accuracy_steps == "auto"
                                       else int(args.accuracy_steps)))
     for seed in args.accuracy_seeds:
+        print(f"time to accuracy, seed {seed}: PCClassifier (inference_tol="
+              f"{args.accuracy_tol} and 0), MLPClassifier, pcx, epochs in turns", flush=True)
         run_args = argparse.Namespace(**{**vars(args), "seed": seed})
-        initial = None
+        runs = {}
         for key, tol in (("pc", args.accuracy_tol), ("pc_no_exit", 0.0)):
-            print(f"time to accuracy, seed {seed}: PCClassifier, inference_tol={tol}", flush=True)
             clf = pc_start(run_args, X, y, batch, **setting, inference_tol=tol)
-            initial = pc_arrays(clf)
-            results[key].append(accuracy_run(clf, X, y, X_test, y_test, args, classes, seed))
-        print(f"time to accuracy, seed {seed}: MLPClassifier", flush=True)
+            runs[key] = EpochRun(clf, X, y, X_test, y_test, args, classes, seed)
+        initial = pc_arrays(runs["pc"].model)
         mlp = MLPClassifier(tuple(args.hidden), activation=args.accuracy_activation,
                             solver="adam", alpha=0.0, batch_size=batch,
                             learning_rate_init=args.lr, shuffle=False, random_state=seed)
-        results["mlp"].append(accuracy_run(mlp, X, y, X_test, y_test, args, classes, seed))
+        runs["mlp"] = EpochRun(mlp, X, y, X_test, y_test, args, classes, seed)
         if python is not None and not args.skip_pcx_accuracy:
-            print(f"time to accuracy, seed {seed}: pcx", flush=True)
             arrays = {**initial, "X": X, "Y": one_hot(y, classes), "X_test": X_test,
                       "y_test": np.searchsorted(classes, y_test), "T": accuracy_steps(args),
                       "rate": args.mlp_rate, "lr": args.lr, "batch_size": batch,
                       "epochs": args.epochs, "target": args.target, "seed": seed,
                       "activation": args.accuracy_activation, "loss": args.accuracy_loss}
-            _, meta, _ = run_peer(python, "pcx_mlp.py", "accuracy", arrays, args.threads)
-            results["pcx"].append(meta["results"])
-            for c in meta["results"]["curve"]:
-                print(f"  epoch {c['epoch']}: {c['train_seconds']:.1f} s, "
-                      f"test accuracy {c['test_accuracy']:.4f}")
+            runs["pcx"] = PeerEpochRun(python, arrays, args.threads, args.target)
+        for key, run in interleave_epochs(runs, args.epochs).items():
+            results[key].append(run)
     return {key: runs for key, runs in results.items() if runs}
 
 
@@ -588,7 +659,10 @@ def markdown(args, payload, command):
                   f"{args.accuracy_batch}, Adam lr {args.lr}, at most {args.epochs} epochs; "
                   "evaluation time excluded)", "",
                   f"Seeds {', '.join(map(str, args.accuracy_seeds))} (initial weights and epoch "
-                  "order; each PC model and pcx start from the same weights for a seed).", "",
+                  "order; each PC model and pcx start from the same weights for a seed).  "
+                  "Within a seed the models train one epoch each in turns, the order rotating "
+                  "from one epoch to the next, so that all see this machine at the same speed.",
+                  "",
                   "| model | reached at epoch, per seed | seconds to target, per seed | "
                   "median seconds | best test accuracy, per seed | seconds per epoch |",
                   "|---|---|---|---|---|---|"]

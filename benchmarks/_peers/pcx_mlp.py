@@ -4,11 +4,14 @@ Runs in the peer virtual environment:
 
     python pcx_mlp.py IN.npz OUT.npz {check,time,accuracy} --threads N
 
+(``accuracy`` trains one epoch per ``epoch`` line on stdin, see ``run_accuracy``.)
+
 The model is the network of ``sklearn_pc`` (SPEC section 1, tied feedback):
 ``mu[l+1] = tanh(x[l]) @ M[l] + b[l]`` (or relu), energy ``sum_l 1/2 ||x[l] - mu[l]||^2``
-per sample (with ``loss="log_loss"`` the top term is ``-y log softmax(mu[L])``), the input clamped to ``X`` and, during training, the top to the
-one-hot target.  One Vode per layer above the input holds ``x[l]``; with the
-standard ``"h, u <- u"`` init rule the states start at the feedforward sweep.
+per sample (with ``loss="log_loss"`` the top term is ``-y log softmax(mu[L])``), the
+input clamped to ``X`` and, during training, the top to the one-hot target.  One Vode
+per layer above the input holds ``x[l]``; with the standard ``"h, u <- u"`` init rule
+the states start at the feedforward sweep.
 Inference is plain gradient descent on the states (``optax.sgd(rate)``) on
 the energy summed over the batch (so each row gets its own gradient), the
 weights take one Adam step on the same energy divided by the batch size
@@ -207,7 +210,14 @@ def run_time(data):
 
 
 def run_accuracy(data):
-    """Epochs of training, test accuracy after each, wall time excluding evaluation."""
+    """Epochs of training, test accuracy after each, wall time excluding evaluation.
+
+    One epoch per ``epoch`` line read from stdin (until ``stop``, end of input,
+    the target or the epoch cap), so that the caller can interleave the
+    epochs of several models and every model sees the machine at the same
+    speed; after each epoch a line ``EPOCH {json}`` with its point of the
+    curve goes to stdout.
+    """
     T, batch_size = int(data["T"]), int(data["batch_size"])
     X, Y = np.asarray(data["X"]), np.asarray(data["Y"])
     X_test, y_test = np.asarray(data["X_test"]), np.asarray(data["y_test"])
@@ -221,6 +231,8 @@ def run_accuracy(data):
     compile_s = 0.0
     curve, elapsed, reached = [], 0.0, None
     for epoch in range(epochs):
+        if sys.stdin.readline().strip() != "epoch":
+            break
         order = rng.permutation(X.shape[0])
         with Stopwatch() as watch:
             for i in range(n_full):
@@ -247,7 +259,8 @@ def run_accuracy(data):
             predictions.append(out[:batch_size - pad].argmax(axis=1))
         accuracy = float(np.mean(np.concatenate(predictions) == y_test))
         curve.append({"epoch": epoch + 1, "train_seconds": elapsed, "test_accuracy": accuracy})
-        if accuracy >= target and reached is None:
+        print("EPOCH " + json.dumps(curve[-1]), flush=True)
+        if accuracy >= target:
             reached = {"epoch": epoch + 1, "train_seconds": elapsed}
             break
     return {}, {"curve": curve, "reached": reached, "compile_s": compile_s,
