@@ -442,6 +442,17 @@ class PeerEpochRun:
              "--threads", str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self.stderr, text=True, env=env)
         self.target, self.reached = target, None
+        # wait until it has imported jax and loaded the data: that must not run beside the
+        # other models' epochs
+        self._read_until("READY")
+
+    def _read_until(self, prefix):
+        """The first line of the peer's stdout that starts with ``prefix``."""
+        for line in self.process.stdout:
+            if line.startswith(prefix):
+                return line
+        self.process.wait()
+        raise self.failure()
 
     def failure(self):
         self.stderr.seek(0)
@@ -450,15 +461,10 @@ class PeerEpochRun:
     def step(self):
         self.process.stdin.write("epoch\n")
         self.process.stdin.flush()
-        for line in self.process.stdout:
-            if line.startswith("EPOCH "):
-                point = json.loads(line[len("EPOCH "):])
-                if point["test_accuracy"] >= self.target:
-                    self.reached = {"epoch": point["epoch"],
-                                    "train_seconds": point["train_seconds"]}
-                return point
-        self.process.wait()
-        raise self.failure()
+        point = json.loads(self._read_until("EPOCH ")[len("EPOCH "):])
+        if point["test_accuracy"] >= self.target:
+            self.reached = {"epoch": point["epoch"], "train_seconds": point["train_seconds"]}
+        return point
 
     def result(self):
         self.process.communicate("stop\n")

@@ -212,11 +212,11 @@ def run_time(data):
 def run_accuracy(data):
     """Epochs of training, test accuracy after each, wall time excluding evaluation.
 
-    One epoch per ``epoch`` line read from stdin (until ``stop``, end of input,
-    the target or the epoch cap), so that the caller can interleave the
-    epochs of several models and every model sees the machine at the same
-    speed; after each epoch a line ``EPOCH {json}`` with its point of the
-    curve goes to stdout.
+    Once set up, it prints ``READY``, then trains one epoch per ``epoch`` line
+    read from stdin (until ``stop``, end of input, the target or the epoch
+    cap), so that the caller can interleave the epochs of several models and
+    every model sees the machine at the same speed; after each epoch a line
+    ``EPOCH {json}`` with its point of the curve goes to stdout.
     """
     T, batch_size = int(data["T"]), int(data["batch_size"])
     X, Y = np.asarray(data["X"]), np.asarray(data["Y"])
@@ -230,6 +230,7 @@ def run_accuracy(data):
     # at the mean time of the epoch's other batches; its excess is the compile time.
     compile_s = 0.0
     curve, elapsed, reached = [], 0.0, None
+    print("READY", flush=True)  # the imports and the data are in: nothing runs until told
     for epoch in range(epochs):
         if sys.stdin.readline().strip() != "epoch":
             break
