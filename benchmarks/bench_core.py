@@ -386,9 +386,9 @@ def time_breakdown(args, rng):
     peak's plain loop on one thread.  On every BLAS thread, batches of
     ``rows`` rows per thread, one block per thread as the estimators run
     them: the slowest block of each batch and what follows the blocks (the
-    sum of their gradients, the optimizer, the checks), and the speed-up over
-    one thread against the peak loops' own (one row block per thread against
-    one thread) and against that of as many processes, each running the
+    checks, and the gradients and Adam, one part of the weights per thread),
+    and the speed-up over one thread against the peak loops' own (one row
+    block per thread against one thread) and against that of as many processes, each running the
     one-thread batches on its own (:func:`process_batch_ms`): a loss that the
     processes share comes from the machine, one they do not from sharing a
     process.  At batch 128 and 512 on two threads a block has 64 and 256
@@ -483,7 +483,8 @@ def breakdown_markdown(result, args):
     threaded = {rows: r["threaded"] for rows, r in result.items() if "threaded" in r}
     if threaded:
         lines += ["", "The same blocks, one per thread on every thread (milliseconds per batch; "
-                  "after the blocks: the sum of their gradients, Adam and the checks).  The "
+                  "after the blocks: the checks, then the gradients and Adam, one part of the "
+                  "weights per thread).  The "
                   "speed-up is over the one-thread run above, per sample; the peak's is its "
                   "loop of one row block per thread over its one-thread loop; the processes' "
                   "is that of as many processes, each running the one-thread batches on its "

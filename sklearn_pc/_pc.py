@@ -28,11 +28,12 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from ._chunks import epoch_batches, row_chunks, training_batch_size
 from ._core._activations import ACTIVATIONS
-from ._core._learning import OPTIMIZERS, add_weight_decay, local_gradients, parameters
+from ._core._learning import (OPTIMIZERS, gradient_factors, local_gradients,
+                              parameter_regions, parameters)
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
-from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
-from ._core._workspace import Workspace
+from ._core._threads import map_parts, map_row_blocks, row_parallelism
+from ._core._workspace import Workspace, empty
 from ._rollback import rollback_on_error
 
 # A training batch whose output error per sample exceeds this many times the error of
@@ -196,12 +197,18 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         """Relax with both ends clamped, then apply the local updates.
 
         Blocks of rows relax in parallel (see ``_core._threads``), each in
-        its thread's buffers of ``workspace``; their gradients, computed with
-        the batch's size, sum to the batch's.  Returns the summed energy of
-        the batch at its relaxed states.
+        its thread's buffers of ``workspace``, and write their rows of the
+        batch's gradient factors.  The update then runs in as many parts,
+        each computing and applying the gradients of its own share of the
+        weights from the whole batch (``_learning.parameter_regions``).
+        Returns the summed energy of the batch at its relaxed states.
         """
-        n_samples = X.shape[0]
+        n_samples, dtype = X.shape[0], network.dtype
         n_steps = self._n_inference_steps()
+        sizes = network.layer_sizes
+        factors = [(empty(workspace, ("batch activity", layer), (n_samples, n_in), dtype),
+                    empty(workspace, ("batch error", layer), (n_samples, n_out), dtype))
+                   for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
 
         def relax_rows(rows):
             states = network.feedforward(X[rows], workspace)
@@ -212,9 +219,9 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                            schedule=self.inference, n_steps=n_steps,
                            rate=self.inference_rate, feedforward_start=True,
                            tol=self._inference_tol(), workspace=workspace, energy=energy)
-            gradients = local_gradients(network, states, errors, n_samples=n_samples,
-                                        workspace=workspace)
-            return initial, float(energy.sum()), gradients
+            gradient_factors(network, states, errors, n_samples=n_samples,
+                             out=[(activity[rows], error[rows]) for activity, error in factors])
+            return initial, float(energy.sum())
 
         # overflows show up as a non-finite energy, checked below
         with np.errstate(over="ignore", invalid="ignore"):
@@ -235,11 +242,16 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
-        grads = sum_over_blocks([block[2] for block in blocks])
         forward_decay, feedback_decay = decays
-        add_weight_decay(network, grads, forward_decay=forward_decay,
-                         feedback_decay=feedback_decay)
-        self._optimizer.update_params(params, grads)
+        parts = [(k, len(blocks)) for k in range(len(blocks))]
+
+        def update(part):
+            grads = local_gradients(network, factors, forward_decay=forward_decay,
+                                    feedback_decay=feedback_decay, workspace=workspace, part=part)
+            self._optimizer.update_regions(params, grads, parameter_regions(network, part))
+
+        self._optimizer.start_step()
+        map_parts(update, parts)
         return energy
 
     def _fit(self, X, y, *, incremental, classes=None):

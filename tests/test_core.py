@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from sklearn_pc._core._activations import ACTIVATIONS
-from sklearn_pc._core._learning import OPTIMIZERS, local_gradients, parameters
+from sklearn_pc._core._learning import (OPTIMIZERS, gradient_factors, local_gradients,
+                                        parameter_regions, parameters)
 from sklearn_pc._core._network import PCNetwork
 from sklearn_pc._core._relaxation import _AlternatingRelaxation, relax
 from sklearn_pc._core._relaxation_kernels import (ACTIVATION_CODES, error_energy,
@@ -36,6 +37,12 @@ def training_states(network, n_samples=6, seed=1):
     states = network.feedforward(X)
     states[-1] = Y
     return states
+
+
+def gradients(network, states, errors, *, n_samples=None, **kwargs):
+    """The local gradients of ``errors`` at ``states``."""
+    factors = gradient_factors(network, states, errors, n_samples=n_samples)
+    return local_gradients(network, factors, **kwargs)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -190,8 +197,8 @@ def test_sweep_and_gradients_in_a_workspace_equal_those_in_new_arrays(tied):
             assert np.array_equal(a, b)
         errors = net.errors(states)
         errors[1][0] = 0.0  # a row without error at layer 1 is left out of its gradient
-        reference = local_gradients(net, states, errors, n_samples=20)
-        in_workspace = local_gradients(net, states, errors, n_samples=20, workspace=workspace)
+        reference = gradients(net, states, errors, n_samples=20)
+        in_workspace = gradients(net, states, errors, n_samples=20, workspace=workspace)
         assert len(reference) == len(in_workspace)
         for a, b in zip(reference, in_workspace):
             assert np.array_equal(a, b)
@@ -261,7 +268,7 @@ def test_local_gradients_are_energy_gradients():
     def mean_energy():
         return net.energy(states, net.errors(states)).mean()
 
-    grads = local_gradients(net, states, net.errors(states), forward_decay=0.0)
+    grads = gradients(net, states, net.errors(states), forward_decay=0.0)
     h = 1e-6
     for param, grad in zip(parameters(net), grads):
         numeric = np.zeros_like(param)
@@ -278,8 +285,8 @@ def test_weight_decay_and_feedback_gradient():
     net = make_network(sizes=(3, 4, 2))
     states = training_states(net)
     errors = net.errors(states)
-    plain = local_gradients(net, states, errors)
-    decayed = local_gradients(net, states, errors, forward_decay=0.1, feedback_decay=0.2)
+    plain = gradients(net, states, errors)
+    decayed = gradients(net, states, errors, forward_decay=0.1, feedback_decay=0.2)
     n_weights = net.n_layers
     for layer in range(n_weights):
         assert np.allclose(decayed[layer] - plain[layer], 0.1 * net.coefs[layer])
@@ -287,6 +294,52 @@ def test_weight_decay_and_feedback_gradient():
         assert np.allclose(plain[feedback_index], plain[layer].T)  # eq 2.10 is eq 2.9 transposed
         assert np.allclose(decayed[feedback_index] - plain[feedback_index],
                            0.2 * net.feedback[layer])
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("n_parts", [2, 3])
+def test_gradient_parts_cover_each_entry_once_and_make_the_whole_gradient(tied, n_parts):
+    net = make_network(sizes=(5, 4, 2), tied=tied)
+    states = training_states(net, n_samples=7)
+    errors = net.errors(states)
+    errors[1][2] = 0.0  # a row without error at layer 1 is left out of its gradient
+    decays = dict(forward_decay=0.1, feedback_decay=0.2)
+    whole = gradients(net, states, errors, **decays)
+    assembled = [np.zeros_like(g) for g in whole]
+    covered = [np.zeros(g.shape, dtype=int) for g in whole]
+    for k in range(n_parts):
+        part = (k, n_parts)
+        grads = gradients(net, states, errors, part=part, **decays)
+        for index, (grad, region) in enumerate(zip(grads, parameter_regions(net, part))):
+            assert (grad is None) == (region is None)
+            if region is not None:
+                assembled[index][region] = grad
+                covered[index][region] += 1
+    for grad, part_grads, count in zip(whole, assembled, covered):
+        assert np.all(count == 1)
+        np.testing.assert_allclose(part_grads, grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_an_update_in_parts_equals_the_whole_update_to_the_last_bit(name):
+    """Parts update rows of one array and columns of another, as the forward
+    and separate feedback weights are split (``parameter_regions``)."""
+    rng = np.random.default_rng(0)
+    starts = [rng.normal(size=(5, 4)).astype(np.float32), rng.normal(size=(4, 5))]
+    whole_params = [p.copy() for p in starts]
+    part_params = [p.copy() for p in starts]
+    whole = OPTIMIZERS[name](whole_params, learning_rate_init=0.1)
+    in_parts = OPTIMIZERS[name](part_params, learning_rate_init=0.1)
+    for _ in range(3):
+        grads = [rng.normal(size=p.shape).astype(p.dtype) for p in starts]
+        whole.update_params(whole_params, grads)
+        in_parts.start_step()
+        for rows in (slice(0, 2), slice(2, 5)):
+            regions = [rows, (slice(None), rows)]
+            in_parts.update_regions(part_params, [g[r] for g, r in zip(grads, regions)],
+                                    regions)
+    for a, b in zip(part_params, whole_params):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_adam_and_sgd_first_steps():
@@ -359,6 +412,27 @@ def test_compiled_updates_round_exactly_as_their_numpy_formulas(dtype):
         np.testing.assert_array_equal(param, expected)
 
 
+def test_compiled_updates_of_a_block_of_columns_leave_the_other_columns_alone():
+    rng = np.random.default_rng(0)
+    param, m_sum, v_sum = rng.normal(size=(3, 6)), rng.normal(size=(3, 6)), np.ones((3, 6))
+    grad = rng.normal(size=(3, 2))
+    expected = param.copy()
+    expected_m = m_sum[:, 1:3] * 0.9 + grad
+    expected_v = v_sum[:, 1:3] * 0.999 + grad * grad
+    expected[:, 1:3] -= (expected_m / (np.sqrt(expected_v) + 1e-8)) * 1e-3
+    adam_update(param[:, 1:3], grad, m_sum[:, 1:3], v_sum[:, 1:3], 0.9, 0.999, 1e-3, 1e-8)
+    np.testing.assert_array_equal(param, expected)
+    np.testing.assert_array_equal(m_sum[:, 1:3], expected_m)
+    # Fortran-ordered arrays are updated column by column, to the same values
+    param_f, state_f = np.asfortranarray(expected), np.zeros((3, 6), order="F")
+    velocity = np.zeros((3, 6))
+    sgd_update(expected, np.ones((3, 6)), velocity, 0.1, 0.9, True)
+    sgd_update(param_f, np.ones((3, 6), order="F"), state_f, 0.1, 0.9, True)
+    np.testing.assert_array_equal(param_f, expected)
+    with pytest.raises(ValueError, match="one axis"):  # mixed memory orders
+        sgd_update(param_f, np.ones((3, 6)), state_f, 0.1, 0.9, True)
+
+
 def test_compiled_updates_refuse_arrays_they_cannot_update_in_place():
     param, grad, state = np.ones(6), np.ones(6), np.zeros(6)
     read_only = np.ones(6)
@@ -386,7 +460,7 @@ def test_float32_stays_float32(schedule):
     errors = relax(net, states, schedule=schedule, n_steps=3, rate=0.1, activity_decay=0.01)
     assert all(s.dtype == np.float32 for s in states)
     assert all(e.dtype == np.float32 for e in errors[1:])
-    grads = local_gradients(net, states, errors, forward_decay=0.1)
+    grads = gradients(net, states, errors, forward_decay=0.1)
     assert all(g.dtype == np.float32 for g in grads)
     assert net.energy(states, errors).dtype == np.float32
 
@@ -428,7 +502,7 @@ def test_softmax_output_errors_are_cross_entropy_gradients():
         p = net.predict_layer(1, np.tanh(states[1]))
         return -np.mean(np.sum(Y * np.log(p), axis=1))
 
-    grad = local_gradients(net, states, net.errors(states))[1]
+    grad = gradients(net, states, net.errors(states))[1]
     numeric = np.zeros_like(coefs[1])
     h = 1e-6
     for index in np.ndindex(coefs[1].shape):

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sklearn_pc import GNCNAutoencoder, PCClassifier
+from sklearn_pc import GNCNAutoencoder, PCClassifier, _pc
 from sklearn_pc._core import _threads
 from sklearn_pc._core._threads import (MIN_BLOCK_ROWS, blas_threads, map_row_blocks,
                                        one_blas_thread, row_parallelism)
@@ -84,15 +84,31 @@ def test_batches_too_small_for_two_blocks_keep_every_blas_thread():
     assert blas_threads() == before
 
 
+@pytest.mark.parametrize("feedback", ["tied", "separate"])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-3)])
-def test_pc_training_in_blocks_matches_one_block(two_blas_threads, monkeypatch, dtype, rtol):
+def test_pc_training_in_blocks_matches_one_block(two_blas_threads, monkeypatch, dtype, rtol,
+                                                 feedback):
+    """Two row blocks relax and two parts update the weights (the fixed-length
+    relaxation, inference_tol=0), as one block and one part do."""
     X, y = load_digits(return_X_y=True)
     X = (X[:512] / 16).astype(dtype)
-    params = dict(hidden_layer_sizes=(24,), batch_size=256, max_iter=2, random_state=0)
+    params = dict(hidden_layer_sizes=(24,), batch_size=256, max_iter=2, inference_tol=0.0,
+                  feedback=feedback, weight_decay=1e-3, random_state=0)
+    n_parts = []
+
+    def counted_map_parts(function, parts):
+        n_parts.append(len(parts))
+        return _threads.map_parts(function, parts)
+
+    monkeypatch.setattr(_pc, "map_parts", counted_map_parts)
     blocked = PCClassifier(**params).fit(X, y[:512])
+    assert set(n_parts) == {2}
     monkeypatch.setattr(_threads, "blas_threads", lambda: 1)
+    n_parts.clear()
     single = PCClassifier(**params).fit(X, y[:512])
-    for a, b in zip(blocked.coefs_ + blocked.intercepts_, single.coefs_ + single.intercepts_):
+    assert set(n_parts) == {1}
+    for a, b in zip(blocked.coefs_ + blocked.intercepts_ + blocked.feedback_coefs_,
+                    single.coefs_ + single.intercepts_ + single.feedback_coefs_):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
     np.testing.assert_allclose(blocked.loss_curve_, single.loss_curve_, rtol=rtol)

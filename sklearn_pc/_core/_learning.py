@@ -10,7 +10,9 @@ At the relaxed states, the learning rules of Sun & Orchard (2020), eq 2.9,
 Each update uses only the activity below and the error above a synapse.  The
 feedback product is the transpose of the forward one, so it is computed once,
 and over the rows whose error is not exactly zero only: rows that stopped
-relaxing before the error wavefront reached a layer add nothing to it.
+relaxing before the error wavefront reached a layer add nothing to it.  An
+update can be split into parts that each own some of the weights' input
+units, and so run at once in threads (:func:`parameter_regions`).
 """
 
 import numpy as np
@@ -19,63 +21,105 @@ from ._update_kernels import adam_update, sgd_update
 from ._workspace import copy, empty
 
 
-def local_gradients(network, states, errors, *, forward_decay=0.0, feedback_decay=0.0,
-                    n_samples=None, workspace=None):
-    """Gradients of the energy (plus decay) for every learned array.
+def input_unit_slice(n_units, part):
+    """The ``k``-th of ``n_parts`` near-equal slices of ``range(n_units)``, for
+    ``part = (k, n_parts)``."""
+    k, n_parts = part
+    return slice(k * n_units // n_parts, (k + 1) * n_units // n_parts)
 
-    ``n_samples`` is the size of the batch the mean runs over (by default the
-    rows of ``states``): gradients of row blocks of one batch, each computed
-    with the batch's size and without decay, sum to the batch's gradient
-    (see :func:`add_weight_decay`).  With a ``workspace`` (see
-    ``_workspace``) the weight gradients and the intermediate arrays are its
-    buffers, valid until the next call with it in the same thread.
+
+def parameter_regions(network, part=(0, 1)):
+    """The regions of the learned arrays that one part of an update covers, in
+    the order of :func:`parameters`.
+
+    Part ``(k, n_parts)`` holds the ``k``-th slice of each weight layer's
+    input units (see :func:`input_unit_slice`): those rows of ``M[l]`` and
+    those columns of ``W[l]``, and the intercepts when ``k = 0``.  The parts
+    cover every learned entry once, so they can be updated at once in
+    threads.  Each region is an index (``None``: the part has none of that
+    array).
+    """
+    regions = [input_unit_slice(coef.shape[0], part) for coef in network.coefs]
+    if network.intercepts is not None:
+        regions += [slice(None) if part[0] == 0 else None for _ in network.intercepts]
+    if not network.tied:
+        regions += [(slice(None), input_unit_slice(coef.shape[0], part))
+                    for coef in network.coefs]
+    return regions
+
+
+def gradient_factors(network, states, errors, *, n_samples=None, out=None):
+    """The two factors of each weight layer's local gradient.
+
+    For weight layer ``l``: the activity below, ``a[l] = sigma(x[l])``, and
+    the error above scaled by the mean, ``e[l] = -eps[l+1] / N``, so that
+    ``grad M[l] = a[l].T @ e[l]`` and ``grad b[l] = sum(e[l])``.  ``N`` is
+    ``n_samples`` (by default the rows of ``states``): the row blocks of one
+    batch, given the batch's size, each write their rows of the batch's
+    factors.
+
+    Parameters
+    ----------
+    out : list of (ndarray, ndarray), optional
+        Arrays of the rows' shapes to write ``(a[l], e[l])`` into.
 
     Returns
     -------
-    grads : list of ndarray
-        In the order of :func:`parameters`: forward weights, then intercepts
-        (when present), then feedback weights (when not tied).
+    factors : list of (ndarray, ndarray)
+        ``(a[l], e[l])`` for ``l = 0 .. L-1``.
     """
     dtype = network.dtype
     scale = dtype.type(-1.0 / (states[0].shape[0] if n_samples is None else n_samples))
+    if out is None:
+        out = [(None, None)] * network.n_layers
+    return [(network.activate(layer, states[layer], out=activity),
+             np.multiply(errors[layer + 1], scale, out=error))
+            for layer, (activity, error) in enumerate(out)]
+
+
+def local_gradients(network, factors, *, forward_decay=0.0, feedback_decay=0.0,
+                    workspace=None, part=(0, 1)):
+    """Gradients of the energy (plus decay) for every learned array, or for one
+    part of them, from the :func:`gradient_factors` of a batch.
+
+    ``part = (k, n_parts)`` restricts the gradients to the regions
+    :func:`parameter_regions` gives, which parts running at once in threads
+    can each apply: a part reads every row of the batch and computes only its
+    own entries, so no gradient is summed or moved between threads.  Rows
+    whose error is exactly zero are left out of the products.  With a
+    ``workspace`` (see ``_workspace``) the weight gradients are its buffers,
+    valid until the next call with it in the same thread.
+
+    Returns
+    -------
+    grads : list of ndarray or None
+        In the order of :func:`parameters`: forward weights, then intercepts
+        (when present), then feedback weights (when not tied); the gradient of
+        each region of ``parameter_regions(network, part)``, None where that
+        is None.
+    """
+    dtype = network.dtype
     coef_grads, intercept_grads, feedback_grads = [], [], []
-    for layer in range(network.n_layers):
-        x, eps = states[layer], errors[layer + 1]
-        rows = np.flatnonzero(eps.any(axis=1))
-        if rows.size < eps.shape[0]:
-            x, eps = x[rows], eps[rows]
-        activity = network.activate(
-            layer, x, out=empty(workspace, ("gradient activity", layer), x.shape, dtype))
-        # the scale goes on the errors or on the gradient, whichever has fewer entries
-        scale_errors = eps.shape[0] <= activity.shape[1]
-        if scale_errors:
-            eps = np.multiply(eps, scale,
-                              out=empty(workspace, ("scaled error", layer), eps.shape, dtype))
-        coef_grad = np.matmul(activity.T, eps,
+    for layer, (activity, error) in enumerate(factors):
+        inputs = input_unit_slice(activity.shape[1], part)
+        activity = activity[:, inputs]
+        rows = np.flatnonzero(error.any(axis=1))
+        if rows.size < error.shape[0]:
+            activity, error = activity[rows], error[rows]
+        coef_grad = np.matmul(activity.T, error,
                               out=empty(workspace, ("coef gradient", layer),
-                                        (activity.shape[1], eps.shape[1]), dtype))
-        if not scale_errors:
-            coef_grad *= scale
+                                        (activity.shape[1], error.shape[1]), dtype))
         if not network.tied:
-            feedback_grads.append(copy(workspace, ("feedback gradient", layer), coef_grad.T))
+            feedback_grad = copy(workspace, ("feedback gradient", layer), coef_grad.T)
+            if feedback_decay:
+                feedback_grad += dtype.type(feedback_decay) * network.feedback[layer][:, inputs]
+            feedback_grads.append(feedback_grad)
+        if forward_decay:
+            coef_grad += dtype.type(forward_decay) * network.coefs[layer][inputs]
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
-            bias_grad = eps.sum(axis=0)
-            intercept_grads.append(bias_grad if scale_errors else scale * bias_grad)
-    return add_weight_decay(network, coef_grads + intercept_grads + feedback_grads,
-                            forward_decay=forward_decay, feedback_decay=feedback_decay)
-
-
-def add_weight_decay(network, grads, *, forward_decay=0.0, feedback_decay=0.0):
-    """Add ``lambda_M M`` and ``lambda_W W`` to the gradients of ``M`` and ``W``, in place."""
-    dtype = network.dtype
-    n_layers = network.n_layers
-    for layer in range(n_layers if forward_decay else 0):
-        grads[layer] += dtype.type(forward_decay) * network.coefs[layer]
-    if feedback_decay and not network.tied:
-        for layer, feedback_grad in enumerate(grads[-n_layers:]):
-            feedback_grad += dtype.type(feedback_decay) * network.feedback[layer]
-    return grads
+            intercept_grads.append(error.sum(axis=0) if part[0] == 0 else None)
+    return coef_grads + intercept_grads + feedback_grads
 
 
 def parameters(network):
@@ -89,12 +133,39 @@ def parameters(network):
 
 
 def _in_order_of(grad, param):
-    """``grad`` contiguous in ``param``'s memory order and dtype (copied only if needed)."""
-    order = "F" if param.flags.f_contiguous and not param.flags.c_contiguous else "C"
-    return np.asarray(grad, dtype=param.dtype, order=order)
+    """``grad`` in ``param``'s dtype, contiguous along the axis ``param`` is
+    contiguous along (copied only if needed)."""
+    by_columns = (param.ndim == 2 and param.strides[0] == param.itemsize
+                  and param.strides[1] != param.itemsize)
+    return np.asarray(grad, dtype=param.dtype, order="F" if by_columns else "C")
 
 
-class SGDOptimizer:
+class _Optimizer:
+    """One step of an optimizer, applied to whole arrays or by regions.
+
+    ``update_params`` is one step over whole arrays.  ``start_step`` then
+    ``update_regions`` for each part of the arrays is the same step split
+    into parts, which may run at once in threads when their regions do not
+    overlap (the compiled updates release the GIL).
+    """
+
+    def update_params(self, params, grads):
+        """One step: ``params`` updated in place from their ``grads``."""
+        self.start_step()
+        self.update_regions(params, grads, [slice(None)] * len(params))
+
+    def start_step(self):
+        """Begin a step (Adam counts them); call once before ``update_regions``."""
+
+    def update_regions(self, params, grads, regions):
+        """Apply the step begun by :meth:`start_step` to ``param[region]``, whose
+        gradient is ``grad``, for each triple; None regions are skipped."""
+        for index, (param, grad, region) in enumerate(zip(params, grads, regions)):
+            if region is not None:
+                self._update(index, param[region], _in_order_of(grad, param[region]), region)
+
+
+class SGDOptimizer(_Optimizer):
     """Stochastic gradient descent with momentum, updating arrays in place.
 
     ``v = momentum * v - lr * grad``; ``param += v``, or with Nesterov's
@@ -109,13 +180,12 @@ class SGDOptimizer:
         self.nesterov = nesterovs_momentum
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads):
-        for param, grad, velocity in zip(params, grads, self.velocities):
-            sgd_update(param, _in_order_of(grad, param), velocity, self.learning_rate_init,
-                       self.momentum, self.nesterov)
+    def _update(self, index, param, grad, region):
+        sgd_update(param, grad, self.velocities[index][region], self.learning_rate_init,
+                   self.momentum, self.nesterov)
 
 
-class AdamOptimizer:
+class AdamOptimizer(_Optimizer):
     """Adam (Kingma & Ba, 2015), updating arrays in place.
 
     ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
@@ -136,17 +206,18 @@ class AdamOptimizer:
         self.first_moment_sums = [np.zeros_like(p) for p in params]
         self.second_moment_sums = [np.zeros_like(p) for p in params]
 
-    def update_params(self, params, grads):
+    def start_step(self):
         self.t += 1
         b1_t, b2_t = self.beta_1**self.t, self.beta_2**self.t
         lr_t = self.learning_rate_init * np.sqrt(1 - b2_t) / (1 - b1_t)
         # m / (sqrt(v) + eps) = (1 - b1) / sqrt(1 - b2) * m_sum / (sqrt(v_sum) + eps / sqrt(1 - b2))
-        step_size = lr_t * (1 - self.beta_1) / np.sqrt(1 - self.beta_2)
-        eps = self.epsilon / np.sqrt(1 - self.beta_2)
-        for param, grad, m_sum, v_sum in zip(params, grads, self.first_moment_sums,
-                                             self.second_moment_sums):
-            adam_update(param, _in_order_of(grad, param), m_sum, v_sum, self.beta_1,
-                        self.beta_2, step_size, eps)
+        self._step_size = lr_t * (1 - self.beta_1) / np.sqrt(1 - self.beta_2)
+        self._eps = self.epsilon / np.sqrt(1 - self.beta_2)
+
+    def _update(self, index, param, grad, region):
+        adam_update(param, grad, self.first_moment_sums[index][region],
+                    self.second_moment_sums[index][region], self.beta_1, self.beta_2,
+                    self._step_size, self._eps)
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

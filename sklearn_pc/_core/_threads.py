@@ -1,4 +1,4 @@
-"""Row-block parallelism for the relaxation loops.
+"""Row-block parallelism for the relaxation loops, and parts of an update.
 
 Every row of a batch relaxes on its own, so a batch can be cut into blocks
 of rows relaxed at the same time in threads.  Inside :func:`row_parallelism`
@@ -16,6 +16,13 @@ A row's result can differ from the one-block run by float rounding (BLAS
 blocks its products by the number of rows), never by more: the maths of a
 row does not change.  The BLAS thread count is process-wide, so nested or
 concurrent calls from other threads see one BLAS thread and run one block.
+
+The weight update that follows can be cut too, by :func:`map_parts`, into
+parts that each own some of the learned entries (see
+``_learning.parameter_regions``): each part reads the factors of the whole
+batch's gradients (which the blocks wrote) but computes and applies only its
+own entries' gradients, so no gradient is summed over the blocks or moved
+from one core to the other.
 """
 
 import os
@@ -120,24 +127,34 @@ def map_row_blocks(function, n_rows, n_blocks):
     ``MIN_BLOCK_ROWS`` rows run at once in threads, each with the caller's
     numpy error settings; use it inside :func:`row_parallelism`.
     """
-    n_blocks = _n_blocks(n_rows, n_blocks)
-    if n_blocks <= 1:
-        return [function(slice(0, n_rows))]
+    n_blocks = max(1, _n_blocks(n_rows, n_blocks))
     bounds = np.linspace(0, n_rows, n_blocks + 1).round().astype(int)
-    blocks = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return map_parts(function, [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])])
+
+
+def map_parts(function, parts):
+    """Return ``[function(part) for part in parts]``, the parts running at once in
+    threads (the first in the caller's), each with the caller's numpy error
+    settings.
+
+    ``function`` must write nothing that another part reads or writes.  Use
+    it inside :func:`row_parallelism`, for as many parts as it yielded.
+    """
+    if len(parts) <= 1:
+        return [function(part) for part in parts]
     settings = np.geterr()
 
-    def run(rows):
+    def run(part):
         with np.errstate(**settings):
-            return function(rows)
+            return function(part)
 
     global _executor, _executor_workers
-    if _executor_workers < n_blocks - 1:
-        _executor = ThreadPoolExecutor(n_blocks - 1, thread_name_prefix="sklearn-pc")
-        _executor_workers = n_blocks - 1
-    futures = [_executor.submit(run, rows) for rows in blocks[1:]]
+    if _executor_workers < len(parts) - 1:
+        _executor = ThreadPoolExecutor(len(parts) - 1, thread_name_prefix="sklearn-pc")
+        _executor_workers = len(parts) - 1
+    futures = [_executor.submit(run, part) for part in parts[1:]]
     try:
-        first = run(blocks[0])
+        first = run(parts[0])
     finally:
         wait(futures)
     return [first] + [future.result() for future in futures]

@@ -9,7 +9,9 @@ written once.  The loops are compiled for the baseline instruction set and,
 with GCC or Clang on x86-64 Linux, also for AVX2 and AVX-512, the processor
 picking its version at load time (``target_clones``).  They keep numpy's
 order of operations, without fused multiply-adds (``-ffp-contract=off``),
-so each entry gets exactly the value the numpy formula gives.
+so each entry gets exactly the value the numpy formula gives.  An update
+runs row by row, so it can apply to a block of rows or columns of a larger
+array (one part of an update split over threads, see ``_learning``).
 """
 
 cimport numpy as cnp
@@ -66,57 +68,82 @@ cdef extern from *:
                          Py_ssize_t) nogil
 
 
-cdef int _check(arrays) except -1:
-    """Same dtype (float32 or float64), shape and memory order; writable state."""
+def _as_rows(arrays):
+    """The arrays as 2-D views with contiguous rows, checked: one float dtype and
+    shape, the state (every array but the gradient, position 1) writable.
+
+    Contiguous arrays are one row.  2-D arrays may also have their rows
+    apart (a block of columns of a larger array), or their columns (a block
+    of rows of a Fortran-ordered one: then they are transposed), all alike.
+    """
     first = arrays[0]
     if first.dtype.char not in "fd":
         raise TypeError(f"optimizer arrays must be float32 or float64, got {first.dtype}")
-    order_c = first.flags.c_contiguous
     for position, array in enumerate(arrays):
         if array.dtype != first.dtype or array.shape != first.shape:
             raise ValueError("optimizer arrays must share one dtype and shape")
-        if not (array.flags.c_contiguous if order_c else array.flags.f_contiguous):
-            raise ValueError("optimizer arrays must be contiguous in one memory order")
-        if position != 1 and not array.flags.writeable:  # position 1: the gradient
+        if position != 1 and not array.flags.writeable:
             raise ValueError("an optimizer's parameter or state array is read-only")
-    return 0
+    if all(array.flags.c_contiguous for array in arrays):  # one row
+        return [array.reshape(1, -1) for array in arrays]
+    if all(array.flags.f_contiguous for array in arrays):
+        return [array.T.reshape(1, -1) for array in arrays]
+    if first.ndim == 2:
+        for rows in (arrays, [array.T for array in arrays]):
+            if all(array.shape[1] < 2 or array.strides[1] == array.itemsize for array in rows):
+                return rows
+    raise ValueError("optimizer arrays must be contiguous along one axis, the same for all")
 
 
 def adam_update(cnp.ndarray param, cnp.ndarray grad, cnp.ndarray m_sum, cnp.ndarray v_sum,
                 double beta_1, double beta_2, double step_size, double eps):
     """In place: ``m_sum = beta_1 m_sum + grad``, ``v_sum = beta_2 v_sum + grad^2``,
-    ``param -= step_size m_sum / (sqrt(v_sum) + eps)``."""
-    _check((param, grad, m_sum, v_sum))
-    cdef Py_ssize_t n = param.size
-    cdef void* p = cnp.PyArray_DATA(param)
-    cdef void* g = cnp.PyArray_DATA(grad)
-    cdef void* m = cnp.PyArray_DATA(m_sum)
-    cdef void* v = cnp.PyArray_DATA(v_sum)
+    ``param -= step_size m_sum / (sqrt(v_sum) + eps)``, row by row (see
+    :func:`_as_rows`)."""
+    cdef cnp.ndarray p_rows, g_rows, m_rows, v_rows
+    p_rows, g_rows, m_rows, v_rows = _as_rows((param, grad, m_sum, v_sum))
+    cdef Py_ssize_t n_rows = p_rows.shape[0], n = p_rows.shape[1], i
+    cdef char* p = <char*> cnp.PyArray_DATA(p_rows)
+    cdef char* g = <char*> cnp.PyArray_DATA(g_rows)
+    cdef char* m = <char*> cnp.PyArray_DATA(m_rows)
+    cdef char* v = <char*> cnp.PyArray_DATA(v_rows)
+    cdef Py_ssize_t ps = p_rows.strides[0], gs = g_rows.strides[0]
+    cdef Py_ssize_t ms = m_rows.strides[0], vs = v_rows.strides[0]
     if param.dtype.char == "f":
         with nogil:
-            skpc_adam_float(<float*> p, <const float*> g, <float*> m, <float*> v,
-                            <float> beta_1, <float> beta_2, <float> step_size, <float> eps, n)
+            for i in range(n_rows):
+                skpc_adam_float(<float*> (p + i * ps), <const float*> (g + i * gs),
+                                <float*> (m + i * ms), <float*> (v + i * vs), <float> beta_1,
+                                <float> beta_2, <float> step_size, <float> eps, n)
     else:
         with nogil:
-            skpc_adam_double(<double*> p, <const double*> g, <double*> m, <double*> v,
-                             beta_1, beta_2, step_size, eps, n)
+            for i in range(n_rows):
+                skpc_adam_double(<double*> (p + i * ps), <const double*> (g + i * gs),
+                                 <double*> (m + i * ms), <double*> (v + i * vs), beta_1,
+                                 beta_2, step_size, eps, n)
 
 
 def sgd_update(cnp.ndarray param, cnp.ndarray grad, cnp.ndarray velocity,
                double learning_rate, double momentum, bint nesterov):
     """In place: ``velocity = momentum velocity - learning_rate grad``, then
     ``param += velocity``, or with Nesterov's momentum
-    ``param += momentum velocity - learning_rate grad``."""
-    _check((param, grad, velocity))
-    cdef Py_ssize_t n = param.size
-    cdef void* p = cnp.PyArray_DATA(param)
-    cdef void* g = cnp.PyArray_DATA(grad)
-    cdef void* v = cnp.PyArray_DATA(velocity)
+    ``param += momentum velocity - learning_rate grad``, row by row (see
+    :func:`_as_rows`)."""
+    cdef cnp.ndarray p_rows, g_rows, v_rows
+    p_rows, g_rows, v_rows = _as_rows((param, grad, velocity))
+    cdef Py_ssize_t n_rows = p_rows.shape[0], n = p_rows.shape[1], i
+    cdef char* p = <char*> cnp.PyArray_DATA(p_rows)
+    cdef char* g = <char*> cnp.PyArray_DATA(g_rows)
+    cdef char* v = <char*> cnp.PyArray_DATA(v_rows)
+    cdef Py_ssize_t ps = p_rows.strides[0], gs = g_rows.strides[0], vs = v_rows.strides[0]
     if param.dtype.char == "f":
         with nogil:
-            skpc_sgd_float(<float*> p, <const float*> g, <float*> v, <float> learning_rate,
-                           <float> momentum, nesterov, n)
+            for i in range(n_rows):
+                skpc_sgd_float(<float*> (p + i * ps), <const float*> (g + i * gs),
+                               <float*> (v + i * vs), <float> learning_rate, <float> momentum,
+                               nesterov, n)
     else:
         with nogil:
-            skpc_sgd_double(<double*> p, <const double*> g, <double*> v, learning_rate,
-                            momentum, nesterov, n)
+            for i in range(n_rows):
+                skpc_sgd_double(<double*> (p + i * ps), <const double*> (g + i * gs),
+                                <double*> (v + i * vs), learning_rate, momentum, nesterov, n)
