@@ -388,12 +388,13 @@ def time_breakdown(args, rng):
     them: the slowest block of each batch and what follows the blocks (the
     checks, and the gradients and Adam, one part of the weights per thread),
     and the speed-up over one thread against the peak loops' own (one row
-    block per thread against one thread) and against that of as many processes, each running the
-    one-thread batches on its own (:func:`process_batch_ms`): a loss that the
-    processes share comes from the machine, one they do not from sharing a
-    process.  At batch 128 and 512 on two threads a block has 64 and 256
-    rows, the defaults.  Each of ``args.repeats`` rounds runs all five in
-    turns; every number is the median over the rounds of its per-round value.
+    block per thread against one thread) and against that of as many
+    processes, each running the one-thread batches on its own
+    (:func:`process_batch_ms`): a loss that the processes share comes from
+    the machine, one they do not from sharing a process.  At batch 128 and
+    512 on two threads a block has 64 and 256 rows, the defaults.  Each of
+    ``args.repeats`` rounds runs all five in turns; every number is the
+    median over the rounds of its per-round value.
     """
     sizes, result = [784, *args.pc_hidden, 10], {}
     n_threads = blas_threads()
