@@ -77,7 +77,7 @@ from _common import (blas_sentence, load_classification_data,  # noqa: E402
 from bench_core import (gemm_rate, gncn_products, mlp_arrays,  # noqa: E402
                         pc_inference_products, pc_products, update_ms)
 from sklearn_pc import GNCNAutoencoder, PCClassifier  # noqa: E402
-from sklearn_pc._core._learning import local_gradients  # noqa: E402
+from sklearn_pc._core._learning import gradient_factors, local_gradients  # noqa: E402
 from sklearn_pc._core._threads import row_parallelism  # noqa: E402
 from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
 from sklearn_pc._core._relaxation import relax  # noqa: E402
@@ -190,7 +190,9 @@ def one_hot(y, classes):
     return (y[:, None] == classes).astype(np.float32)
 
 
-def check_mlp(args, python, X, y):
+def first_mlp_step(args, X, y):
+    """Our side of the MLP check: the relaxed states, the local gradients and
+    one real training step (fresh Adam) from one start, on the first batch."""
     B = args.batch_sizes[0]
     X, y = X[:B], y[:B]
     clf = pc_start(args, X, y, B)
@@ -201,9 +203,14 @@ def check_mlp(args, python, X, y):
     states[-1] = Y.copy()
     errors = relax(network, states, clamp_bottom=True, clamp_top=True, schedule="alternating",
                    n_steps=args.mlp_steps, rate=args.mlp_rate)
-    grads = local_gradients(network, states, errors)
-    n = len(clf.coefs_)
-    clf.partial_fit(X, y)  # one real training step from the same start (fresh Adam)
+    grads = local_gradients(network, gradient_factors(network, states, errors))
+    clf.partial_fit(X, y)
+    return X, Y, clf, initial, states, grads
+
+
+def check_mlp(args, python, X, y):
+    X, Y, clf, initial, states, grads = first_mlp_step(args, X, y)
+    B, n = X.shape[0], len(clf.coefs_)
     out, meta, _ = run_peer(python, "pcx_mlp.py", "check",
                             {**initial, "X": X, "Y": Y, "T": args.mlp_steps,
                              "rate": args.mlp_rate, "lr": args.lr}, args.threads)
@@ -282,19 +289,27 @@ GNCN_CHECKS = {"laplace": dict(prior="laplacian", leak=0.0, sparsity=0.01),
                "leak": dict(prior="gaussian", leak=0.001, sparsity=0.0)}
 
 
-def check_gncn(args, python, X):
+def first_gncn_step(args, X, cfg):
+    """Our side of a GNCN-t1 check: the settled states, the gradients and one
+    real training step (fresh Adam) from one start, on the first batch."""
     B = args.batch_sizes[0]
     X = X[:B]
+    rate = cfg["sparsity"] if cfg["prior"] == "laplacian" else cfg["leak"]
+    model = gncn_start(args, X.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
+    initial = [w.copy() for w in model.weights_]
+    arrays = {**gncn_arrays(model, args, cfg["prior"], rate), "X": X}
+    network = model._network()
+    states, _ = network.settle(X, args.gncn_steps)
+    grads, _, _ = network.gradients(X, states)
+    model._train_batch(network, X, 1)
+    return model, initial, arrays, states, grads
+
+
+def check_gncn(args, python, X):
+    B = args.batch_sizes[0]
     reports = {}
     for name, cfg in GNCN_CHECKS.items():
-        rate = cfg["sparsity"] if cfg["prior"] == "laplacian" else cfg["leak"]
-        model = gncn_start(args, X.shape[1], B, leak=cfg["leak"], sparsity=cfg["sparsity"])
-        initial = [w.copy() for w in model.weights_]
-        arrays = {**gncn_arrays(model, args, cfg["prior"], rate), "X": X}
-        network = model._network()
-        states, _ = network.settle(X, args.gncn_steps)
-        grads, _, _ = network.gradients(X, states)
-        model._train_batch(network, X, 1)
+        model, initial, arrays, states, grads = first_gncn_step(args, X, cfg)
         out, meta, _ = run_peer(python, "ngclearn_gncn.py", "check", arrays, args.threads)
         fused = meta["results"]["fused_vs_process_max_abs_diff"]
         L = len(initial)
@@ -900,6 +915,10 @@ def main(argv=None):
             c["fused_vs_process_max_abs_diff"] for c in payload["check_gncn"].values())
         print(json.dumps(payload["check_gncn"], indent=1))
         payload["peer_versions"] = versions
+    else:  # our side of the checks still runs, so that it keeps up with the library
+        first_mlp_step(args, X_pool, y_pool)
+        for cfg in GNCN_CHECKS.values():
+            first_gncn_step(args, X_bin, cfg)
     measurements = {("mlp", "ours"): lambda: time_mlp_ours(args, X_pool, y_pool)}
     if python is not None:
         measurements[("mlp", "peer")] = lambda: time_mlp_pcx(args, python, X_pool, y_pool)
