@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from _common import blas_sentence, warn_if_blas_pinned, write_results
-from sklearn_pc import PCClassifier
+from bench_core import breakdown_estimator
 from sklearn_pc._core._learning import (gradient_factors, local_gradients, parameter_regions,
                                         parameters)
 from sklearn_pc._core._relaxation import relax
@@ -34,20 +34,18 @@ from sklearn_pc._core._threads import map_parts
 from sklearn_pc._core._workspace import Workspace
 
 
-def relaxed_factors(batch, hidden, n_steps, rng):
-    """A fitted 784-hidden-10 MLP, its optimizer, and the gradient factors of one
-    relaxed batch of random inputs and labels."""
+def relaxed_factors(batch, args, rng):
+    """``bench_core``'s breakdown MLP fitted for one epoch, its optimizer, and the
+    gradient factors of one relaxed batch of random inputs and labels."""
     X = rng.random((batch, 784), dtype=np.float32)
     y = np.arange(batch) % 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = PCClassifier(hidden_layer_sizes=hidden, activation="tanh",
-                           n_inference_steps=n_steps, inference_tol=0.0, loss="squared_error",
-                           batch_size=batch, max_iter=1, random_state=0).fit(X, y)
+        clf = breakdown_estimator(args, batch).set_params(max_iter=1).fit(X, y)
     network = clf._network()
     states = network.feedforward(X)
     states[-1] = np.eye(10, dtype=np.float32)[y]
-    errors = relax(network, states, n_steps=n_steps, rate=clf.inference_rate,
+    errors = relax(network, states, n_steps=args.pc_steps, rate=clf.inference_rate,
                    feedforward_start=True)
     return network, clf._optimizer, gradient_factors(network, states, errors)
 
@@ -63,7 +61,7 @@ def median_ms(function, repeats):
 
 
 def time_update(batch, args, rng):
-    network, optimizer, factors = relaxed_factors(batch, tuple(args.hidden), args.steps, rng)
+    network, optimizer, factors = relaxed_factors(batch, args, rng)
     params, workspace = parameters(network), Workspace()
 
     def update(parts, adam):
@@ -99,7 +97,7 @@ def time_update(batch, args, rng):
 def markdown(results, args):
     names = list(next(iter(results.values())))
     lines = ["# The PC MLP's weight update, whole and in parts (float32, timed alone)", "",
-             f"784-{'-'.join(map(str, args.hidden))}-10 tanh, tied feedback, the gradient "
+             f"784-{'-'.join(map(str, args.pc_hidden))}-10 tanh, tied feedback, the gradient "
              "factors of one relaxed batch.  Milliseconds per update, the median over "
              f"{args.rounds} rounds of the median of {args.repeats} calls (per-round values in "
              f"the JSON).  {blas_sentence()}", "",
@@ -115,15 +113,15 @@ def markdown(results, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 512])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--pc-hidden", type=int, nargs="+", default=[600, 600])
+    parser.add_argument("--pc-steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--name", default="bench_update_parts")
     parser.add_argument("--quick", action="store_true", help="small sizes, nothing written")
     args = parser.parse_args(argv)
     if args.quick:
-        args.batch_sizes, args.hidden, args.rounds, args.repeats = [64], [32, 32], 1, 3
+        args.batch_sizes, args.pc_hidden, args.rounds, args.repeats = [64], [32, 32], 1, 3
     warn_if_blas_pinned()
     rng = np.random.default_rng(0)
     results = {batch: time_update(batch, args, rng) for batch in args.batch_sizes}
