@@ -35,8 +35,8 @@ from sklearn_pc._core._workspace import Workspace
 
 
 def relaxed_factors(batch, args, rng):
-    """``bench_core``'s breakdown MLP fitted for one epoch, its optimizer, and the
-    gradient factors of one relaxed batch of random inputs and labels."""
+    """``bench_core``'s breakdown MLP fitted for one epoch, and the gradient
+    factors of one relaxed batch of random inputs and labels."""
     X = rng.random((batch, 784), dtype=np.float32)
     y = np.arange(batch) % 10
     with warnings.catch_warnings():
@@ -47,7 +47,7 @@ def relaxed_factors(batch, args, rng):
     states[-1] = np.eye(10, dtype=np.float32)[y]
     errors = relax(network, states, n_steps=args.pc_steps, rate=clf.inference_rate,
                    feedforward_start=True)
-    return network, clf._optimizer, gradient_factors(network, states, errors)
+    return clf, network, gradient_factors(network, states, errors)
 
 
 def median_ms(function, repeats):
@@ -61,27 +61,28 @@ def median_ms(function, repeats):
 
 
 def time_update(batch, args, rng):
-    network, optimizer, factors = relaxed_factors(batch, args, rng)
+    clf, network, factors = relaxed_factors(batch, args, rng)
     params, workspace = parameters(network), Workspace()
 
-    def update(parts, adam):
-        """One update in ``parts``, at once in threads (the fit's ``_train_batch``)."""
-        def part_update(part):
-            grads = local_gradients(network, factors, workspace=workspace, part=part)
-            if adam:
-                optimizer.update_regions(params, grads, parameter_regions(network, part))
+    def gradients(parts):
+        map_parts(lambda part: local_gradients(network, factors, workspace=workspace, part=part),
+                  parts)
 
-        if adam:
-            optimizer.start_step()
-        map_parts(part_update, parts)
+    def update(parts):  # the fit's own step: gradients and Adam in parts
+        clf._update_weights(network, params, factors, (0.0, 0.0), len(parts), workspace)
+
+    def update_one_half():  # what each thread of ``update(halves)`` does, alone
+        clf._optimizer.start_step()
+        grads = local_gradients(network, factors, workspace=workspace, part=(0, 2))
+        clf._optimizer.update_regions(params, grads, parameter_regions(network, (0, 2)))
 
     whole, half, halves = [(0, 1)], [(0, 2)], [(0, 2), (1, 2)]
-    cases = {}
-    for adam in (False, True):
-        what = "gradients and Adam" if adam else "gradients"
-        for label, parts in (("whole, 1 thread", whole), ("one half, 1 thread", half),
-                             ("two halves, 2 threads", halves)):
-            cases[f"{what}, {label}"] = lambda parts=parts, adam=adam: update(parts, adam)
+    cases = {"gradients, whole, 1 thread": lambda: gradients(whole),
+             "gradients, one half, 1 thread": lambda: gradients(half),
+             "gradients, two halves, 2 threads": lambda: gradients(halves),
+             "gradients and Adam, whole, 1 thread": lambda: update(whole),
+             "gradients and Adam, one half, 1 thread": update_one_half,
+             "gradients and Adam, two halves, 2 threads": lambda: update(halves)}
     rounds = {name: [] for name in cases}
     with threadpool_limits(1, user_api="blas"):  # one BLAS thread per part, as in the fit
         for _ in range(args.rounds):

@@ -242,8 +242,14 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
+        self._update_weights(network, params, factors, decays, len(blocks), workspace)
+        return energy
+
+    def _update_weights(self, network, params, factors, decays, n_parts, workspace):
+        """One optimizer step from a batch's gradient ``factors``, in ``n_parts``
+        parts at once in threads, each computing and applying the gradients of
+        its own regions of ``params`` (``_learning.parameter_regions``)."""
         forward_decay, feedback_decay = decays
-        parts = [(k, len(blocks)) for k in range(len(blocks))]
 
         def update(part):
             grads = local_gradients(network, factors, forward_decay=forward_decay,
@@ -251,8 +257,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
             self._optimizer.update_regions(params, grads, parameter_regions(network, part))
 
         self._optimizer.start_step()
-        map_parts(update, parts)
-        return energy
+        map_parts(update, [(k, n_parts) for k in range(n_parts)])
 
     def _fit(self, X, y, *, incremental, classes=None):
         with rollback_on_error(self):
