@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from _common import blas_sentence, warn_if_blas_pinned, write_results
+from _common import blas_sentence, median_ms, warn_if_blas_pinned, write_results
 from bench_core import breakdown_estimator, gemm_rate, pc_products
 from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
 
@@ -93,16 +93,6 @@ def passes_ms(rows, sizes, repeats, rng):
             np.tanh(out, out=act)
 
     return median_ms(passes, repeats), median_ms(tanh_only, repeats)
-
-
-def median_ms(function, repeats):
-    function()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(seconds))
 
 
 def fitted(args, rows, hidden, n_steps, X, y):

@@ -18,14 +18,13 @@ median over rounds of the median milliseconds of ``--repeats`` calls.
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from _common import blas_sentence, warn_if_blas_pinned, write_results
+from _common import blas_sentence, median_ms, warn_if_blas_pinned, write_results
 from bench_core import breakdown_estimator
 from sklearn_pc._core._learning import (gradient_factors, local_gradients, parameter_regions,
                                         parameters)
@@ -48,16 +47,6 @@ def relaxed_factors(batch, args, rng):
     errors = relax(network, states, n_steps=args.pc_steps, rate=clf.inference_rate,
                    feedforward_start=True)
     return clf, network, gradient_factors(network, states, errors)
-
-
-def median_ms(function, repeats):
-    function()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(seconds))
 
 
 def time_update(batch, args, rng):
