@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,10 @@ import sklearn
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+# Long runs checkpoint here, outside the repository (override with SKLEARN_PC_RUNS).
+RUNS = Path(os.environ.get("SKLEARN_PC_RUNS", Path.home() / ".cache" / "sklearn_pc_runs"))
 
 
 def load_classification_data(name, dtype, n_train=None, random_state=0):
@@ -116,6 +120,37 @@ def machine():
     }
 
 
+def provenance():
+    """What made a result: the exact command, the git commit (and whether
+    tracked files differed from it), and the versions of the packages."""
+    import joblib
+    import scipy
+
+    import sklearn_pc
+
+    def git(*words):
+        try:
+            return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"command": "python " + " ".join(sys.argv), "commit": commit,
+            "dirty": None if status is None else bool(status),
+            "packages": {"sklearn_pc": sklearn_pc.__version__, "numpy": np.__version__,
+                         "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
+                         "joblib": joblib.__version__}}
+
+
+def estimator_params(estimator):
+    """Every constructor parameter, JSON-ready (a RandomState becomes its name)."""
+    return {key: (value if isinstance(value, (str, int, float, bool, type(None), list, tuple))
+                  else type(value).__name__)
+            for key, value in estimator.get_params(deep=False).items()}
+
+
 def timed(func, *args, **kwargs):
     start = time.perf_counter()
     result = func(*args, **kwargs)
@@ -125,7 +160,7 @@ def timed(func, *args, **kwargs):
 def write_results(name, payload, markdown):
     """Write ``results/NAME.json`` and ``results/NAME.md``; return their paths."""
     RESULTS.mkdir(exist_ok=True)
-    payload = {"command": "python " + " ".join(sys.argv), "machine": machine(), **payload}
+    payload = {**provenance(), "machine": machine(), **payload}
     json_path = RESULTS / f"{name}.json"
     md_path = RESULTS / f"{name}.md"
     json_path.write_text(json.dumps(payload, indent=2) + "\n")

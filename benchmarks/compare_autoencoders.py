@@ -176,7 +176,9 @@ def main(argv=None):
             rows[name], sources[name] = known_rows[name], known_sources[name]
             continue
         rows[name] = evaluate_autoencoder(make_model(name, args, args.epochs), data,
-                                          args.latent_subset)
+                                          epochs=args.epochs, seed=args.seed,
+                                          latent_subset=args.latent_subset,
+                                          prior_samples=args.prior_samples)
         sources[name] = "this run"
         print(NAMES[name], json.dumps(rows[name]), flush=True)
     lines = comparison_table(rows, sources, args)

@@ -347,7 +347,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         """Body of :meth:`_fit`, which undoes it if it raises."""
         first_call = not incremental or not hasattr(self, "decoder_coefs_")
         X = self._check_X(X, reset=first_call)
-        self._check_prior_rows(X)
+        if not incremental:
+            self._check_prior_rows(X)
         rng = check_random_state(self.random_state)
         if first_call:
             self._initialize(X.shape[1], X.dtype, rng)
@@ -381,7 +382,10 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
             for name, arrays in self._best_arrays.items():
                 setattr(self, name, arrays)
             del self._best_arrays
-        self._fit_prior(X_all, rng)
+        if incremental:
+            self._drop_prior()
+        else:
+            self._fit_prior(X_all, rng)
         return self
 
     def _stop_now(self, X_val):
@@ -434,9 +438,11 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        """Run one epoch over ``X`` (no shuffling, no early stopping), then refit the prior.
+        """Run one epoch over ``X`` (no shuffling, no early stopping); weights only.
 
-        The prior is refitted on the codes of this ``X`` only.
+        The prior over the codes is dropped, since the weights it was fitted
+        under have moved: call :meth:`fit_prior` after the last call, before
+        sampling or scoring.
 
         Parameters
         ----------

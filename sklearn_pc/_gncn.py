@@ -473,7 +473,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         """Body of :meth:`_fit`, which undoes it if it raises."""
         first_call = not incremental or not hasattr(self, "weights_")
         X = self._check_X(X, reset=first_call)
-        self._check_prior_rows(X)
+        if not incremental:
+            self._check_prior_rows(X)
         rng = check_random_state(self.random_state)
         if first_call:
             self._initialize(X.shape[1], X.dtype, rng)
@@ -509,7 +510,10 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             for name, arrays in self._best_arrays.items():
                 setattr(self, name, arrays)
             del self._best_arrays
-        self._fit_prior(X_all, rng)
+        if incremental:
+            self._drop_prior()
+        else:
+            self._fit_prior(X_all, rng)
         return self
 
     def _stop_now(self, X_val):
@@ -566,9 +570,11 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        """Run one epoch over ``X`` (no shuffling, no early stopping), then refit the prior.
+        """Run one epoch over ``X`` (no shuffling, no early stopping); weights only.
 
-        The prior is refitted on the settled top latents of this ``X`` only.
+        The prior over the top latents is dropped, since the weights it was
+        fitted under have moved: call :meth:`fit_prior` after the last call,
+        before sampling or scoring.
 
         Parameters
         ----------

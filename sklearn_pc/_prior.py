@@ -21,6 +21,7 @@ and the parameters ``n_prior_components``, ``prior_max_samples``,
 from numbers import Integral
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
@@ -68,6 +69,49 @@ class _GaussianMixturePriorMixin:
             random_state=rng.randint(seed_max)).fit(top)
         self._mc_seed = rng.randint(seed_max)
 
+    def _drop_prior(self):
+        """Forget the prior: ``partial_fit`` moved the weights it was fitted under."""
+        self.__dict__.pop("prior_", None)
+        self.__dict__.pop("_mc_seed", None)
+
+    def _check_prior(self):
+        check_is_fitted(self)
+        if not hasattr(self, "prior_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} has no prior over its latents: partial_fit "
+                "trains the weights only. Call fit_prior(X) with training data first "
+                "(fit does it at its end).")
+
+    def fit_prior(self, X, y=None):
+        """Fit the Gaussian-mixture prior to the latents of ``X``, weights unchanged.
+
+        :meth:`fit` calls it at its end; :meth:`partial_fit` trains the weights
+        only (a prior fitted on the latents of one mini-batch would be a poor
+        one, and the mixture's EM costs far more than an epoch on small
+        batches), so call it once after the last ``partial_fit`` before
+        :meth:`sample`, :meth:`score_samples` or :meth:`score`.  A
+        full-covariance :class:`~sklearn.mixture.GaussianMixture` with
+        ``min(n_prior_components, n_rows)`` components is fitted to the
+        latents of (at most ``prior_max_samples`` random rows of) ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data in [0, 1], at least 2 rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The estimator, with :attr:`prior_` fitted.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        self._check_prior_rows(X)
+        self._fit_prior(X, check_random_state(self.random_state))
+        return self
+
     def _draw_prior(self, n_samples, rng):
         """``n_samples`` latents from :attr:`prior_` (model dtype), as chunks of rows.
 
@@ -102,7 +146,7 @@ class _GaussianMixturePriorMixin:
         X : ndarray of shape (n_samples, n_features)
             Bernoulli means in (0, 1) (draw pixels from them for binary samples).
         """
-        check_is_fitted(self)
+        self._check_prior()
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
@@ -129,7 +173,7 @@ class _GaussianMixturePriorMixin:
         log_likelihood : ndarray of shape (n_samples,)
             Estimated ``log p(x)`` in nats.
         """
-        check_is_fitted(self)
+        self._check_prior()
         X = self._check_X(X, reset=False)
         draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
         return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z in draws]))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
@@ -202,14 +203,21 @@ def test_score_samples_equals_a_direct_numpy_evaluation():
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))
-def test_partial_fit_runs_one_epoch_and_refits_the_prior(name):
+def test_partial_fit_runs_one_epoch_and_drops_the_prior_until_fit_prior(name):
     model, X = tiny(name)
     first = model.decoder_coefs_[0].copy()
-    prior = model.prior_
     model.partial_fit(X[:10])
     assert model.n_iter_ == 2 and model.t_ == 30 and len(model.loss_curve_) == 2
     assert not np.array_equal(model.decoder_coefs_[0], first)
-    assert model.prior_ is not prior
+    with pytest.raises(NotFittedError, match="fit_prior"):
+        model.sample(2)
+    with pytest.raises(NotFittedError, match="fit_prior"):
+        model.score_samples(X)
+    decoder = [w.copy() for w in model.decoder_coefs_]
+    model.fit_prior(X)
+    assert all(np.array_equal(a, b) for a, b in zip(decoder, model.decoder_coefs_))
+    assert model.prior_.means_.shape[0] == min(model.n_prior_components, X.shape[0])
+    assert np.isfinite(model.score_samples(X)).all()
 
 
 def test_early_stopping_keeps_the_best_validation_weights():
@@ -268,7 +276,7 @@ def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
                                 n_groups=2, max_iter=2, batch_size=50, n_prior_components=3,
                                 n_mc_samples=40, prior_max_samples=prior_max_samples,
                                 random_state=0).fit(X)
-        model.partial_fit(X[:60])
+        model.partial_fit(X[:60]).fit_prior(X[:60])
         np.testing.assert_allclose(model.score_samples(X)[:3], scores, rtol=1e-9)
         assert model.transform(X).sum() == pytest.approx(z_sum, rel=1e-9)
         assert model.sample(7, random_state=2).sum() == pytest.approx(sample_sum, rel=1e-9)

@@ -8,6 +8,7 @@ from scipy import linalg, sparse
 from scipy.special import expit
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 
 from sklearn_pc import GNCNAutoencoder
@@ -355,13 +356,19 @@ def test_fit_is_deterministic_and_leaves_parameters_alone():
     np.testing.assert_array_equal(again.transform(X), model.transform(X))
 
 
-def test_partial_fit_runs_one_epoch_and_refits_the_prior():
+def test_partial_fit_runs_one_epoch_and_drops_the_prior_until_fit_prior():
     model, X = tiny_model("pdh")
     first = model.weights_[0].copy()
     model.partial_fit(X[:10])
     assert model.n_iter_ == 2 and model.t_ == 30
     assert not np.array_equal(model.weights_[0], first)
-    assert model.prior_.n_components == 2
+    with pytest.raises(NotFittedError, match="fit_prior"):
+        model.sample(2)
+    # the prior of fit_prior is the one fit would fit on the same latents
+    model.fit_prior(X)
+    refit = GaussianMixture(2, covariance_type="full", random_state=np.random.RandomState(
+        model.random_state).randint(np.iinfo(np.int32).max)).fit(model.transform(X))
+    np.testing.assert_allclose(model.prior_.means_, refit.means_, rtol=1e-6, atol=1e-9)
 
 
 def test_early_stopping_keeps_the_best_validation_weights():
