@@ -31,7 +31,7 @@ from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
 from ._prior import _GaussianMixturePriorMixin
 from ._rollback import rollback_on_error
-from .metrics import _bernoulli_log_likelihood, _check_mask
+from .metrics import _bernoulli_log_likelihood
 
 expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
 
@@ -465,7 +465,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs in [0, 1]; NaN marks a missing entry, filled in first as by
+            :meth:`complete`, so that ``inverse_transform(transform(X))``
+            completes ``X``.
 
         Returns
         -------
@@ -473,7 +475,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
             The codes.
         """
         check_is_fitted(self)
-        return self._encode(self._check_X(X, reset=False))
+        return self._encode(self._completed(*self._check_missing(X)))
 
     def inverse_transform(self, Z):
         """Decoder: Bernoulli means ``sigmoid(decoder(Z))``.
@@ -501,7 +503,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs in [0, 1]; NaN marks a missing entry, filled in first as by
+            :meth:`complete`.
 
         Returns
         -------
@@ -509,34 +512,41 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
             Bernoulli means in (0, 1).
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        return self._decode(self._encode(X))
+        return self._decode(self._encode(self._completed(*self._check_missing(X))))
 
-    def complete(self, X, mask):
+    def complete(self, X, mask=None):
         """Pattern completion by iterated reconstruction.
 
-        Occluded pixels start at 0; then ``n_completion_steps`` times they are
-        set to the reconstruction (:meth:`reconstruct`) of the current image,
-        ``x' = m * x + (1 - m) * reconstruct(x')``.  Observed pixels are never
-        changed.
+        Missing pixels (NaN in ``X``, or 0 in ``mask``) start at 0; then
+        ``n_completion_steps`` times they are set to the reconstruction of the
+        current image, ``x' = m * x + (1 - m) * sigmoid(decoder(encoder(x')))``.
+        Observed pixels are never changed.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; values at occluded pixels are ignored.
-        mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) or (n_features,)
-            ``m``: 1 (True) marks an observed pixel, 0 (False) an occluded one.
-            A 1-D mask is shared by every sample.
+            Inputs in [0, 1]; NaN marks a missing pixel.
+        mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) \
+                or (n_features,), default=None
+            ``m``: 1 (True) marks an observed pixel, 0 (False) a missing one,
+            whatever ``X`` holds there; a 1-D mask is shared by every sample.
+            None: the NaN of ``X`` are the missing pixels.
 
         Returns
         -------
         X_completed : ndarray of shape (n_samples, n_features)
-            ``X`` at observed pixels (unchanged), the completion at occluded
-            ones.
+            ``X`` at observed pixels (unchanged), the completion at missing
+            ones (a copy of ``X`` if none is missing).
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        observed = _check_mask(mask, X.shape).astype(bool)
+        X, observed = self._check_missing(X, mask)
+        return X.copy() if observed is None else self._completed(X, observed)
+
+    def _completed(self, X, observed):
+        """``X`` with its unobserved entries filled by iterated reconstruction
+        (``X`` itself when ``observed`` is None)."""
+        if observed is None:
+            return X
         encoder, decoder = self._encoder(), self._decoder()
         chunks = []
         for rows in row_chunks(X.shape[0], self._row_bytes()):
@@ -554,7 +564,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True  # at inference: NaN marks a missing entry
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

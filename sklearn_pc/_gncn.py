@@ -33,7 +33,7 @@ from ._core._relaxation import has_diverged
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
 from ._rollback import rollback_on_error
-from .metrics import _bernoulli_log_likelihood, _check_mask
+from .metrics import _bernoulli_log_likelihood
 
 # The four models of SPEC section 3.  "transpose" error synapses make a type-1
 # model (W^T carries the errors up, phi' gates them, Laplace prior on the
@@ -410,6 +410,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         reconstruction ``"mu0"``.  Row blocks of each chunk settle in parallel
         (see ``_core._threads``)."""
         network = self._network()
+        if observed is not None:
+            observed = observed.astype(X.dtype, copy=False)
         shared = observed is None or observed.ndim == 1
 
         def settle_rows(rows):
@@ -597,7 +599,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
+            as in :meth:`complete`.
 
         Returns
         -------
@@ -606,7 +609,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             ``states[l - 1]`` has shape ``(n_samples, J_l)``.
         """
         check_is_fitted(self)
-        return self._settle(self._check_X(X, reset=False), output="layers")
+        return self._settle(*self._check_missing(X), output="layers")
 
     def transform(self, X):
         """Settled top latents ``z(L)``.
@@ -614,7 +617,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
+            as in :meth:`complete`, so that ``inverse_transform(transform(X))``
+            fills it in.
 
         Returns
         -------
@@ -622,7 +627,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             Top-layer states after ``n_settle_steps`` steps from zero.
         """
         check_is_fitted(self)
-        return self._settle(self._check_X(X, reset=False))
+        return self._settle(*self._check_missing(X))
 
     def reconstruct(self, X):
         """Reconstruction ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))`` at the settled states.
@@ -632,7 +637,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
+            as in :meth:`complete`.
 
         Returns
         -------
@@ -640,7 +646,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             Bernoulli means in (0, 1).
         """
         check_is_fitted(self)
-        return self._settle(self._check_X(X, reset=False), output="mu0")
+        return self._settle(*self._check_missing(X), output="mu0")
 
     def inverse_transform(self, Z):
         """Ancestral (top-down) pass from top latents to input probabilities.
@@ -724,30 +730,33 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         """
         return super().score(X, y)
 
-    def complete(self, X, mask):
-        """Pattern completion: settle with the occluded pixels of ``z0`` free.
+    def complete(self, X, mask=None):
+        """Pattern completion: settle with the missing pixels of ``z0`` free.
 
-        Occluded pixels start at 0 and settle with the latents,
-        ``z0 = x * m + (z0 - beta e(0)) * (1 - m)``; observed ones stay
-        clamped to ``x``.
+        Missing pixels (NaN in ``X``, or 0 in ``mask``) start at 0 and settle
+        with the latents, ``z0 = x * m + (z0 - beta e(0)) * (1 - m)``, for
+        ``n_settle_steps`` steps; observed ones stay clamped to ``x``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; values at occluded pixels are ignored.
-        mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) or (n_features,)
-            ``m``: 1 (True) marks an observed pixel, 0 (False) an occluded one.
-            A 1-D mask is shared by every sample.
+            Inputs in [0, 1]; NaN marks a missing pixel.
+        mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) \
+                or (n_features,), default=None
+            ``m``: 1 (True) marks an observed pixel, 0 (False) a missing one,
+            whatever ``X`` holds there; a 1-D mask is shared by every sample.
+            None: the NaN of ``X`` are the missing pixels.
 
         Returns
         -------
         X_completed : ndarray of shape (n_samples, n_features)
             ``X`` at observed pixels (unchanged), the settled ``z0`` at
-            occluded ones.
+            missing ones (a copy of ``X`` if none is missing).
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        observed = _check_mask(mask, X.shape).astype(X.dtype)
+        X, observed = self._check_missing(X, mask)
+        if observed is None:
+            return X.copy()
         return self._settle(X, observed, output="z0")
 
     @property
@@ -757,7 +766,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True  # at inference: NaN marks a missing entry
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -26,25 +26,66 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._chunks import row_chunks
-from .metrics import _mc_log_likelihood
+from .metrics import _check_mask, _mc_log_likelihood
+
+# Inputs this far outside [0, 1] (floating-point rounding of a scaler) are clipped, not refused.
+_UNIT_TOLERANCE = 1e-6
 
 
 class _GaussianMixturePriorMixin:
     """GMM prior over latent codes: fitting, drawing, sampling, MC log-likelihood."""
 
     # -- input checks ------------------------------------------------------------
-    def _check_X(self, X, *, reset):
-        """Validate ``X`` (finite, dense, in [0, 1]); cast it to the model's dtype once fitted."""
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        if X.min() < 0:
+    def _check_X(self, X, *, reset, allow_nan=False):
+        """Validate ``X`` (dense, in [0, 1]); cast it to the model's dtype once fitted.
+
+        Values within ``_UNIT_TOLERANCE`` of [0, 1] (the rounding of a
+        ``MinMaxScaler``, say) are clipped into it, on a copy; values further
+        out raise.  NaN, which marks a missing entry, passes only where
+        ``allow_nan`` (inference, never training).
+        """
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        missing = np.isnan(X)
+        if missing.any() and not allow_nan:
+            raise ValueError(
+                f"Input X contains NaN. {type(self).__name__} trains on complete data; NaN "
+                "marks a missing entry only for transform, reconstruct and complete, which "
+                "fill it in. Drop or impute incomplete rows before fitting.")
+        present = X[~missing] if missing.any() else X
+        low = present.min() if present.size else 0.0
+        high = present.max() if present.size else 1.0
+        if low < -_UNIT_TOLERANCE:
             raise ValueError(f"Negative values in data passed to {type(self).__name__}: X must "
                              f"lie in [0, 1] (the means of its Bernoulli decoder), got minimum "
-                             f"{X.min()}. Scale it first, e.g. with MinMaxScaler(clip=True).")
-        if X.max() > 1:
+                             f"{low}. Scale it first, e.g. with MinMaxScaler(clip=True).")
+        if high > 1 + _UNIT_TOLERANCE:
             raise ValueError(f"X must lie in [0, 1] (the means of the Bernoulli decoder of "
-                             f"{type(self).__name__}), got maximum {X.max()}. Scale it first, "
+                             f"{type(self).__name__}), got maximum {high}. Scale it first, "
                              "e.g. with MinMaxScaler(clip=True).")
+        if low < 0 or high > 1:
+            X = np.clip(X, 0, 1)  # a new array: the caller's is never written
         return X if reset else X.astype(self._model_dtype(), copy=False)
+
+    def _check_missing(self, X, mask=None):
+        """Validate inference input whose missing entries are NaN (or 0 in ``mask``).
+
+        Returns ``(X, observed)``: ``X`` with its NaN set to 0 (a copy if it
+        had any) and ``observed``, True where an entry is given (1-D when a
+        1-D ``mask`` is all there is), or None when every entry is.
+        """
+        X = self._check_X(X, reset=False, allow_nan=True)
+        missing = np.isnan(X)
+        observed = None
+        if mask is not None:
+            observed = _check_mask(mask, X.shape).astype(bool)
+            if np.any(missing & observed):
+                raise ValueError("X has NaN at entries that mask marks observed (1); mark "
+                                 "them 0 in mask, or pass no mask to take NaN as missing.")
+        if missing.any():
+            observed = ~missing if observed is None else observed & ~missing
+            X = np.where(missing, X.dtype.type(0), X)
+        return X, observed
 
     def _check_prior_rows(self, X):
         """The prior needs at least two rows."""

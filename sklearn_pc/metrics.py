@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length
 
@@ -65,19 +65,55 @@ def make_generation_scorer():
     """A scorer for model selection by generation quality.
 
     The returned ``scorer(estimator, X, y)`` generates one input per class of
-    ``y`` with ``estimator.generate`` and returns their mean
+    ``y`` with the estimator's ``generate`` and returns their mean
     :func:`cosine_to_class_means` against the class means of ``(X, y)``;
     higher is better, so it plugs into ``GridSearchCV(scoring=...)``.
+
+    When ``estimator`` is a :class:`~sklearn.pipeline.Pipeline`, its last
+    step generates, in the space that step was trained in, and the inputs go
+    back through the ``inverse_transform`` of the steps before it (a scaler,
+    say), so they are compared with the class means of ``X`` as the pipeline
+    received it.  Every step before the last must then have
+    ``inverse_transform``.
 
     Returns
     -------
     scorer : callable
         ``scorer(estimator, X, y) -> float``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from sklearn_pc import PCGenerator
+    >>> from sklearn_pc.metrics import make_generation_scorer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> pipe = make_pipeline(MinMaxScaler(), PCGenerator(hidden_layer_sizes=(32,), max_iter=5,
+    ...                                                  random_state=0))
+    >>> search = GridSearchCV(pipe, {"pcgenerator__weight_decay": [0.01, 0.05]}, cv=2,
+    ...                       scoring=make_generation_scorer()).fit(X[:400], y[:400])
+    >>> bool(-1 <= search.best_score_ <= 1)
+    True
     """
 
     def generation_cosine(estimator, X, y):
         classes = np.unique(y)
-        return float(cosine_to_class_means(estimator.generate(classes), classes, X, y).mean())
+        final, before = estimator, None
+        if isinstance(estimator, Pipeline):
+            final, before = estimator[-1], estimator[:-1]
+        if not hasattr(final, "generate"):
+            raise TypeError(f"make_generation_scorer needs an estimator with generate (such "
+                            f"as PCGenerator), got {type(final).__name__}.")
+        generated = final.generate(classes)
+        if before is not None and len(before):
+            if not hasattr(before, "inverse_transform"):
+                raise TypeError("make_generation_scorer maps generated inputs back through "
+                                "the pipeline's earlier steps, which need inverse_transform; "
+                                f"{before} lacks it.")
+            generated = before.inverse_transform(generated)
+        return float(cosine_to_class_means(generated, classes, X, y).mean())
 
     return generation_cosine
 

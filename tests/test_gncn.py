@@ -395,8 +395,12 @@ def test_clear_errors():
     model, X = tiny_model("pdh")
     with pytest.raises(NotFittedError):
         GNCNAutoencoder().transform(X)
+    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
+        GNCNAutoencoder().fit(np.where(X > 0.5, np.nan, X))
     with pytest.raises(ValueError, match="NaN"):
-        model.transform(np.where(X > 0.5, np.nan, X))
+        model.score_samples(np.where(X > 0.5, np.nan, X))
+    with pytest.raises(ValueError, match="NaN at entries that mask marks observed"):
+        model.complete(np.where(X > 0.5, np.nan, X), np.ones(7))
     with pytest.raises(ValueError, match="infinity"):
         GNCNAutoencoder().fit(np.where(X > 0.5, np.inf, X))
     with pytest.raises(ValueError, match=r"\[0, 1\].*maximum 2.0"):
