@@ -9,7 +9,7 @@ API and its Gaussian-mixture-prior protocol (:meth:`sample`,
 exactly as the GNCN's are.
 """
 
-import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -20,17 +20,15 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._chunks import epoch_batches, row_chunks, training_batch_size
+from ._base import _StochasticTrainingMixin
+from ._chunks import row_chunks
 from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
 from ._prior import _GaussianMixturePriorMixin
-from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood
 
 expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
@@ -50,7 +48,10 @@ _SHARED_PARAMETERS = """n_components : int, default=20
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer(s).
     solver : {"adam", "sgd"}, default="adam"
-        Optimizer (``"sgd"`` uses Nesterov momentum 0.9).
+        Optimizer; a change between calls of ``partial_fit`` (or of ``fit``
+        with ``warm_start``) starts a fresh optimizer state.
+    momentum : float, default=0.9
+        Nesterov momentum of ``solver="sgd"``.
     batch_size : int or "auto", default="auto"
         Samples per update; ``"auto"`` is ``min(200, n_samples)``.
     max_iter : int, default=50
@@ -68,6 +69,9 @@ _SHARED_PARAMETERS = """n_components : int, default=20
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.
+    warm_start : bool, default=False
+        Continue from the fitted weights and optimizer state on the next call
+        to ``fit`` (the prior is fitted anew at its end).
     n_prior_components : int, default=75
         Full-covariance components of the Gaussian-mixture prior fitted to the
         codes of the training data (the paper: 75); capped at the number of
@@ -149,9 +153,9 @@ def _softplus(v):
     return np.logaddexp(0, v)
 
 
-class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixin,
-                               TransformerMixin, BaseEstimator):
-    """Training loop, inference and generative protocols of every baseline."""
+class _BaseBackpropAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
+                               ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Training hooks, inference and generative protocols of every baseline."""
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -160,6 +164,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions(set(OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -167,6 +172,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "n_prior_components": [Interval(Integral, 1, None, closed="left")],
         "prior_max_samples": [Interval(Integral, 2, None, closed="left"), None],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
@@ -179,9 +185,10 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
     _ARRAYS = ("encoder_coefs_", "encoder_intercepts_", "decoder_coefs_", "decoder_intercepts_")
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 alpha=1e-4, learning_rate_init=0.001, solver="adam", batch_size="auto",
+                 alpha=1e-4, learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto",
                  max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, n_prior_components=75,
+                 validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
+                 n_prior_components=75,
                  prior_max_samples=None, n_mc_samples=5000, n_completion_steps=10,
                  random_state=None, verbose=False):
         self.n_components = n_components
@@ -190,6 +197,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.solver = solver
+        self.momentum = momentum
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
@@ -197,6 +205,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.n_prior_components = n_prior_components
         self.prior_max_samples = prior_max_samples
         self.n_mc_samples = n_mc_samples
@@ -289,35 +298,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         self.decoder_coefs_, self.decoder_intercepts_ = init_layers(
             [self.n_components, *hidden[::-1], n_features], rng, dtype)
         self._initialize_extra(rng, dtype)
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-        self._optimizer = OPTIMIZERS[self.solver](self._params(),
-                                                  learning_rate_init=self.learning_rate_init)
 
     def _initialize_extra(self, rng, dtype):
         """More networks (the adversarial discriminator)."""
-
-    def _set_learning_rates(self):
-        """Apply ``set_params(solver=..., learning_rate_init=...)`` made between calls."""
-        self._optimizer = self._synced(self._optimizer, self._params())
-
-    def _synced(self, optimizer, params):
-        """``optimizer`` with the current learning rate; a fresh one if ``solver`` changed."""
-        if type(optimizer) is not OPTIMIZERS[self.solver]:
-            return OPTIMIZERS[self.solver](params, learning_rate_init=self.learning_rate_init)
-        optimizer.learning_rate_init = self.learning_rate_init
-        return optimizer
-
-    def _end_epoch(self, n_samples):
-        """Per-epoch statistics of the subclasses."""
 
     def _checked(self, loss, grads, n_features):
         """Raise if a batch's loss or gradients are not finite, or if the loss exceeds
@@ -339,79 +322,36 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeatur
         self._optimizer.update_params(self._params(), grads)
         return loss * X.shape[0]
 
-    def _fit(self, X, *, incremental):
-        with rollback_on_error(self):
-            return self._fit_unsafe(X, incremental=incremental)
+    # -- hooks of the training loop (sklearn_pc._base) ---------------------------------
+    def _is_initialized(self):
+        return hasattr(self, "decoder_coefs_")
 
-    def _fit_unsafe(self, X, *, incremental):
-        """Body of :meth:`_fit`, which undoes it if it raises."""
-        first_call = not incremental or not hasattr(self, "decoder_coefs_")
-        X = self._check_X(X, reset=first_call)
+    def _check_training_data(self, X, y, *, reset, classes, incremental):
+        X = self._check_X(X, reset=reset)
         if not incremental:
             self._check_prior_rows(X)
-        rng = check_random_state(self.random_state)
-        if first_call:
-            self._initialize(X.shape[1], X.dtype, rng)
-        self._set_learning_rates()  # set_params between calls
-        X_all = X
-        validation = None
-        if self.early_stopping and not incremental:
-            X, validation = train_test_split(X, test_size=self.validation_fraction,
-                                             random_state=rng)
-        n_samples = X.shape[0]
-        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
+        return X, None, None
 
-        for _ in range(1 if incremental else self.max_iter):
-            total = 0.0
-            for rows in epoch_batches(n_samples, batch_size, rng,
-                                      self.shuffle and not incremental):
-                total += self._train_batch(X[rows], rng)
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = total / n_samples
-            self.loss_curve_.append(self.loss_)
-            self._end_epoch(n_samples)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.6f}")
-            if incremental or self._stop_now(validation):
-                break
-        else:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                          "and the optimization hasn't converged yet.", ConvergenceWarning)
-        if validation is not None:
-            for name, arrays in self._best_arrays.items():
-                setattr(self, name, arrays)
-            del self._best_arrays
+    def _initialize_arrays(self, X, targets, rng):
+        self._initialize(X.shape[1], X.dtype, rng)
+
+    def _learned_arrays(self):
+        return self._params()
+
+    @contextmanager
+    def _batch_trainer(self, batch_size):
+        yield lambda X, targets, rng, progress: self._train_batch(X, rng)
+
+    def _validation_score(self, X_val, labels):
+        """Minus the held-out reconstruction BCE."""
+        return -float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
+                      .mean())
+
+    def _finish(self, X, rng, *, incremental):
         if incremental:
             self._drop_prior()
         else:
-            self._fit_prior(X_all, rng)
-        return self
-
-    def _stop_now(self, X_val):
-        """Track the best epoch (as MLPClassifier does) and say whether to stop."""
-        if X_val is not None:
-            score = -float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
-                           .mean())
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.6f}")
-            improved = score > self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_arrays = {name: [a.copy() for a in getattr(self, name)]
-                                     for name in self._ARRAYS}
-        else:
-            improved = self.loss_ < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        if self._no_improvement_count > self.n_iter_no_change:
-            if self.verbose:
-                criterion = "Validation score" if X_val is not None else "Training loss"
-                print(f"{criterion} did not improve more than tol={self.tol} for "
-                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-            return True
-        return False
+            self._fit_prior(X, rng)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -693,17 +633,20 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     }
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 alpha=1e-4, fixed_variance=None, learning_rate_init=0.001, solver="adam",
+                 alpha=1e-4, fixed_variance=None, learning_rate_init=0.001, solver="adam", momentum=0.9,
                  batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, n_prior_components=75,
+                 validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
+                 n_prior_components=75,
                  prior_max_samples=None, n_mc_samples=5000, n_completion_steps=10,
                  random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, n_prior_components=n_prior_components,
+            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
+            n_prior_components=n_prior_components,
             prior_max_samples=prior_max_samples, n_mc_samples=n_mc_samples,
             n_completion_steps=n_completion_steps, random_state=random_state, verbose=verbose)
         self.fixed_variance = fixed_variance
@@ -823,16 +766,19 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
                  alpha=1e-4, adversarial_weight=1.0, discriminator_hidden_layer_sizes=(500, 500),
-                 learning_rate_init=0.001, solver="adam", batch_size="auto", max_iter=50,
+                 learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto", max_iter=50,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, n_prior_components=75, prior_max_samples=None,
+                 n_iter_no_change=10, warm_start=False,
+                 n_prior_components=75, prior_max_samples=None,
                  n_mc_samples=5000, n_completion_steps=10, random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, n_prior_components=n_prior_components,
+            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
+            n_prior_components=n_prior_components,
             prior_max_samples=prior_max_samples, n_mc_samples=n_mc_samples,
             n_completion_steps=n_completion_steps, random_state=random_state, verbose=verbose)
         self.adversarial_weight = adversarial_weight
@@ -848,14 +794,12 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
                              f"integers, got {self.discriminator_hidden_layer_sizes!r}.")
         self.discriminator_coefs_, self.discriminator_intercepts_ = init_layers(
             [self.n_components, *(int(h) for h in hidden), 1], rng, dtype)
-        self._discriminator_optimizer = OPTIMIZERS[self.solver](
-            self._discriminator().params, learning_rate_init=self.learning_rate_init)
         self._discriminator_total = 0.0
 
-    def _set_learning_rates(self):
-        super()._set_learning_rates()
-        self._discriminator_optimizer = self._synced(self._discriminator_optimizer,
-                                                     self._discriminator().params)
+    def _sync_optimizers(self, reset):
+        super()._sync_optimizers(reset)
+        self._discriminator_optimizer = self._synced(
+            getattr(self, "_discriminator_optimizer", None), self._discriminator().params, reset)
 
     def _draw_noise(self, n_samples, rng):
         """Prior draws ``z' ~ N(0, I)`` for the discriminator."""

@@ -7,7 +7,7 @@ SPEC sections 2-3 (Gaussian-mixture prior, sampling, Monte-Carlo likelihood,
 pattern completion).
 """
 
-import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,22 +17,16 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    check_random_state,
-)
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._chunks import epoch_batches, row_chunks, training_batch_size
+from ._base import _StochasticTrainingMixin
+from ._chunks import row_chunks
 from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
-from ._rollback import rollback_on_error
 from .metrics import _bernoulli_log_likelihood
 
 # The four models of SPEC section 3.  "transpose" error synapses make a type-1
@@ -49,8 +43,6 @@ VARIANTS = {
                 activation="relu"),
 }
 
-# The fitted arrays that early stopping saves at the best epoch and restores.
-_ARRAYS = ("weights_", "error_weights_", "skip_weights_", "covariances_", "precisions_")
 
 
 def _concatenate_blocks(blocks):
@@ -62,8 +54,8 @@ def _concatenate_blocks(blocks):
                  else np.concatenate(items) for items in zip(*blocks))
 
 
-class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixin,
-                      TransformerMixin, BaseEstimator):
+class GNCNAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
+                      ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Generative neural coding network (GNCN) trained with local learning rules.
 
     A hierarchy of latent states ``z(1..L)`` predicts the layer below top-down;
@@ -144,7 +136,11 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer of ``W``, ``E``, ``M``.
     solver : {"adam", "sgd"}, default="adam"
-        Optimizer of ``W``, ``E``, ``M`` (``"sgd"`` uses Nesterov momentum 0.9).
+        Optimizer of ``W``, ``E``, ``M``; a change between calls of
+        ``partial_fit`` (or of ``fit`` with ``warm_start``) starts a fresh
+        optimizer state.
+    momentum : float, default=0.9
+        Nesterov momentum of ``solver="sgd"``.
     batch_size : int or "auto", default="auto"
         Samples per update; ``"auto"`` is ``min(200, n_samples)`` (the paper
         used 512).
@@ -163,6 +159,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.
+    warm_start : bool, default=False
+        Continue from the fitted weights and optimizer state on the next call
+        to ``fit`` (the prior is fitted anew at its end).
     n_prior_components : int, default=75
         Full-covariance components of the Gaussian-mixture prior over the top
         latents (the paper: 75); capped at the number of rows it is fitted on.
@@ -178,7 +177,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         Seeds weights, shuffling, the validation split, the prior and the
         Monte-Carlo draws (fixed at fit time).
     verbose : bool, default=False
-        Print the training BCE (and validation score) per epoch.
+        Print the training BCE, the epoch's seconds (and the validation
+        score) per epoch, and the time of the prior's fit.
 
     Attributes
     ----------
@@ -255,6 +255,10 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
     (3, 64)
     """
 
+    # The fitted arrays that early stopping saves at the best epoch and restores.
+    _ARRAYS = ("weights_", "error_weights_", "skip_weights_", "covariances_", "precisions_")
+    _LOSS_NAME = "BCE"
+
     _parameter_constraints: dict = {
         "variant": [StrOptions(set(VARIANTS))],
         "latent_sizes": ["array-like"],
@@ -269,6 +273,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         "min_variance": [Interval(Real, 0, None, closed="neither")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions(set(OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -276,6 +281,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "n_prior_components": [Interval(Integral, 1, None, closed="left")],
         "prior_max_samples": [Interval(Integral, 2, None, closed="left"), None],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
@@ -286,9 +292,10 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
     def __init__(self, variant="pdh", latent_sizes=(360, 360, 360), *, n_settle_steps=50,
                  beta=0.1, leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
                  lateral_inhibition=0.125, n_groups=20, precision_learning_rate=0.01,
-                 min_variance=1.0, learning_rate_init=0.001, solver="adam", batch_size="auto",
-                 max_iter=50, tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, n_prior_components=75, prior_max_samples=None,
+                 min_variance=1.0, learning_rate_init=0.001, solver="adam", momentum=0.9,
+                 batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
+                 n_prior_components=75, prior_max_samples=None,
                  n_mc_samples=5000, random_state=None, verbose=False):
         self.variant = variant
         self.latent_sizes = latent_sizes
@@ -303,6 +310,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         self.min_variance = min_variance
         self.learning_rate_init = learning_rate_init
         self.solver = solver
+        self.momentum = momentum
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
@@ -310,6 +318,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.n_prior_components = n_prior_components
         self.prior_max_samples = prior_max_samples
         self.n_mc_samples = n_mc_samples
@@ -355,18 +364,6 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
             self.precisions_ = [np.eye(size, dtype=dtype) for size in sizes[1:-1]]
         else:
             self.covariances_ = self.precisions_ = None
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-        self._optimizer = OPTIMIZERS[self.solver](self._network().learned_arrays(),
-                                                  learning_rate_init=self.learning_rate_init)
 
     def _network(self):
         """The fitted arrays seen as a :class:`GNCN` (no copy)."""
@@ -467,82 +464,38 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, ClassNamePrefixFeaturesOutMixi
                                         self.min_variance)
         return -float(_bernoulli_log_likelihood(x, mu0).sum())
 
-    def _fit(self, X, *, incremental):
-        with rollback_on_error(self):
-            return self._fit_unsafe(X, incremental=incremental)
+    # -- hooks of the training loop (sklearn_pc._base) ----------------------------
+    def _is_initialized(self):
+        return hasattr(self, "weights_")
 
-    def _fit_unsafe(self, X, *, incremental):
-        """Body of :meth:`_fit`, which undoes it if it raises."""
-        first_call = not incremental or not hasattr(self, "weights_")
-        X = self._check_X(X, reset=first_call)
+    def _check_training_data(self, X, y, *, reset, classes, incremental):
+        X = self._check_X(X, reset=reset)
         if not incremental:
             self._check_prior_rows(X)
-        rng = check_random_state(self.random_state)
-        if first_call:
-            self._initialize(X.shape[1], X.dtype, rng)
-        self._optimizer.learning_rate_init = self.learning_rate_init  # set_params between calls
-        X_all = X
-        validation = None
-        if self.early_stopping and not incremental:
-            X, validation = train_test_split(X, test_size=self.validation_fraction,
-                                             random_state=rng)
-        n_samples = X.shape[0]
-        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
+        return X, None, None
 
-        network = self._network()
+    def _initialize_arrays(self, X, targets, rng):
+        self._initialize(X.shape[1], X.dtype, rng)
+
+    def _learned_arrays(self):
+        return self._network().learned_arrays()
+
+    @contextmanager
+    def _batch_trainer(self, batch_size):
         with row_parallelism(batch_size) as n_blocks:
-            for _ in range(1 if incremental else self.max_iter):
-                total_bce = 0.0
-                for rows in epoch_batches(n_samples, batch_size, rng,
-                                          self.shuffle and not incremental):
-                    total_bce += self._train_batch(network, X[rows], n_blocks)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_ = total_bce / n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, BCE = {self.loss_:.6f}")
-                if incremental or self._stop_now(validation):
-                    break
-            else:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning)
-        if validation is not None:
-            for name, arrays in self._best_arrays.items():
-                setattr(self, name, arrays)
-            del self._best_arrays
+            network = self._network()
+            yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks)
+
+    def _validation_score(self, X_val, labels):
+        """Minus the held-out reconstruction BCE."""
+        return -float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
+                      .mean())
+
+    def _finish(self, X, rng, *, incremental):
         if incremental:
             self._drop_prior()
         else:
-            self._fit_prior(X_all, rng)
-        return self
-
-    def _stop_now(self, X_val):
-        """Track the best epoch (as MLPClassifier does) and say whether to stop."""
-        if X_val is not None:
-            score = -float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
-                           .mean())
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.6f}")
-            improved = score > self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_arrays = {name: None if getattr(self, name) is None
-                                     else [a.copy() for a in getattr(self, name)]
-                                     for name in _ARRAYS}
-        else:
-            improved = self.loss_ < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        if self._no_improvement_count > self.n_iter_no_change:
-            if self.verbose:
-                criterion = "Validation score" if X_val is not None else "Training BCE"
-                print(f"{criterion} did not improve more than tol={self.tol} for "
-                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-            return True
-        return False
+            self._fit_prior(X, rng)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -1,14 +1,14 @@
 """Predictive-coding networks of Whittington & Bogacz (2017) and Sun & Orchard (2020).
 
 ``_BasePCNetwork`` holds what every such estimator shares: the weights, the
-training loop (``fit`` / ``partial_fit``, early stopping, divergence checks)
-and the discriminative sweep.  Subclasses only choose the targets and what
+hooks of the one training loop (:mod:`sklearn_pc._base`), the divergence
+checks and the discriminative sweep.  Subclasses only choose the targets and what
 the public methods return.
 """
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,14 +19,12 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._chunks import epoch_batches, row_chunks, training_batch_size
+from ._chunks import row_chunks
 from ._core._activations import ACTIVATIONS
 from ._core._learning import (OPTIMIZERS, gradient_factors, local_gradients,
                               parameter_regions, parameters)
@@ -34,15 +32,17 @@ from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
 from ._core._threads import map_parts, map_row_blocks, row_parallelism
 from ._core._workspace import Workspace, empty
-from ._rollback import rollback_on_error
+from ._base import _StochasticTrainingMixin
 
 # A training batch whose output error per sample exceeds this many times the error of
 # the freshly initialised network means the weights are blowing up.
 _TRAINING_GROWTH = 100.0
 
 
-class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
-    """Shared weights and training loop of the layered PC estimators."""
+class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta):
+    """Shared weights and training hooks of the layered PC estimators."""
+
+    _LOSS_NAME = "energy"
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like"],
@@ -134,6 +134,25 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                              f"got {self.hidden_layer_sizes!r}.")
         return [n_features, *hidden.tolist(), n_outputs]
 
+    def _is_initialized(self):
+        return hasattr(self, "coefs_")
+
+    def _model_dtype(self):
+        return self.coefs_[0].dtype
+
+    def _learned_arrays(self):
+        return parameters(self._network())
+
+    def _check_training_data(self, X, y, *, reset, classes, incremental):
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        return X, self._encode_targets(y, reset=reset, classes=classes), y
+
+    def _stratify(self, labels):
+        return labels if type_of_target(labels) in ("binary", "multiclass") else None
+
+    def _initialize_arrays(self, X, Y, rng):
+        self._initialize(self._layer_sizes(X.shape[1], Y.shape[1]), X.dtype, rng)
+
     def _initialize(self, layer_sizes, dtype, rng):
         """Glorot-uniform forward and feedback weights, zero intercepts."""
         factor = 2.0 if self.activation == "logistic" else 6.0
@@ -150,20 +169,7 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         else:
             self.feedback_coefs_ = [glorot(n_in, n_out).T.copy() for n_in, n_out in pairs]
         self.n_layers_ = len(layer_sizes)
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
         self._initial_energy = None
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-        self._optimizer = None
 
     def _network(self):
         """The fitted arrays, seen as a :class:`PCNetwork` (no copy)."""
@@ -259,20 +265,16 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
         self._optimizer.start_step()
         map_parts(update, [(k, n_parts) for k in range(n_parts)])
 
-    def _fit(self, X, y, *, incremental, classes=None):
-        with rollback_on_error(self):
-            return self._fit_unsafe(X, y, incremental=incremental, classes=classes)
+    @contextmanager
+    def _batch_trainer(self, batch_size):
+        """``train(X, Y, rng, progress)`` of one batch, with the network, its
+        parameters and the buffers set up once per call of ``fit``.
 
-    def _fit_unsafe(self, X, y, *, incremental, classes):
-        """Body of :meth:`_fit`, which undoes it if it raises."""
-        first_call = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = validate_data(self, X, y, reset=first_call, dtype=[np.float64, np.float32])
-        Y = self._encode_targets(y, reset=first_call, classes=classes)
-        rng = check_random_state(self.random_state)
-        if first_call:
-            self._initialize(self._layer_sizes(X.shape[1], Y.shape[1]), X.dtype, rng)
-        X = X.astype(self.coefs_[0].dtype, copy=False)
-        Y = Y.astype(self.coefs_[0].dtype, copy=False)
+        Fixed-length relaxations run in row blocks, one per former BLAS thread,
+        each with one BLAS thread.  With early exit, rows leave and the products
+        thin out until streaming the weights dominates them, which blocks would
+        pay once each: the batch then relaxes whole, on threaded BLAS.
+        """
         n_hidden = len(self.coefs_) - 1
         if self._n_inference_steps() < n_hidden:
             warnings.warn(
@@ -283,86 +285,17 @@ class _BasePCNetwork(BaseEstimator, metaclass=ABCMeta):
                 UserWarning)
         network = self._network()
         params = parameters(network)
-        if self._optimizer is None or not incremental and not self.warm_start:
-            optimizer_class = OPTIMIZERS[self.solver]
-            kwargs = {"momentum": self.momentum} if self.solver == "sgd" else {}
-            self._optimizer = optimizer_class(params, self.learning_rate_init, **kwargs)
-        self._optimizer.learning_rate_init = self.learning_rate_init  # set_params between calls
-
-        validation = None
-        if self.early_stopping and not incremental:
-            stratify = y if type_of_target(y) in ("binary", "multiclass") else None
-            X, X_val, Y, _, y, y_val = train_test_split(
-                X, Y, y, random_state=rng, test_size=self.validation_fraction, stratify=stratify)
-            if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small for early stopping; "
-                                 "increase validation_fraction or disable early_stopping.")
-            validation = (X_val, y_val)
-        n_samples = X.shape[0]
-        batch_size = training_batch_size(self.batch_size, n_samples, incremental)
-
-        # Fixed-length relaxations run in row blocks, one per former BLAS thread, each
-        # with one BLAS thread.  With early exit, rows leave and the products thin out
-        # until streaming the weights dominates them, which blocks would pay once each:
-        # the batch then relaxes whole, on threaded BLAS.
         workspace = Workspace()
         with nullcontext(1) if self._inference_tol() else row_parallelism(batch_size) as n_blocks:
-            for epoch in range(1 if incremental else self.max_iter):
-                decays = self._weight_decays(None if incremental else epoch / self.max_iter)
-                total_energy = 0.0
-                for rows in epoch_batches(n_samples, batch_size, rng,
-                                          self.shuffle and not incremental):
-                    total_energy += self._train_batch(network, params, X[rows], Y[rows],
-                                                     decays, n_blocks, workspace)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_ = total_energy / n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, energy = {self.loss_:.8f}")
-                if incremental:
-                    break
-                if self._stop_now(validation):
-                    break
-            else:
-                if not incremental:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
-        if validation is not None:
-            self.coefs_, self.intercepts_, self.feedback_coefs_ = self._best_arrays
-            del self._best_arrays
-        return self
+            yield lambda X, Y, rng, progress: self._train_batch(
+                network, params, X, Y, self._weight_decays(progress), n_blocks, workspace)
 
-    def _stop_now(self, validation):
-        """Track the best epoch (as MLPClassifier does) and say whether to stop."""
-        early_stopping = validation is not None
-        if early_stopping:
-            score = self._validation_score(*validation)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.6f}")
-            improved = score > self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_arrays = self._copy_arrays()
-        else:
-            improved = self.loss_ < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        if self._no_improvement_count > self.n_iter_no_change:
-            criterion = "Validation score" if early_stopping else "Training energy"
-            if self.verbose:
-                print(f"{criterion} did not improve more than tol={self.tol} for "
-                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-            return True
-        return False
-
-    def _copy_arrays(self):
+    def _snapshot_arrays(self):
         coefs = [m.copy() for m in self.coefs_]
         feedback = ([m.T for m in coefs] if self.feedback == "tied"
                     else [w.copy() for w in self.feedback_coefs_])
-        return coefs, [b.copy() for b in self.intercepts_], feedback
+        return {"coefs_": coefs, "intercepts_": [b.copy() for b in self.intercepts_],
+                "feedback_coefs_": feedback}
 
     def __setstate__(self, state):
         # Re-tie the feedback views, which pickling turns into copies.

@@ -18,6 +18,8 @@ and the parameters ``n_prior_components``, ``prior_max_samples``,
 ``n_mc_samples`` and ``random_state``.
 """
 
+import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -103,12 +105,22 @@ class _GaussianMixturePriorMixin:
         """
         if self.prior_max_samples is not None and X.shape[0] > self.prior_max_samples:
             X = X[np.sort(rng.choice(X.shape[0], self.prior_max_samples, replace=False))]
+        start = time.perf_counter()
         top = self._prior_latents(X).astype(np.float64)
+        n_components = self.n_prior_components
+        if n_components > top.shape[0]:
+            warnings.warn(f"n_prior_components={n_components} is more than the {top.shape[0]} "
+                          f"rows the prior is fitted on; it uses {top.shape[0]} components.",
+                          UserWarning)
+            n_components = top.shape[0]
         seed_max = np.iinfo(np.int32).max
-        self.prior_ = GaussianMixture(
-            n_components=min(self.n_prior_components, top.shape[0]), covariance_type="full",
-            random_state=rng.randint(seed_max)).fit(top)
+        self.prior_ = GaussianMixture(n_components=n_components, covariance_type="full",
+                                      random_state=rng.randint(seed_max)).fit(top)
         self._mc_seed = rng.randint(seed_max)
+        if self.verbose:
+            print(f"Prior: {n_components} full-covariance components on {top.shape[0]} "
+                  f"latents of {top.shape[1]} units, {self.prior_.n_iter_} EM iterations, "
+                  f"{time.perf_counter() - start:.2f} s")
 
     def _drop_prior(self):
         """Forget the prior: ``partial_fit`` moved the weights it was fitted under."""

@@ -1,0 +1,88 @@
+"""The one training loop (sklearn_pc._base) as every estimator uses it."""
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+
+from sklearn_pc import (
+    AdversarialAutoencoder,
+    BackpropAutoencoder,
+    GNCNAutoencoder,
+    PCClassifier,
+    PCGenerator,
+    VariationalAutoencoder,
+)
+
+X, Y = load_digits(return_X_y=True)
+X, Y = X[:200] / 16, Y[:200]
+
+ESTIMATORS = {
+    "PCClassifier": PCClassifier(hidden_layer_sizes=(16,), max_iter=2, batch_size=50,
+                                 random_state=0),
+    "PCGenerator": PCGenerator(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=2,
+                               batch_size=50, n_generation_steps=20, random_state=0),
+    "GNCNAutoencoder": GNCNAutoencoder("t2-lsigma", latent_sizes=(8, 4), n_settle_steps=5,
+                                       n_groups=2, max_iter=2, batch_size=50,
+                                       n_prior_components=2, n_mc_samples=10, random_state=0),
+    "BackpropAutoencoder": BackpropAutoencoder(3, hidden_layer_sizes=(8,), max_iter=2,
+                                               batch_size=50, n_prior_components=2,
+                                               n_mc_samples=10, random_state=0),
+    "VariationalAutoencoder": VariationalAutoencoder(3, hidden_layer_sizes=(8,), max_iter=2,
+                                                     batch_size=50, n_prior_components=2,
+                                                     n_mc_samples=10, random_state=0),
+    "AdversarialAutoencoder": AdversarialAutoencoder(3, hidden_layer_sizes=(8,),
+                                                     discriminator_hidden_layer_sizes=(4,),
+                                                     max_iter=2, batch_size=50,
+                                                     n_prior_components=2, n_mc_samples=10,
+                                                     random_state=0),
+}
+SUPERVISED = {"PCClassifier", "PCGenerator"}
+
+
+def fit(model, name, **kw):
+    return model.fit(X, Y, **kw) if name in SUPERVISED else model.fit(X, **kw)
+
+
+def weights(model):
+    for name in ("coefs_", "weights_", "decoder_coefs_"):
+        if hasattr(model, name):
+            return [w.copy() for w in getattr(model, name)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_warm_start_continues_where_the_last_fit_stopped(name):
+    """Two warm-started fits of 2 epochs continue one another: 4 epochs in all, the
+    second starting from the first's weights (not from a fresh initialisation)."""
+    warm = fit(clone(ESTIMATORS[name]).set_params(warm_start=True), name)
+    first = weights(warm)
+    fit(warm, name)
+    assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4
+    cold = fit(clone(ESTIMATORS[name]), name)
+    assert all(np.array_equal(a, b) for a, b in zip(first, weights(cold)))
+    fit(cold, name)  # without warm_start, the same call starts over
+    assert cold.n_iter_ == 2
+    assert all(np.array_equal(a, b) for a, b in zip(first, weights(cold)))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, weights(warm)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_verbose_prints_each_epochs_time(name, capsys):
+    fit(clone(ESTIMATORS[name]).set_params(verbose=True), name)
+    lines = capsys.readouterr().out.splitlines()
+    epochs = [line for line in lines if line.startswith("Iteration")]
+    assert len(epochs) == 2
+    assert all(re.search(r"= [-0-9.e+]+, [0-9.]+ s$", line) for line in epochs)
+    if name not in SUPERVISED:  # the prior's fit gets a line of its own
+        assert any(re.match(r"Prior: 2 full-covariance components on 200 latents .* s$", line)
+                   for line in lines)
+
+
+@pytest.mark.parametrize("name", sorted(set(ESTIMATORS) - SUPERVISED))
+def test_too_many_prior_components_warn(name):
+    with pytest.warns(UserWarning, match="n_prior_components=300 is more than the 200 rows"):
+        fit(clone(ESTIMATORS[name]).set_params(n_prior_components=300, max_iter=1), name)
