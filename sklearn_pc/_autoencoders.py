@@ -153,7 +153,7 @@ def _softplus(v):
     return np.logaddexp(0, v)
 
 
-class _BaseBackpropAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
+class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                                ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Training hooks, inference and generative protocols of every baseline."""
 
@@ -326,15 +326,6 @@ class _BaseBackpropAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMi
     def _is_initialized(self):
         return hasattr(self, "decoder_coefs_")
 
-    def _check_training_data(self, X, y, *, reset, classes, incremental):
-        X = self._check_X(X, reset=reset)
-        if not incremental:
-            self._check_prior_rows(X)
-        return X, None, None
-
-    def _initialize_arrays(self, X, targets, rng):
-        self._initialize(X.shape[1], X.dtype, rng)
-
     def _learned_arrays(self):
         return self._params()
 
@@ -346,12 +337,6 @@ class _BaseBackpropAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMi
         """Minus the held-out reconstruction BCE."""
         return -float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
                       .mean())
-
-    def _finish(self, X, rng, *, incremental):
-        if incremental:
-            self._drop_prior()
-        else:
-            self._fit_prior(X, rng)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

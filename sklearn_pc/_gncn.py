@@ -54,7 +54,7 @@ def _concatenate_blocks(blocks):
                  else np.concatenate(items) for items in zip(*blocks))
 
 
-class GNCNAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
+class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                       ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Generative neural coding network (GNCN) trained with local learning rules.
 
@@ -468,15 +468,6 @@ class GNCNAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
     def _is_initialized(self):
         return hasattr(self, "weights_")
 
-    def _check_training_data(self, X, y, *, reset, classes, incremental):
-        X = self._check_X(X, reset=reset)
-        if not incremental:
-            self._check_prior_rows(X)
-        return X, None, None
-
-    def _initialize_arrays(self, X, targets, rng):
-        self._initialize(X.shape[1], X.dtype, rng)
-
     def _learned_arrays(self):
         return self._network().learned_arrays()
 
@@ -490,12 +481,6 @@ class GNCNAutoencoder(_StochasticTrainingMixin, _GaussianMixturePriorMixin,
         """Minus the held-out reconstruction BCE."""
         return -float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
                       .mean())
-
-    def _finish(self, X, rng, *, incremental):
-        if incremental:
-            self._drop_prior()
-        else:
-            self._fit_prior(X, rng)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -1,4 +1,6 @@
-"""The Gaussian-mixture prior protocol shared by every autoencoder (SPEC sections 2-3).
+"""The Gaussian-mixture prior protocol shared by every autoencoder, and their hooks
+of the training loop (:mod:`sklearn_pc._base`): input checks, the prior at the end of
+``fit``.
 
 A full-covariance :class:`~sklearn.mixture.GaussianMixture` is fitted to the
 latent codes of the training rows; it is the prior of :meth:`sample` and of the
@@ -13,6 +15,7 @@ An estimator using :class:`_GaussianMixturePriorMixin` provides
 * ``_decode(Z)``: decoder from latents (model dtype) to Bernoulli means,
 * ``_model_dtype()``: the dtype of the fitted arrays,
 * ``_row_bytes()``: bytes of the intermediate arrays of one row (chunking),
+* ``_initialize(n_features, dtype, rng)``: fresh fitted arrays,
 
 and the parameters ``n_prior_components``, ``prior_max_samples``,
 ``n_mc_samples`` and ``random_state``.
@@ -94,6 +97,23 @@ class _GaussianMixturePriorMixin:
         if X.shape[0] < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 samples to fit the "
                              f"Gaussian-mixture prior of its top latents, got 1 sample.")
+
+    # -- hooks of the training loop (sklearn_pc._base) shared by the autoencoders --
+    def _check_training_data(self, X, y, *, reset, classes, incremental):
+        X = self._check_X(X, reset=reset)
+        if not incremental:
+            self._check_prior_rows(X)
+        return X, None, None
+
+    def _initialize_arrays(self, X, targets, rng):
+        self._initialize(X.shape[1], X.dtype, rng)
+
+    def _finish(self, X, rng, *, incremental):
+        """``fit`` ends with the prior; ``partial_fit`` drops it (see :meth:`fit_prior`)."""
+        if incremental:
+            self._drop_prior()
+        else:
+            self._fit_prior(X, rng)
 
     # -- the prior ---------------------------------------------------------------
     def _fit_prior(self, X, rng):
