@@ -24,8 +24,6 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_core.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers
 	$(BIN)/python benchmarks/bench_generation.py --quick
-	$(BIN)/python benchmarks/bench_update_parts.py --quick
-	$(BIN)/python benchmarks/bench_step_costs.py --quick
 
 examples: $(BIN)/.installed
 	mkdir -p build/examples

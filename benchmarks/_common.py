@@ -166,15 +166,3 @@ def write_results(name, payload, markdown):
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
     md_path.write_text(markdown.rstrip() + f"\n\nCommand: `{payload['command']}`\n")
     return json_path, md_path
-
-
-def median_ms(function, repeats):
-    """Median milliseconds of ``repeats`` calls of ``function()``, after one
-    untimed warm-up call."""
-    function()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(seconds))

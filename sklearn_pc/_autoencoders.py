@@ -1,7 +1,7 @@
 """Backprop baselines of Ororbia & Kifer (2022): RAE, GVAE (-CV) and GAN-AE.
 
 The paper compares its GNCNs with autoencoders trained end to end by
-backpropagation (SPEC section 3, "Baselines in the paper"): four-layer ReLU
+backpropagation (Ororbia & Kifer 2022, "Baselines"): four-layer ReLU
 networks with sigmoid outputs, latent size 20, an L2 penalty on the decoder
 and at most about 1.4 M synapses.  These estimators share GNCNAutoencoder's
 API and its Gaussian-mixture-prior protocol (:meth:`sample`,
@@ -95,7 +95,8 @@ _SHARED_ATTRIBUTES = """encoder_coefs_, encoder_intercepts_ : list of ndarray
         Decoder weights and intercepts (the decoder ends in a sigmoid).
     prior_ : GaussianMixture
         Prior over the codes, fitted on the codes (:meth:`transform`) of the
-        training data of the last call to ``fit`` or ``partial_fit``.
+        training data by ``fit`` (or by :meth:`fit_prior`); ``partial_fit``
+        removes it.
     loss_ : float
         Mean training loss per sample of the last epoch, before each batch's
         update (penalty included).

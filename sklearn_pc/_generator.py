@@ -89,7 +89,7 @@ class PCGenerator(PCClassifier):
         component of its state update is at most ``generation_tol`` (it is
         then at the fixed point up to that tolerance).  ``0`` runs every
         sample for ``n_generation_steps``; ``"euler"`` ignores it.  On MNIST
-        (``benchmarks/bench_generation.py``), ``1e-4`` generates 1.7 times
+        (the project's generation benchmark), ``1e-4`` generates 1.7 times
         faster with the same mean cosine to the class means, changing pixels
         by at most 1e-3; ``1e-3`` is 2.8 times faster.
     feedback : {"tied", "separate"}, default="tied"

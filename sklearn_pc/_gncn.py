@@ -3,7 +3,7 @@
 The maths (settling, local updates, precision, lateral competition) lives in
 :mod:`sklearn_pc._core._ngc`; this module chooses a variant's terms from
 :data:`VARIANTS`, runs the training loop and adds the generative protocols of
-SPEC sections 2-3 (Gaussian-mixture prior, sampling, Monte-Carlo likelihood,
+Ororbia & Kifer (2022) (Gaussian-mixture prior, sampling, Monte-Carlo likelihood,
 pattern completion).
 """
 
@@ -29,7 +29,7 @@ from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
 from .metrics import _bernoulli_log_likelihood
 
-# The four models of SPEC section 3.  "transpose" error synapses make a type-1
+# The four models of Ororbia & Kifer (2022), Table 1.  "transpose" error synapses make a type-1
 # model (W^T carries the errors up, phi' gates them, Laplace prior on the
 # states); "learned" ones a type-2 model (E learned, no phi').
 VARIANTS = {
@@ -61,8 +61,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     A hierarchy of latent states ``z(1..L)`` predicts the layer below top-down;
     for every input, all states start at 0 and settle for ``T =
     n_settle_steps`` steps against local prediction errors, after which every
-    synapse takes one local Hebbian update (Ororbia & Kifer 2022; SPEC
-    section 3, row-major, ``a(l) = phi(z(l))``)::
+    synapse takes one local Hebbian update (Ororbia & Kifer 2022, row-major,
+    ``a(l) = phi(z(l))``)::
 
         prediction  mu(l) = g(l)(a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)),  g(0) = sigmoid, g(l) = id
         errors      e(0) = x - mu(0);  e(l) = (a(l) - mu(l)) Sigma(l)^-1;  e(L) = 0
@@ -197,7 +197,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Their inverses.
     prior_ : GaussianMixture
         Prior over the top latents, fitted on the settled top states of the
-        training data (of the last call to ``fit`` or ``partial_fit``).
+        training data by ``fit`` (or by :meth:`fit_prior`); ``partial_fit``
+        removes it.
     loss_ : float
         Mean reconstruction BCE (nats per sample) at the settled states of the
         last epoch, before each batch's update.

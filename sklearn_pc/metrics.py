@@ -1,4 +1,4 @@
-"""Evaluation protocols shared by every estimator (SPEC section 2)."""
+"""Evaluation protocols shared by every estimator (Sun & Orchard 2020; Ororbia & Kifer 2022)."""
 
 import numpy as np
 from scipy.special import logsumexp
@@ -130,7 +130,7 @@ def binary_cross_entropy(X, X_rec, *, eps=_EPS):
     """Reconstruction binary cross-entropy, summed over features, averaged over samples.
 
     ``BCE = -mean_n sum_d [x_nd log r_nd + (1 - x_nd) log(1 - r_nd)]`` in nats
-    (SPEC section 2), with ``r`` clipped to ``[eps, 1 - eps]`` so that a
+    (Ororbia & Kifer 2022), with ``r`` clipped to ``[eps, 1 - eps]`` so that a
     reconstruction of exactly 0 or 1 costs a finite amount.
 
     Parameters
@@ -173,7 +173,7 @@ def _bernoulli_log_likelihood(X, probabilities, eps=_EPS):
 def masked_mse(X, X_completed, mask):
     """Squared error on the occluded pixels, summed over them and averaged over samples.
 
-    The M-MSE of pattern completion (SPEC section 2):
+    The M-MSE of pattern completion (Ororbia & Kifer 2022):
     ``mean_n sum_d (1 - m_nd) (x_nd - c_nd)^2``.
 
     Parameters
@@ -183,7 +183,7 @@ def masked_mse(X, X_completed, mask):
     X_completed : array-like of shape (n_samples, n_features)
         Completed inputs.
     mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) or (n_features,)
-        ``m`` of SPEC: 1 (True) marks an observed pixel, 0 (False) an occluded
+        ``m``: 1 (True) marks an observed pixel, 0 (False) an occluded
         one; only occluded pixels are scored.
 
     Returns
@@ -241,7 +241,7 @@ def mc_log_likelihood(X, probabilities, *, eps=_EPS):
         log p(x) ~= log (1/S) sum_s p(x | z_s) = logsumexp_s log p(x | z_s) - log S
         log p(x | z_s) = sum_d x_d log p_sd + (1 - x_d) log(1 - p_sd)
 
-    (minus ``log S``: adding it instead inflates the estimate, SPEC section 3).
+    (minus ``log S``: adding it instead inflates the estimate by ``2 log S``).
     The ``(n_samples, S)`` table of ``log p(x | z_s)`` is a matrix product,
     built in blocks of rows, so neither it nor any ``S x n_samples x
     n_features`` array is held in memory at once.
@@ -282,7 +282,7 @@ def mc_log_likelihood(X, probabilities, *, eps=_EPS):
 def latent_classification_error(Z_train, y_train, Z_test, y_test):
     """Test error (%) of a logistic regression trained on latent codes.
 
-    The downstream-classification protocol of SPEC section 2: a linear
+    The downstream-classification protocol of Ororbia & Kifer (2022): a linear
     classifier (:class:`~sklearn.linear_model.LogisticRegression`, features
     standardised, ``max_iter=1000``) is fitted on ``(Z_train, y_train)`` and
     scored on ``(Z_test, y_test)``.
@@ -318,7 +318,7 @@ def latent_classification_error(Z_train, y_train, Z_test, y_test):
 def sparsity(Z, threshold=1e-6):
     """Fraction of active units: entries of ``Z`` above ``threshold``.
 
-    The layer sparsity of SPEC section 3 (fraction of units with
+    The layer sparsity of Ororbia & Kifer (2022) (fraction of units with
     ``z > 1e-6``, over every sample and unit).
 
     Parameters

@@ -60,7 +60,7 @@ def _relu(x, out=None):
 
 def _relu_derivative(x, fx, out=None):
     # Heaviside step with relu'(0) = 1, so that states that start at zero
-    # still receive feedback (the phi'(0) pitfall of SPEC section 3).
+    # still receive feedback (with states starting at 0, relu'(0) = 0 would never move them).
     if out is None:
         return (x >= 0).astype(x.dtype)
     return np.greater_equal(x, 0, out=out, casting="unsafe")

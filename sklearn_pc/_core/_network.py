@@ -1,7 +1,7 @@
 """Weights of a layered predictive-coding network and its per-step maths.
 
 Notation follows Sun & Orchard (2020), written row-major for a batch of
-``N`` samples (SPEC section 1).  Layer ``0`` is the input side, layer ``L``
+``N`` samples (Sun & Orchard 2020, section 2).  Layer ``0`` is the input side, layer ``L``
 the class side.  For ``l = 0 .. L-1``::
 
     mu[l+1]  = sigma_l(x[l]) @ M[l] + b[l]             prediction (mu(i) = M(i-1) sigma(x(i-1)))

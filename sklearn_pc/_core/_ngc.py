@@ -1,6 +1,6 @@
 """Neural generative coding (Ororbia & Kifer 2022): settling and local learning.
 
-Row-major notation of SPEC section 3 for a batch of ``N`` samples.  Layer 0
+Row-major notation (Ororbia & Kifer 2022) for a batch of ``N`` samples.  Layer 0
 is the input ``z0`` (``D`` units, clamped to ``x`` except for the free pixels
 of pattern completion), layers ``1..L`` are latent states ``z(l)`` of ``J_l``
 units with activities ``a(l) = phi(z(l))``.  The learned arrays, stored in
@@ -33,7 +33,7 @@ After settling, the local updates (ascent directions of the log-likelihood)::
     dW(l) = a(l)^T e(l-1) / N,   dM(l) = a(l)^T e(l-2) / N,   dE(l) = e(l-1)^T a(l) / N
     dSigma(l) = (e(l)^T e(l) / N - P(l)) / 2
 
-(SPEC's factor ``lambda_E`` of ``dE`` is 1: Adam, the default optimizer, is
+(The paper's factor ``lambda_E`` of ``dE`` is 1 here: Adam, the default optimizer, is
 blind to a constant factor.)  After each optimizer step every column of ``W``,
 ``E`` and ``M`` (the incoming synapses of one receiving unit) is rescaled to
 unit L2 norm.
