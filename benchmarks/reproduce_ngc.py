@@ -29,6 +29,7 @@ training images, never on the test set.
 """
 
 import argparse
+import copy
 import json
 import time
 import warnings
@@ -210,47 +211,90 @@ def completion_references(data, seed, n_iterative):
     return references
 
 
-def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None):
-    """Score a trained ``model`` under the paper's protocol (see the module docstring)."""
+def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, path=None,
+                    prior_check=()):
+    """Score a trained ``model`` under the paper's protocol (see the module docstring).
+
+    Each measurement is a stage whose result is saved (with the model and its
+    prior, once fitted) beside ``path`` as soon as it is known, so that an
+    interrupted evaluation resumes at the stage it was in.  ``prior_check``
+    lists other numbers of training rows to fit the prior on, each reported as
+    the test log p(x) it gives (to measure what a subsample costs).
+    """
     X, y, X_test, y_test = data
-    row = {}
-    start = time.perf_counter()
-    model.set_params(prior_max_samples=prior_samples)
-    model.fit_prior(X)
-    row["prior seconds"] = time.perf_counter() - start
-    start = time.perf_counter()
-    row["BCE"] = binary_cross_entropy(X_test, model.reconstruct(X_test))
-    row["log p(x)"] = model.score(X_test)
+    done_path = path and path.with_suffix(".stages.json")
+    prior_path = path and path.with_suffix(".prior.joblib")
+    row = json.loads(done_path.read_text()) if done_path and done_path.exists() else {}
+
+    def stage(name, compute):
+        if name not in row:
+            start = time.perf_counter()
+            row[name] = compute()
+            row.setdefault("stage seconds", {})[name] = time.perf_counter() - start
+            print(f"  {name}: {json.dumps(row[name])} "
+                  f"({row['stage seconds'][name]:.0f} s)", flush=True)
+            if done_path:
+                done_path.write_text(json.dumps(row))
+        return row[name]
+
+    if prior_path and prior_path.exists() and "prior seconds" in row:
+        model = joblib.load(prior_path)
+    else:
+        def fit_prior():
+            model.set_params(prior_max_samples=prior_samples)
+            start = time.perf_counter()
+            model.fit_prior(X)
+            if prior_path:
+                joblib.dump(model, prior_path)
+            return time.perf_counter() - start
+        stage("prior seconds", fit_prior)
+    row["prior rows"] = min(prior_samples or X.shape[0], X.shape[0])
+    row["prior EM iterations"] = int(model.prior_.n_iter_)
+    stage("BCE", lambda: binary_cross_entropy(X_test, model.reconstruct(X_test)))
+    stage("log p(x)", lambda: model.score(X_test))
+    for rows in prior_check:
+        def other_prior(rows=rows):
+            other = copy.deepcopy(model).set_params(prior_max_samples=rows)
+            return {"log p(x)": other.fit_prior(X).score(X_test),
+                    "EM iterations": int(other.prior_.n_iter_)}
+        stage(f"log p(x), prior on {rows} rows", other_prior)
     subset = X[:latent_subset]
-    row["error %"] = latent_classification_error(model.transform(subset), y[:latent_subset],
-                                                 model.transform(X_test), y_test)
+    stage("error %", lambda: latent_classification_error(
+        model.transform(subset), y[:latent_subset], model.transform(X_test), y_test))
     validation = X[np.random.default_rng(seed).permutation(X.shape[0])[:N_VALIDATION]]
-    row["completion budget"], row["completion validation M-MSE"] = choose_budget(
-        model, validation, seed)
+    budget, scores = stage("completion budget choice",
+                           lambda: choose_budget(model, validation, seed))
+    row["completion validation M-MSE"] = scores
     masks = observed_masks(X_test.shape[0], X_test.shape[1], seed)
-    row["M-MSE per mask"] = {
-        name: masked_mse(X_test, complete_with(model, X_test, mask, row["completion budget"]),
-                         mask) for name, mask in masks.items()}
+    for name, mask in masks.items():
+        stage(f"M-MSE {name}", lambda mask=mask: masked_mse(
+            X_test, complete_with(model, X_test, mask, budget), mask))
+    row["M-MSE per mask"] = {name: row[f"M-MSE {name}"] for name in masks}
     row["M-MSE"] = row["M-MSE per mask"]["right half"]
-    layers = (model.transform_layers(subset) if hasattr(model, "transform_layers")
-              else [model.transform(subset)])
-    row["sparsity per layer"] = [sparsity(z) for z in layers]
-    row["evaluation seconds"] = time.perf_counter() - start
+    row["completion budget"] = budget
+    stage("sparsity per layer", lambda: [sparsity(z) for z in (
+        model.transform_layers(subset) if hasattr(model, "transform_layers")
+        else [model.transform(subset)])])
+    row["evaluation seconds"] = sum(row["stage seconds"].values())
     return row
 
 
 def evaluate_autoencoder(model, data, *, epochs, seed, latent_subset, prior_samples=None,
-                         path=None, resume=False, curve_every=5):
+                         path=None, resume=False, curve_every=5, prior_check=()):
     """Train ``model`` (checkpointed at ``path``) and score it: the protocol shared by
     every model of this script and of ``compare_autoencoders.py``."""
     X, _, X_test, _ = data
     params = estimator_params(model)
+    if path and not resume:  # a fresh run: no stage of an earlier one counts
+        for stale in (path.with_suffix(".stages.json"), path.with_suffix(".prior.joblib")):
+            stale.unlink(missing_ok=True)
     state = train_checkpointed(model, X, X_test, epochs=epochs, seed=seed, path=path,
                                resume=resume, curve_every=curve_every)
     row = {"epochs": state["epoch"], "fit seconds": state["seconds"],
            "test BCE curve": state["curve"], "params": params}
     row.update(evaluate_fitted(state["model"], data, seed=seed, latent_subset=latent_subset,
-                               prior_samples=prior_samples))
+                               prior_samples=prior_samples, path=path,
+                               prior_check=prior_check))
     return row
 
 
@@ -287,6 +331,13 @@ def to_markdown(rows, references, args):
         active = " / ".join(f"{s:.2f}" for s in row["sparsity per layer"])
         lines.append(f"| {VARIANTS[variant]} | " + " | ".join(cells)
                      + f" | {active} | {row['fit seconds']:.0f} |")
+    checks = [(variant, key, value) for variant, row in rows.items()
+              for key, value in row.items() if key.startswith("log p(x), prior on")]
+    if checks:
+        lines += ["", "What the prior's subsample changes (test log p(x)):", ""]
+        lines += [f"- {VARIANTS[variant]}: {row_prior(rows[variant])}; {key[len('log p(x), '):]}: "
+                  f"{value['log p(x)']:.2f} ({value['EM iterations']} EM iterations)"
+                  for variant, key, value in checks]
     lines += ["", "## Completion: M-MSE per mask, beside scikit-learn's imputers", "",
               "| method | " + " | ".join(MASKS) + " |", "|---" * (len(MASKS) + 1) + "|"]
     for variant, row in rows.items():
@@ -306,6 +357,11 @@ def to_markdown(rows, references, args):
     return "\n".join(lines) + "\n"
 
 
+def row_prior(row):
+    return (f"prior on {row['prior rows']} rows: {row['log p(x)']:.2f} "
+            f"({row['prior EM iterations']} EM iterations)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="*", choices=[*VARIANTS, []], default=[])
@@ -313,8 +369,13 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--components", type=int, default=75, help="GMM prior components")
-    parser.add_argument("--prior-samples", type=int, default=0,
-                        help="training images whose top latents fit the GMM prior (0: all)")
+    parser.add_argument("--prior-samples", type=int, default=10000,
+                        help="training images whose top latents fit the GMM prior (0: all "
+                             "60k; its EM takes hours on one core)")
+    parser.add_argument("--prior-check", type=int, nargs="*", default=[],
+                        help="also report the test log p(x) of priors fitted on these "
+                             "numbers of training images (0: all), to measure what the "
+                             "subsample of --prior-samples changes")
     parser.add_argument("--mc-samples", type=int, default=5000)
     parser.add_argument("--latent-subset", type=int, default=60000,
                         help="training images for the logistic regression and sparsity")
@@ -348,7 +409,8 @@ def main(argv=None):
                 make_gncn(variant, args), data, epochs=args.epochs, seed=args.seed,
                 latent_subset=args.latent_subset, prior_samples=args.prior_samples,
                 path=None if args.quick else path, resume=args.resume,
-                curve_every=args.curve_every)
+                curve_every=args.curve_every,
+                prior_check=[rows or data[0].shape[0] for rows in args.prior_check])
             if not args.quick:
                 row_path.write_text(json.dumps(rows[variant]))
         print(VARIANTS[variant], json.dumps(rows[variant]), flush=True)
