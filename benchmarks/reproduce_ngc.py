@@ -113,6 +113,11 @@ def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
     """
     state = joblib.load(path) if resume and path and path.exists() else None
     if state is not None:
+        for key, value in model.get_params(deep=False).items():
+            # a checkpoint made before a parameter existed gets its default (the new
+            # parameters, warm_start and momentum, do not act on partial_fit with Adam)
+            if key not in vars(state["model"]):
+                setattr(state["model"], key, value)
         saved, wanted = estimator_params(state["model"]), estimator_params(model)
         for key in ("random_state", "prior_max_samples"):  # a generator once training;
             saved.pop(key), wanted.pop(key)              # the prior is not trained
