@@ -35,7 +35,7 @@ expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
 
 _SHARED_PARAMETERS = """n_components : int, default=20
         Size of the latent code (the paper: 20).
-    hidden_layer_sizes : array-like of int, default=(500, 500)
+    hidden_layer_sizes : int or array-like of int, default=(500, 500)
         Hidden layers of the encoder, input side first; the decoder mirrors
         them.  On MNIST the defaults give a 784-500-500-20 encoder and a
         20-500-500-784 decoder: about 1.31 M synapses (the paper's budget is
@@ -160,7 +160,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -703,7 +703,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
     %(shared_parameters)s
     adversarial_weight : float, default=1.0
         ``lambda``, the weight of the adversarial term of the encoder's loss.
-    discriminator_hidden_layer_sizes : array-like of int, default=(500, 500)
+    discriminator_hidden_layer_sizes : int or array-like of int, default=(500, 500)
         Hidden layers of the discriminator (``activation`` units).
 
     Attributes
@@ -744,7 +744,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
     _parameter_constraints: ClassVar[dict] = {
         **_BaseBackpropAutoencoder._parameter_constraints,
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
-        "discriminator_hidden_layer_sizes": ["array-like"],
+        "discriminator_hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
     }
 
     _ARRAYS = (*_BaseBackpropAutoencoder._ARRAYS, "discriminator_coefs_",

@@ -45,7 +45,7 @@ class PCGenerator(PCClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(600,)
+    hidden_layer_sizes : int or array-like of int, default=(600,)
         Sizes of the hidden layers (the paper's MNIST networks: ``(600,)``
         and ``(600, 600)``).
     activation : {"tanh", "logistic", "relu", "identity"}, default="tanh"

@@ -102,7 +102,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     variant : {"pdh", "t2-lsigma", "t1-sigma", "t1"}, default="pdh"
         GNCN-PDH, GNCN-t2-LSigma, GNCN-t1-Sigma (Friston) or GNCN-t1 (Rao &
         Ballard), per the table above.
-    latent_sizes : array-like of int, default=(360, 360, 360)
+    latent_sizes : int or array-like of int, default=(360, 360, 360)
         Sizes ``J_1..J_L`` of the latent layers, bottom (next to the input) to
         top.
     n_settle_steps : int, default=50
@@ -262,7 +262,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     _parameter_constraints: dict = {
         "variant": [StrOptions(set(VARIANTS))],
-        "latent_sizes": ["array-like"],
+        "latent_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "n_settle_steps": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "leak": [Interval(Real, 0, None, closed="left")],

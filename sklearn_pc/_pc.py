@@ -45,7 +45,7 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
     _LOSS_NAME = "energy"
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "inference": [StrOptions(set(SCHEDULES))],
         "n_inference_steps": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -323,9 +323,10 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(600, 600)
-        Sizes of the hidden layers; ``()`` gives the two-layer (linear-readout)
-        network of Sun & Orchard section 3.
+    hidden_layer_sizes : int or array-like of int, default=(600, 600)
+        Sizes of the hidden layers (an int: one hidden layer of that size);
+        ``()`` gives the two-layer (linear-readout) network of Sun & Orchard
+        section 3.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation ``sigma`` applied to every layer below the output, the
         input layer included (as in the paper, whose MNIST networks use

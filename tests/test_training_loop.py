@@ -86,3 +86,14 @@ def test_verbose_prints_each_epochs_time(name, capsys):
 def test_too_many_prior_components_warn(name):
     with pytest.warns(UserWarning, match="n_prior_components=300 is more than the 200 rows"):
         fit(clone(ESTIMATORS[name]).set_params(n_prior_components=300, max_iter=1), name)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_an_int_layer_size_means_one_layer(name):
+    """As in MLPClassifier, ``hidden_layer_sizes=16`` is ``(16,)``."""
+    param = "latent_sizes" if name == "GNCNAutoencoder" else "hidden_layer_sizes"
+    as_int = fit(clone(ESTIMATORS[name]).set_params(**{param: 16}), name)
+    as_tuple = fit(clone(ESTIMATORS[name]).set_params(**{param: (16,)}), name)
+    for a, b in zip(weights(as_int), weights(as_tuple)):
+        np.testing.assert_array_equal(a, b)
