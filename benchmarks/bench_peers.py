@@ -175,7 +175,8 @@ def pc_start(args, X, y, batch_size, **kwargs):
     clf.partial_fit(X[:batch_size], y[:batch_size], classes=np.unique(y))  # classes_, ...
     clf._initialize([X.shape[1], *args.hidden, len(clf.classes_)], X.dtype,
                     np.random.RandomState(args.seed))
-    clf._initial_energy = None
+    clf._reset_history()
+    clf._sync_optimizers(reset=True)
     return clf
 
 
@@ -272,6 +273,8 @@ def make_gncn(args, batch_size, *, leak, sparsity):
 def gncn_start(args, n_features, batch_size, **kwargs):
     model = make_gncn(args, batch_size, **kwargs)
     model._initialize(n_features, np.float32, np.random.RandomState(args.seed))
+    model._reset_history()
+    model._sync_optimizers(reset=True)
     model.n_features_in_ = n_features
     return model
 
