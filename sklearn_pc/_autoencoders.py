@@ -335,9 +335,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         yield lambda X, targets, rng, progress: self._train_batch(X, rng)
 
     def _validation_score(self, X_val, labels):
-        """Minus the held-out reconstruction BCE."""
-        return -float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
-                      .mean())
+        """Minus the held-out reconstruction BCE: the mean log-likelihood (higher is better)."""
+        return float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
+                     .mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

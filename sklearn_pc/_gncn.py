@@ -479,9 +479,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
             yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks)
 
     def _validation_score(self, X_val, labels):
-        """Minus the held-out reconstruction BCE."""
-        return -float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
-                      .mean())
+        """Minus the held-out reconstruction BCE: the mean log-likelihood (higher is better)."""
+        return float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
+                     .mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -97,3 +97,21 @@ def test_an_int_layer_size_means_one_layer(name):
     as_tuple = fit(clone(ESTIMATORS[name]).set_params(**{param: (16,)}), name)
     for a, b in zip(weights(as_int), weights(as_tuple)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(set(ESTIMATORS) - SUPERVISED))
+def test_early_stopping_keeps_the_epoch_that_reconstructs_held_out_data_best(name):
+    """The validation score is minus the held-out BCE (at most 0, higher is better), and
+    the weights kept are those of the best epoch: a fit that stops right after that epoch
+    ends with the same weights."""
+    params = dict(early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
+                  max_iter=12, shuffle=False)
+    model = fit(clone(ESTIMATORS[name]).set_params(**params), name)
+    scores = np.array(model.validation_scores_)
+    assert np.all(scores <= 0) and model.best_validation_score_ == scores.max()
+    best = int(np.argmax(scores)) + 1
+    again = fit(clone(ESTIMATORS[name]).set_params(**{**params, "max_iter": best,
+                                                       "n_iter_no_change": 100}), name)
+    for a, b in zip(weights(model), weights(again)):
+        np.testing.assert_array_equal(a, b)
