@@ -26,7 +26,13 @@ starts from the same initial weights and data, handed over in a ``.npz``.
    turns; and the floor of an epoch (every batch's bottom-up sweep at the
    GEMM peak plus one Adam update).
 
+Optional peer: pydeepity (``pip install pydeepity==0.1.0a3`` into this environment or
+the peer one; a compiled engine needing only numpy) runs the same PC MLP through
+``_peers/deepity_mlp.py`` in the correctness check and the throughput rounds.  Without
+it (or with ``--skip-deepity`` / ``--skip-peers``) it is skipped with a message.
+
     python benchmarks/bench_peers.py --threads 2                  # full run
+    python benchmarks/bench_peers.py --check-only                 # correctness checks only
     python benchmarks/bench_peers.py --quick                      # smoke run, load_digits
     python benchmarks/bench_peers.py --n-train 2000 --epochs 1 --n-batches 2 --name small
 """
@@ -46,6 +52,8 @@ DEFAULT_VENV = HERE / ".peers-venv"
 # pcx 0.6.3 pins jax < 0.5; ngclearn 3.2.1 accepts it.  (The PyPI name "pcx" also has
 # an unrelated 0.0.1 placeholder, hence the pin.)
 PEER_REQUIREMENTS = ["pcx==0.6.3", "ngclearn==3.2.1", "jax[cpu]>=0.4.33,<0.5"]
+# optional, never installed by this script: an alpha with wheels for CPython >= 3.11 only
+DEEPITY_REQUIREMENT = "pydeepity==0.1.0a3"
 
 
 def _limit_threads(n_threads):
@@ -83,6 +91,10 @@ from sklearn_pc._core._ngc import normalize_columns  # noqa: E402
 from sklearn_pc._core._relaxation import relax  # noqa: E402
 
 ADAM_EPS = 1e-8
+# pydeepity's Adam: scikit-learn's (and our) form, eps 1e-8, but on the batch-summed
+# gradient: on the batch mean that is eps 1e-8 / batch (fitted to its first two steps at
+# batch 3 to 192)
+DEEPITY_ADAM_EPS = 1e-8
 
 
 # -- the peer environment -------------------------------------------------------------
@@ -113,6 +125,20 @@ def ensure_peer_env(venv, install):
     if not peer_env_ok(venv):
         raise RuntimeError(f"the peer environment {venv} does not import pcx and ngclearn")
     return peer_python(venv)
+
+
+def find_deepity(venv):
+    """The interpreter that imports pydeepity's ``deepity``: this one, else the peer
+    environment's; None if neither does."""
+    candidates = [Path(sys.executable)]
+    if peer_python(venv).exists():
+        candidates.append(peer_python(venv))
+    for python in candidates:
+        result = subprocess.run([str(python), "-c", "import deepity"], capture_output=True,
+                                text=True, check=False)
+        if result.returncode == 0:
+            return python
+    return None
 
 
 def run_peer(python, script, mode, arrays, threads, timeout=None):
@@ -151,9 +177,16 @@ def rel_where_resolved(a, b, grad):
     return rel(np.asarray(a)[mask], np.asarray(b)[mask])
 
 
-def first_adam_step(grad, lr):
+def first_adam_step(grad, lr, eps=ADAM_EPS):
     """Adam's first step as optax and ngc-learn take it: ``-lr g / (|g| + eps)``."""
-    return -lr * grad / (np.abs(grad) + np.float32(ADAM_EPS))
+    return -lr * grad / (np.abs(grad) + np.float32(eps))
+
+
+def deepity_first_adam_step(grad, lr, batch, beta_2=0.999):
+    """pydeepity's first Adam step from our batch-mean gradient ``grad``: our Adam (eps
+    added to ``sqrt(v)``, so ``eps / sqrt(1 - beta_2)`` against ``|g|`` at the first
+    step) on the batch sum, i.e. with eps divided by the batch size."""
+    return first_adam_step(grad, lr, DEEPITY_ADAM_EPS / (batch * np.sqrt(1 - beta_2)))
 
 
 # -- PC MLP ---------------------------------------------------------------------------
@@ -231,6 +264,39 @@ def check_mlp(args, python, X, y):
     return report, meta["versions"]
 
 
+def check_mlp_deepity(args, python, X, y):
+    """The same check against pydeepity's SimplePCN (``_peers/deepity_mlp.py``)."""
+    X, Y, clf, initial, states, grads = first_mlp_step(args, X, y)
+    B, n = X.shape[0], len(clf.coefs_)
+    out, meta, _ = run_peer(python, "deepity_mlp.py", "check",
+                            {**initial, "X": X, "Y": Y, "T": args.mlp_steps,
+                             "rate": args.mlp_rate, "lr": args.lr, "activation": "tanh",
+                             "loss": "squared_error"}, args.threads)
+
+    def peer_update(i):
+        return out[f"newM{i}"] - initial[f"M{i}"]
+
+    def ours_with_peer_eps(i):
+        return deepity_first_adam_step(grads[i], args.lr, B)
+
+    report = {"batch": B, "layers": [X.shape[1], *args.hidden, Y.shape[1]],
+              "states": [rel(states[i], out[f"state{i}"]) for i in range(1, n + 1)],
+              "grad_M": [rel(grads[i], out[f"gradM{i}"]) for i in range(n)],
+              "grad_b": [rel(grads[n + i], out[f"gradb{i}"]) for i in range(n)],
+              "grad_M_own_train_step": [rel(grads[i], out[f"ownGradM{i}"]) for i in range(n)],
+              "adam_update_M": [rel(clf.coefs_[i] - initial[f"M{i}"], peer_update(i))
+                                for i in range(n)],
+              "adam_update_M_peer_eps": [rel(ours_with_peer_eps(i), peer_update(i))
+                                         for i in range(n)],
+              "adam_update_M_peer_eps_resolved": [
+                  rel_where_resolved(ours_with_peer_eps(i), peer_update(i), grads[i])
+                  for i in range(n)],
+              "adam_update_b_peer_eps": [
+                  rel(deepity_first_adam_step(grads[n + i], args.lr, B),
+                      out[f"newb{i}"] - initial[f"b{i}"]) for i in range(n)]}
+    return report, meta["versions"]
+
+
 def time_mlp_ours(args, X_pool, y_pool):
     results = {}
     for B in args.batch_sizes:
@@ -260,6 +326,16 @@ def time_mlp_pcx(args, python, X_pool, y_pool):
               "T": args.mlp_steps, "rate": args.mlp_rate, "lr": args.lr,
               "batch_sizes": np.array(args.batch_sizes), "n_batches": args.n_batches}
     _, meta, _ = run_peer(python, "pcx_mlp.py", "time", arrays, args.threads)
+    return meta["results"]
+
+
+def time_mlp_deepity(args, python, X_pool, y_pool):
+    clf = pc_start(args, X_pool, y_pool, args.batch_sizes[0])
+    arrays = {**pc_arrays(clf), "X": X_pool, "Y": one_hot(y_pool, clf.classes_),
+              "T": args.mlp_steps, "rate": args.mlp_rate, "lr": args.lr,
+              "activation": "tanh", "loss": "squared_error",
+              "batch_sizes": np.array(args.batch_sizes), "n_batches": args.n_batches}
+    _, meta, _ = run_peer(python, "deepity_mlp.py", "time", arrays, args.threads)
     return meta["results"]
 
 
@@ -581,7 +657,8 @@ def fmt_errors(values):
     return ", ".join(f"{v:.1e}" for v in values)
 
 
-def markdown(args, payload, command):
+def check_markdown(args, payload, command):
+    """The header and the correctness sections."""
     lines = [f"# sklearn-pc vs pcx and ngc-learn at equal work ({payload['dataset']}, float32, "
              f"{args.threads} thread(s))", ""]
     versions = payload.get("peer_versions") or {}
@@ -589,10 +666,14 @@ def markdown(args, payload, command):
         lines += ["Peers: " + ", ".join(f"{k} {v}" for k, v in versions.items()
                                         if k in ("pcx", "ngclearn", "ngcsimlib", "jax",
                                                  "jaxlib", "equinox", "optax")) +
+                  "".join(f", pydeepity {v}" for k, v in
+                          (payload.get("deepity_versions") or {}).items() if k == "pydeepity") +
                   f"; XLA_FLAGS `{payload.get('peer_xla_flags')}`, CPU affinity "
                   f"{args.threads} core(s) on both sides.  Ours: " + blas_sentence(), ""]
     else:
         lines += ["Peers skipped (no peer environment).  Ours: " + blas_sentence(), ""]
+        if payload.get("deepity_versions"):
+            lines += [f"pydeepity {payload['deepity_versions'].get('pydeepity')}.", ""]
     mlp_arch = "-".join(map(str, payload["mlp_layers"]))
     gncn_arch = "-".join(map(str, payload["gncn_layers"]))
     if "check_mlp" in payload:
@@ -631,19 +712,50 @@ def markdown(args, payload, command):
                          f"{fmt_errors(c['adam_update_W_peer_eps'])} | "
                          f"{fmt_errors(c['adam_update_W_peer_eps_resolved'])} |")
         lines += ["", f"Command: `{command}`", ""]
+    if "check_mlp_deepity" in payload:
+        c = payload["check_mlp_deepity"]
+        lines += [f"PC MLP {mlp_arch} against pydeepity's `SimplePCN` (same settings as "
+                  "above; deepity: feedforward start, `train_step_with_projection` with T + 1 "
+                  "steps, so that its gradient is taken after T state updates as ours, "
+                  "`lmbda=0`, optimizer `\"ADAM\"`; its gradients read off one SGD step):",
+                  "", "| quantity | per layer |", "|---|---|",
+                  f"| settled states x[1..L] | {fmt_errors(c['states'])} |",
+                  f"| weight gradients M | {fmt_errors(c['grad_M'])} |",
+                  f"| bias gradients b | {fmt_errors(c['grad_b'])} |",
+                  f"| weight gradients M of deepity's own `train_step` (T steps: gradient "
+                  f"before the last state update) | {fmt_errors(c['grad_M_own_train_step'])} |",
+                  f"| first Adam update of M, ours vs deepity | "
+                  f"{fmt_errors(c['adam_update_M'])} |",
+                  f"| first Adam update of M, our gradient with deepity's eps "
+                  f"({DEEPITY_ADAM_EPS:g} on the batch sum) vs deepity | "
+                  f"{fmt_errors(c['adam_update_M_peer_eps'])} |",
+                  f"| same, entries with \\|g\\| > 1e-4 max\\|g\\| | "
+                  f"{fmt_errors(c['adam_update_M_peer_eps_resolved'])} |",
+                  f"| first Adam update of b, our gradient with deepity's eps | "
+                  f"{fmt_errors(c['adam_update_b_peer_eps'])} |", "",
+                  f"Command: `{command}`", ""]
+    return lines
+
+
+def markdown(args, payload, command):
+    lines = check_markdown(args, payload, command)
+    mlp_arch = "-".join(map(str, payload["mlp_layers"]))
+    gncn_arch = "-".join(map(str, payload["gncn_layers"]))
     lines += ["## Throughput (samples/s; compile time excluded, reported apart)", "",
               "| model | batch | ours train | peer train | ratio ours/peer | ours infer | "
               "peer infer | ratio | peer compile train / infer (s) |",
               "|---|---|---|---|---|---|---|---|---|"]
-    variants = (("mlp", "", f"PC MLP {mlp_arch} T={args.mlp_steps}", "pcx"),
-                ("gncn", "", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
+    variants = (("mlp", "peer", "", f"PC MLP {mlp_arch} T={args.mlp_steps}", "pcx"),
+                ("mlp", "deepity", "", f"PC MLP {mlp_arch} T={args.mlp_steps}",
+                 "pydeepity (train_step_with_projection, T + 1 steps)"),
+                ("gncn", "peer", "", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
                  "ngc-learn (process.scan / run)"),
-                ("gncn", "-jit", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
+                ("gncn", "peer", "-jit", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
                  "ngc-learn (jax.jit over its compiled processes)"))
-    for key, suffix, title, peer in variants:
+    for key, side, suffix, title, peer in variants:
         ours = payload["timing"][key]["ours"]
-        theirs = payload["timing"][key].get("peer") or {}
-        if suffix and not theirs:
+        theirs = payload["timing"][key].get(side) or {}
+        if (suffix or side != "peer") and not theirs:
             continue
         for B in ours:
             o, p = ours[B], theirs.get(B + suffix)
@@ -707,10 +819,14 @@ def markdown(args, payload, command):
             lines.append(f"| {names[key]} | {epochs} | {seconds} | {median} | {best} | "
                          f"{per_epoch:.1f} |")
         lines.append("")
-        for num, den, label in (("pc", "mlp", "PCClassifier / MLPClassifier"),
+        for num, den, label in (("pcx", "pc_no_exit", "pcx / PCClassifier without early exit "
+                                 "(equal work: same net, steps, batch and stopping rule)"),
+                                ("pcx", "pc", "pcx / PCClassifier defaults (per-row early "
+                                 "exit: ours relaxes fewer steps, not equal work)"),
+                                ("pc", "mlp", "PCClassifier / MLPClassifier (different "
+                                 "algorithms)"),
                                 ("pc_no_exit", "mlp", "PCClassifier without early exit / "
-                                 "MLPClassifier"),
-                                ("pcx", "pc", "pcx / PCClassifier")):
+                                 "MLPClassifier")):
             if medians.get(num) and medians.get(den):
                 lines.append(f"- {label}, median wall time to target: "
                              f"{medians[num] / medians[den]:.2f}x")
@@ -749,11 +865,11 @@ def ceiling_markdown(payload, variants, command):
              "| model | batch | ceiling train samples/s | ours / ceiling | peer / ceiling | "
              "largest ours/peer at the ceiling | ceiling infer samples/s | ours / ceiling | "
              "peer / ceiling |", "|---|---|---|---|---|---|---|---|---|"]
-    for key, suffix, title, peer in variants:
+    for key, side, suffix, title, peer in variants:
         ours = payload["timing"][key]["ours"]
         ceiling = payload["timing"][key]["ceiling"]
-        theirs = payload["timing"][key].get("peer") or {}
-        if suffix and not theirs:
+        theirs = payload["timing"][key].get(side) or {}
+        if (suffix or side != "peer") and not theirs:
             continue
         for B in ours:
             o, c, p = ours[B], ceiling[B], theirs.get(B + suffix)
@@ -814,6 +930,20 @@ DIFFERENCES = [
     "every batch for divergence (one extra prediction pass from zero states in the GNCN, the "
     "initial output energy in the MLP) and computes the batch BCE / energy it reports in "
     "`loss_curve_`.",
+    "pydeepity (optional; `_peers/deepity_mlp.py`'s docstring has the details): `SimplePCN("
+    "Linear, TanH, ..., Linear, TanH)` predicts `mu[l+1] = tanh(x[l]) W[l]^T + b[l]`, the "
+    "input included, as ours; energy `1/2 sum ||x - mu||^2` summed over the batch; states take "
+    "plain Jacobi gradient steps at the inference rate (no backtracking; at the checked "
+    "settings ours rejects no step).  Its own training loop takes the weight gradient at the "
+    "errors of the last energy evaluation, i.e. before the last of its T state updates; run "
+    "with T + 1 steps it computes our T-step update exactly, at the cost of one discarded "
+    "state update (about 1.4 % more matrix work at T = 20).  Weight gradients are batch "
+    "means, and SGD steps by lr times the mean; its Adam is ours (scikit-learn's form, eps "
+    "1e-8 added to `sqrt(v)`) applied to the batch-summed gradient, which divides the "
+    "effective eps by the batch size (fitted to its first two steps at batch 3 to 192).  "
+    "`lmbda` (weight decay under SGD and AdamW, ignored by Adam) is 0; its Glorot-normal "
+    "initial weights are replaced by ours.  Inference: `predict_with_projection(x, 0)`, the "
+    "feedforward sweep.",
     "Time to accuracy: the pcx run uses our initial weights and the same per-epoch permutations; "
     "it drops nothing on MNIST (60000 / 200).  All three use the same activation and "
     "log-loss (MLPClassifier's only classification loss; a softmax cross-entropy top Vode in "
@@ -861,7 +991,13 @@ def parse_args(argv=None):
                         help="PCClassifier's inference_tol for time to accuracy")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-pcx-accuracy", action="store_true")
-    parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true",
+                        help="skip every peer (pcx, ngc-learn and pydeepity)")
+    parser.add_argument("--skip-deepity", action="store_true",
+                        help="skip the optional pydeepity peer even where it is installed")
+    parser.add_argument("--check-only", action="store_true",
+                        help="run the correctness checks only (no timing), print them, "
+                             "write nothing")
     parser.add_argument("--no-install", action="store_true",
                         help="never create the peer environment (skip peers if absent)")
     parser.add_argument("--peers-venv", default=str(DEFAULT_VENV))
@@ -892,6 +1028,13 @@ def main(argv=None):
     if python is None:
         print("peers skipped: no peer environment at", args.peers_venv,
               "(run without --quick to create it)")
+    deepity = None
+    if not (args.skip_peers or args.skip_deepity):
+        deepity = find_deepity(args.peers_venv)
+        if deepity is None:
+            print(f"pydeepity skipped: neither {sys.executable} nor the peer environment "
+                  f"imports deepity (optional: pip install {DEEPITY_REQUIREMENT}; wheels for "
+                  "CPython >= 3.11)")
     dataset = "digits" if args.quick else "mnist"
     X, y, X_test, y_test = load_classification_data(dataset, np.float32)
     if args.n_train is not None:
@@ -907,7 +1050,8 @@ def main(argv=None):
     payload = {"dataset": dataset, "threads": args.threads, "n_train": int(X_acc.shape[0]),
                "mlp_layers": [X.shape[1], *args.hidden, len(np.unique(y))],
                "gncn_layers": [X.shape[1], *args.latent], "config": vars(args),
-               "peer_requirements": PEER_REQUIREMENTS}
+               "peer_requirements": PEER_REQUIREMENTS,
+               "optional_peer_requirements": [DEEPITY_REQUIREMENT]}
     if python is not None:
         print("correctness: PC MLP vs pcx", flush=True)
         payload["check_mlp"], versions = check_mlp(args, python, X_pool, y_pool)
@@ -922,9 +1066,21 @@ def main(argv=None):
         first_mlp_step(args, X_pool, y_pool)
         for cfg in GNCN_CHECKS.values():
             first_gncn_step(args, X_bin, cfg)
+    if deepity is not None:
+        print(f"correctness: PC MLP vs pydeepity ({deepity})", flush=True)
+        payload["check_mlp_deepity"], payload["deepity_versions"] = check_mlp_deepity(
+            args, deepity, X_pool, y_pool)
+        print(json.dumps(payload["check_mlp_deepity"], indent=1))
+    if args.check_only:
+        print("\n".join(check_markdown(args, payload, command)))
+        limits.restore_original_limits()
+        return
     measurements = {("mlp", "ours"): lambda: time_mlp_ours(args, X_pool, y_pool)}
     if python is not None:
         measurements[("mlp", "peer")] = lambda: time_mlp_pcx(args, python, X_pool, y_pool)
+    if deepity is not None:
+        measurements[("mlp", "deepity")] = lambda: time_mlp_deepity(args, deepity, X_pool,
+                                                                    y_pool)
     measurements[("mlp", "ceiling")] = lambda: ceiling_mlp(args, payload["mlp_layers"])
     measurements[("gncn", "ours")] = lambda: time_gncn_ours(args, X_bin)
     if python is not None:

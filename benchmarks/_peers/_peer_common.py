@@ -49,7 +49,8 @@ def versions():
     from importlib.metadata import version
 
     out = {"python": sys.version.split()[0]}
-    for name in ("jax", "jaxlib", "numpy", "pcx", "equinox", "optax", "ngclearn", "ngcsimlib"):
+    for name in ("jax", "jaxlib", "numpy", "pcx", "equinox", "optax", "ngclearn", "ngcsimlib",
+                 "pydeepity"):
         try:
             out[name] = version(name)
         except Exception:
