@@ -73,7 +73,7 @@ def main(output=None):
                          ("KNNImputer", knn), ("training-mean fill", mean_fill)]:
         print(f"M-MSE, right half hidden, {name}: {masked_mse(X_test, filled, observed):.2f}")
 
-    rows = [X_test[:10], X_test[:10] * observed, completed[:10], knn[:10], model.sample(10)]
+    rows = [X_test[:10], X_test[:10] * observed, completed[:10], knn[:10], model.sample(10)[0]]
     titles = ["test digits", "right half hidden", "GNCN completion", "KNNImputer",
               "samples from the prior"]
     fig = ImageGridDisplay(rows, row_labels=titles).plot(vmin=0, vmax=1).figure_

@@ -27,7 +27,7 @@ from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
-from .metrics import _bernoulli_log_likelihood
+from .metrics import LIKELIHOODS
 
 # The four models of Ororbia & Kifer (2022), Table 1.  "transpose" error synapses make a type-1
 # model (W^T carries the errors up, phi' gates them, Laplace prior on the
@@ -64,7 +64,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     synapse takes one local Hebbian update (Ororbia & Kifer 2022, row-major,
     ``a(l) = phi(z(l))``)::
 
-        prediction  mu(l) = g(l)(a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)),  g(0) = sigmoid, g(l) = id
+        prediction  mu(l) = g(l)(a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)),  g(l) = id for l >= 1,
+                    g(0) = sigmoid (likelihood="bernoulli") or id ("gaussian")
         errors      e(0) = x - mu(0);  e(l) = (a(l) - mu(l)) Sigma(l)^-1;  e(L) = 0
         type 1      z(l) += beta (-gamma z(l) + phi'(z(l)) * (e(l-1) W(l)^T) - e(l)
                                    - lambda sign(z(l)))
@@ -92,7 +93,16 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     ============  ==============  =========  =========  =================  ====
 
     With states starting at 0, a type-1 model needs ``phi'(0) != 0`` to move:
-    ``relu'(0) = 1`` here.  The generative protocols: a Gaussian mixture fitted
+    ``relu'(0) = 1`` here.
+
+    The input layer's likelihood (``likelihood``) sets ``g(0)`` and the
+    energy whose minus gradient in ``h(0)`` is ``e(0)``: ``"bernoulli"``
+    (the paper) models ``x`` in [0, 1] with ``mu(0) = sigmoid(h(0))`` and the
+    binary cross-entropy; ``"gaussian"`` models any real ``x`` with ``mu(0) =
+    h(0)`` and ``||x - mu(0)||^2 / 2``, the negative log-density of a
+    Gaussian with unit variance up to ``D log(2 pi) / 2``.  Unit variance is
+    the scale of standardised data: use it after a ``StandardScaler``.  The
+    settling and learning rules are the same for both.  The generative protocols: a Gaussian mixture fitted
     to the top latents of the training set is the prior of :meth:`sample` and
     of the Monte-Carlo likelihood :meth:`score_samples`; :meth:`complete`
     fills occluded pixels.
@@ -105,6 +115,13 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     latent_sizes : int or array-like of int, default=(360, 360, 360)
         Sizes ``J_1..J_L`` of the latent layers, bottom (next to the input) to
         top.
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Decoder of the input layer: Bernoulli means ``mu(0) = sigmoid(h(0))``
+        of data in [0, 1], with the binary cross-entropy; or a Gaussian with
+        mean ``mu(0) = h(0)`` and unit variance, for any real data (e.g.
+        standardised features), with the energy ``||x - mu(0)||^2 / 2``.  It
+        sets the reconstruction loss, :meth:`score_samples` and
+        ``loss_curve_``.
     n_settle_steps : int, default=50
         Settling steps ``T`` per input, always all of them: each sample's
         states depend on that sample only, never on its batch.
@@ -147,14 +164,15 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     max_iter : int, default=50
         Maximum number of epochs.
     tol : float, default=1e-4
-        Minimum improvement of the training BCE (or of the validation score
+        Minimum improvement of the training loss (or of the validation score
         with ``early_stopping``) that resets the patience counter.
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, score it with minus the
-        reconstruction BCE after every epoch, stop when it stops improving
-        and keep the best weights.
+        Hold out ``validation_fraction`` of the data, score it with its mean
+        reconstruction log-likelihood (minus the BCE, or minus the Gaussian
+        negative log-likelihood) after every epoch, stop when it stops
+        improving and keep the best weights.
     validation_fraction : float, default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
@@ -177,7 +195,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Seeds weights, shuffling, the validation split, the prior and the
         Monte-Carlo draws (fixed at fit time).
     verbose : bool, default=False
-        Print the training BCE, the epoch's seconds (and the validation
+        Print the training loss, the epoch's seconds (and the validation
         score) per epoch, and the time of the prior's fit.
 
     Attributes
@@ -200,14 +218,16 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         training data by ``fit`` (or by :meth:`fit_prior`); ``partial_fit``
         removes it.
     loss_ : float
-        Mean reconstruction BCE (nats per sample) at the settled states of the
-        last epoch, before each batch's update.
+        Mean reconstruction loss (nats per sample) at the settled states of
+        the last epoch, before each batch's update: the BCE (Bernoulli), or
+        the Gaussian negative log-likelihood ``||x - mu(0)||^2 / 2 + D
+        log(2 pi) / 2``.
     loss_curve_ : list of float
         ``loss_`` after each epoch.
     best_loss_ : float or None
         Lowest ``loss_`` (None with early stopping).
     validation_scores_ : list of float or None
-        Minus the held-out BCE per epoch, with early stopping.
+        Minus the held-out reconstruction loss per epoch, with early stopping.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
     n_iter_ : int
@@ -225,9 +245,10 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     Notes
     -----
-    Inputs must lie in [0, 1]: they are the means of the Bernoulli decoder
-    (binarised or grey-level pixels); anything else raises a ValueError, so
-    scale first (e.g. ``MinMaxScaler(clip=True)``).  Settling whose error
+    With ``likelihood="bernoulli"`` inputs must lie in [0, 1]: they are the
+    means of the Bernoulli decoder (binarised or grey-level pixels); anything
+    else raises a ValueError, so scale first (e.g.
+    ``MinMaxScaler(clip=True)``) or use ``likelihood="gaussian"``.  Settling whose error
     energy blows up raises a FloatingPointError before any weight is
     touched: lower ``beta``; a failed fit leaves the estimator as it was.
     Inference runs in chunks of rows sized by scikit-learn's
@@ -252,17 +273,21 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     >>> Z = model.fit(X).transform(X)
     >>> Z.shape
     (1797, 32)
-    >>> model.sample(3, random_state=0).shape
-    (3, 64)
+    >>> X_new, components = model.sample(3, random_state=0)
+    >>> X_new.shape, components.shape
+    ((3, 64), (3,))
     """
 
     # The fitted arrays that early stopping saves at the best epoch and restores.
     _ARRAYS = ("weights_", "error_weights_", "skip_weights_", "covariances_", "precisions_")
-    _LOSS_NAME = "BCE"
+    @property
+    def _LOSS_NAME(self):
+        return "BCE" if self.likelihood == "bernoulli" else "Gaussian NLL"
 
     _parameter_constraints: dict = {
         "variant": [StrOptions(set(VARIANTS))],
         "latent_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
         "n_settle_steps": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "leak": [Interval(Real, 0, None, closed="left")],
@@ -290,7 +315,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         "verbose": ["verbose"],
     }
 
-    def __init__(self, variant="pdh", latent_sizes=(360, 360, 360), *, n_settle_steps=50,
+    def __init__(self, variant="pdh", latent_sizes=(360, 360, 360), *,
+                 likelihood="bernoulli", n_settle_steps=50,
                  beta=0.1, leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
                  lateral_inhibition=0.125, n_groups=20, precision_learning_rate=0.01,
                  min_variance=1.0, learning_rate_init=0.001, solver="adam", momentum=0.9,
@@ -300,6 +326,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                  n_mc_samples=5000, random_state=None, verbose=False):
         self.variant = variant
         self.latent_sizes = latent_sizes
+        self.likelihood = likelihood
         self.n_settle_steps = n_settle_steps
         self.beta = beta
         self.leak = leak
@@ -375,7 +402,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                     self.precisions_, activation=settings["activation"], beta=self.beta,
                     leak=self.leak, sparsity_penalty=self.sparsity_penalty, groups=groups,
                     lateral_excitation=self.lateral_excitation,
-                    lateral_inhibition=self.lateral_inhibition)
+                    lateral_inhibition=self.lateral_inhibition,
+                    output="logistic" if self.likelihood == "bernoulli" else "identity")
 
     def _diverged(self, where):
         return FloatingPointError(
@@ -441,7 +469,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     # -- training ----------------------------------------------------------------
     def _train_batch(self, network, x, n_blocks):
-        """Settle, check, apply the local updates; return the batch's summed BCE.
+        """Settle, check, apply the local updates; return the batch's summed loss.
 
         Row blocks settle in parallel; their gradients, computed with the
         batch's size, sum to the batch's.
@@ -463,7 +491,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         if network.covariances is not None and self.precision_learning_rate:
             network.update_covariances(errors, self.precision_learning_rate,
                                         self.min_variance)
-        return -float(_bernoulli_log_likelihood(x, mu0).sum())
+        return -float(self._reconstruction_log_likelihood(x, mu0).sum())
 
     # -- hooks of the training loop (sklearn_pc._base) ----------------------------
     def _is_initialized(self):
@@ -479,9 +507,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
             yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks)
 
     def _validation_score(self, X_val, labels):
-        """Minus the held-out reconstruction BCE: the mean log-likelihood (higher is better)."""
-        return float(_bernoulli_log_likelihood(X_val, self._settle(X_val, output="mu0"))
-                     .mean())
+        """The held-out mean reconstruction log-likelihood (higher is better)."""
+        return float(self._reconstruction_log_likelihood(
+            X_val, self._settle(X_val, output="mu0")).mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -498,7 +526,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1]; float32 input is trained in float32.
+            Training data (in [0, 1] for the Bernoulli decoder); float32
+            input is trained in float32.
         y : None
             Ignored.
 
@@ -520,7 +549,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1].
+            Training data (in [0, 1] for the Bernoulli decoder).
         y : None
             Ignored.
 
@@ -538,8 +567,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
-            as in :meth:`complete`.
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing
+            entry, which settles freely as in :meth:`complete`.
 
         Returns
         -------
@@ -556,9 +585,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
-            as in :meth:`complete`, so that ``inverse_transform(transform(X))``
-            fills it in.
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing
+            entry, which settles freely as in :meth:`complete`, so that
+            ``inverse_transform(transform(X))`` fills it in.
 
         Returns
         -------
@@ -569,20 +598,21 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         return self._settle(*self._check_missing(X))
 
     def reconstruct(self, X):
-        """Reconstruction ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))`` at the settled states.
+        """Reconstruction ``mu(0) = g(a(1) W(1) + alpha_m a(2) M(2))`` at the settled states.
 
-        This is the reconstruction whose BCE the paper reports.
+        ``g`` is the sigmoid (Bernoulli) or the identity (Gaussian).  This is
+        the reconstruction whose BCE the paper reports.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing entry, which settles freely
-            as in :meth:`complete`.
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing
+            entry, which settles freely as in :meth:`complete`.
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1).
+            Bernoulli means in (0, 1), or Gaussian means.
         """
         check_is_fitted(self)
         return self._settle(*self._check_missing(X), output="mu0")
@@ -592,7 +622,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
         ``z(L) = Z``; for ``l = L-1 .. 1`` each state is set to its prediction,
         ``z(l) = mu(l) = a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)``; the output is
-        ``mu(0) = sigmoid(a(1) W(1) + alpha_m a(2) M(2))``.
+        ``mu(0) = g(a(1) W(1) + alpha_m a(2) M(2))`` (``g``: sigmoid or identity).
 
         Parameters
         ----------
@@ -602,7 +632,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1).
+            Bernoulli means in (0, 1), or Gaussian means.
         """
         check_is_fitted(self)
         Z = check_array(Z, dtype=[np.float64, np.float32], input_name="Z")
@@ -625,17 +655,23 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1) (draw pixels from them for binary samples).
+            The means ``mu(0)`` of the ancestral pass: Bernoulli means in (0, 1)
+            (draw pixels from them for binary samples), or Gaussian means.
+        y : ndarray of shape (n_samples,)
+            Index of the component of :attr:`prior_` each top latent was drawn
+            from, as returned by :meth:`sklearn.mixture.GaussianMixture.sample`.
         """
         return super().sample(n_samples, random_state)
 
     def score_samples(self, X):
-        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and a Bernoulli decoder.
+        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and the decoder.
 
         ``log p(x) ~= logsumexp_s log p(x | z_s) - log S`` with ``S =
         n_mc_samples`` draws ``z_s`` from :attr:`prior_`, decoded by
-        :meth:`inverse_transform`, and ``log p(x | z) = sum_d x_d log p_d +
-        (1 - x_d) log(1 - p_d)`` (``p`` clipped to ``[1e-7, 1 - 1e-7]``).  The
+        :meth:`inverse_transform` to means ``p``, and ``log p(x | z) = sum_d
+        x_d log p_d + (1 - x_d) log(1 - p_d)`` (Bernoulli, ``p`` clipped to
+        ``[1e-7, 1 - 1e-7]``) or ``-||x - p||^2 / 2 - D log(2 pi) / 2``
+        (Gaussian with unit variance, a density over ``R^D``).  The
         ``S`` draws come from a generator seeded at fit time and are shared by
         every input, so a sample's score never depends on the other rows of
         ``X``; see :func:`sklearn_pc.metrics.mc_log_likelihood`.
@@ -643,7 +679,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs (in [0, 1] for the Bernoulli decoder).
 
         Returns
         -------
@@ -658,7 +694,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs (in [0, 1] for the Bernoulli decoder).
         y : None
             Ignored.
 
@@ -679,7 +715,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing pixel.
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing pixel.
         mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) \
                 or (n_features,), default=None
             ``m``: 1 (True) marks an observed pixel, 0 (False) a missing one,
@@ -706,6 +742,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # at inference: NaN marks a missing entry
-        tags.input_tags.positive_only = True
+        # the Bernoulli decoder needs X in [0, 1]; the Gaussian one takes any real X
+        tags.input_tags.positive_only = self.likelihood == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -248,7 +248,7 @@ class ImageGridDisplay:
             rows += [np.where(np.asarray(mask, dtype=bool), X, 0.5), completed]
             labels += ["masked", "completed"]
         if n_samples > 0:
-            rows.append(autoencoder.sample(n_samples, random_state=random_state))
+            rows.append(autoencoder.sample(n_samples, random_state=random_state)[0])
             labels.append("samples")
         return cls(rows, image_shape=image_shape, row_labels=labels).plot(
             ax=ax, cmap=cmap, vmin=0.0, vmax=1.0)

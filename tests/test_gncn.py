@@ -1,15 +1,18 @@
 """GNCNAutoencoder: the NGC equations against hand computations, and the estimator's contract."""
 
+import copy
 import pickle
 
 import numpy as np
 import pytest
-from scipy import linalg, sparse
+from scipy import linalg, sparse, stats
 from scipy.special import expit
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 
 from sklearn_pc import GNCNAutoencoder
 from sklearn_pc._core import _ngc
@@ -72,7 +75,8 @@ def hand_step(model, x, z, observed=None):
         return h
 
     z0 = x.copy() if observed is None else x * observed
-    e = [z0 - expit(prediction(0))]
+    g0 = expit if model.likelihood == "bernoulli" else (lambda h: h)  # mu(0) = g(h(0))
+    e = [z0 - g0(prediction(0))]
     for l in range(1, L):
         d = a[l - 1] - prediction(l)
         e.append(d @ np.linalg.inv(model.covariances_[l - 1]) if precision else d)
@@ -94,10 +98,11 @@ def hand_step(model, x, z, observed=None):
     return new, z0
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("completion", [False, True])
-def test_one_settling_step_matches_hand_computation(variant, completion):
-    model, X = tiny_model(variant, sparsity_penalty=0.05)
+def test_one_settling_step_matches_hand_computation(variant, completion, likelihood):
+    model, X = tiny_model(variant, sparsity_penalty=0.05, likelihood=likelihood)
     if model.covariances_ is not None:
         random_covariances(model)
     rng = np.random.default_rng(1)
@@ -285,6 +290,63 @@ def test_score_samples_equals_a_direct_numpy_evaluation():
                                                                  + relu(z2) @ M[0]), rtol=1e-10)
 
 
+@pytest.fixture(scope="module")
+def standardised_digits():
+    X_train, X_test = train_test_split(load_digits().data, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test)
+
+
+@pytest.mark.parametrize("variant", ["t1", "t1-sigma"])
+def test_gaussian_fits_standardised_digits_and_beats_the_training_mean(standardised_digits,
+                                                                       variant):
+    """likelihood="gaussian" trains on StandardScaler output (values outside [0, 1]):
+    held-out squared error below that of the training mean, falling loss."""
+    X_train, X_test = standardised_digits
+    model = GNCNAutoencoder(variant, latent_sizes=(64,), likelihood="gaussian",
+                            n_settle_steps=20, max_iter=10, batch_size=64,
+                            learning_rate_init=0.01, n_prior_components=3, n_mc_samples=100,
+                            random_state=0).fit(X_train)
+    baseline = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
+    reconstruction = model.reconstruct(X_test)
+    assert reconstruction.min() < 0 and reconstruction.max() > 1  # a linear output
+    assert ((X_test - reconstruction) ** 2).sum(axis=1).mean() < 0.8 * baseline
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert np.isfinite(model.score_samples(X_test)).all()
+
+
+def test_gaussian_training_loss_is_the_negative_log_density_at_the_settled_states():
+    """One epoch of one batch: loss_ is the unit-variance Gaussian NLL of the
+    reconstruction at the states settled before the update."""
+    X = np.random.default_rng(5).normal(size=(12, 7))
+    model = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
+                            n_settle_steps=4, max_iter=1, batch_size=12, shuffle=False,
+                            n_prior_components=2, random_state=0).fit(X)
+    before = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
+                             n_settle_steps=4, max_iter=1, batch_size=12, random_state=0)
+    before._initialize(7, X.dtype, check_random_state(0))
+    mean = before._settle(X, output="mu0")
+    nll = -stats.multivariate_normal(np.zeros(7), np.eye(7)).logpdf(X - mean)
+    assert model.loss_ == pytest.approx(nll.mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(variant):
+    """With one feature, exp(score_samples) integrates to 1 over the real line, and each
+    score is the mean over the prior draws of scipy's unit-variance normal density."""
+    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 1
+    model = GNCNAutoencoder(variant, latent_sizes=(4, 3), likelihood="gaussian",
+                            n_settle_steps=4, n_groups=2, max_iter=2, batch_size=20,
+                            n_prior_components=2, n_mc_samples=25, random_state=0).fit(x)
+    grid = np.linspace(-40, 40, 8001)[:, None]
+    density = np.exp(model.score_samples(grid))
+    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-6)
+    means = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
+        25, np.random.RandomState(model._mc_seed))])[:, 0]
+    expected = np.log(stats.norm.pdf(x - means[None, :]).mean(axis=1))
+    np.testing.assert_allclose(model.score_samples(x), expected, rtol=1e-10)
+
+
 def test_score_samples_does_not_depend_on_the_batch(digits):
     model, _, X_test = digits
     scores = model.score_samples(X_test[:20])
@@ -315,11 +377,32 @@ def test_complete_changes_only_the_masked_pixels(digits):
 
 def test_sample_shapes_range_and_seed(digits):
     model, _, _ = digits
-    samples = model.sample(4, random_state=1)
-    assert samples.shape == (4, 64)
+    samples, components = model.sample(40, random_state=1)
+    assert samples.shape == (40, 64) and components.shape == (40,)
     assert np.all((samples > 0) & (samples < 1))
-    np.testing.assert_array_equal(model.sample(4, random_state=1), samples)
-    assert not np.array_equal(model.sample(4, random_state=2), samples)
+    # like GaussianMixture.sample: y is the component each latent was drawn from, drawn
+    # first from the mixture's weights
+    weights = model.prior_.weights_ / model.prior_.weights_.sum()
+    expected = np.random.RandomState(1).choice(len(weights), size=40, p=weights)
+    np.testing.assert_array_equal(components, expected)
+    again, components_again = model.sample(40, random_state=1)
+    np.testing.assert_array_equal(again, samples)
+    np.testing.assert_array_equal(components_again, components)
+    assert not np.array_equal(model.sample(40, random_state=2)[0], samples)
+
+
+def test_samples_of_one_component_decode_latents_drawn_from_it(digits):
+    """A prior with one component: y is all zeros, X the decoded draws of that Gaussian."""
+    model, X_train, _ = digits
+    model = copy.deepcopy(model)
+    model.set_params(n_prior_components=1).fit_prior(X_train)
+    samples, components = model.sample(5, random_state=3)
+    np.testing.assert_array_equal(components, np.zeros(5))
+    rng = np.random.RandomState(3)
+    rng.choice(1, size=5, p=[1.0])
+    Z = model.prior_.means_[0] + rng.standard_normal((5, 16)) @ np.linalg.cholesky(
+        model.prior_.covariances_[0]).T
+    np.testing.assert_allclose(samples, model.inverse_transform(Z), rtol=1e-10)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -330,7 +413,7 @@ def test_float32_is_preserved(variant):
     arrays = model32.weights_ + (model32.covariances_ or [])
     assert all(a.dtype == np.float32 for a in arrays)
     outputs = [model32.transform(X32), model32.reconstruct(X32), model32.complete(X32, [1] * 7),
-               model32.inverse_transform(model32.transform(X32)), model32.sample(2),
+               model32.inverse_transform(model32.transform(X32)), model32.sample(2)[0],
                model32.score_samples(X32), *model32.transform_layers(X32)]
     assert all(out.dtype == np.float32 for out in outputs)
     np.testing.assert_allclose(model32.transform(X32), model.transform(X), rtol=1e-3, atol=1e-4)
@@ -342,6 +425,13 @@ def test_pickle_round_trip(digits):
     np.testing.assert_array_equal(restored.transform(X_test[:10]), model.transform(X_test[:10]))
     np.testing.assert_array_equal(restored.score_samples(X_test[:10]),
                                   model.score_samples(X_test[:10]))
+
+
+def test_gaussian_pickle_round_trip():
+    model, X = tiny_model("pdh", likelihood="gaussian")
+    restored = pickle.loads(pickle.dumps(model))
+    for method in ("transform", "reconstruct", "score_samples"):
+        np.testing.assert_array_equal(getattr(restored, method)(X), getattr(model, method)(X))
 
 
 def test_fit_is_deterministic_and_leaves_parameters_alone():
@@ -421,6 +511,15 @@ def test_clear_errors():
         model.sample(0)
     with pytest.raises(ValueError, match="latent_sizes"):
         GNCNAutoencoder(latent_sizes=(4, 0)).fit(X)
+    with pytest.raises(ValueError, match="likelihood='gaussian'"):
+        GNCNAutoencoder().fit(X - 0.5)
+    with pytest.raises(ValueError, match="likelihood"):
+        GNCNAutoencoder(likelihood="poisson").fit(X)
+    gaussian, _ = tiny_model("t1", likelihood="gaussian")
+    with pytest.raises(ValueError, match="infinity"):
+        gaussian.transform(np.where(X > 0.5, np.inf, X))
+    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
+        gaussian.fit(np.where(X > 0.5, np.nan, X))
 
 
 def test_divergence_names_beta_and_leaves_the_weights_finite():

@@ -171,7 +171,7 @@ def test_from_autoencoder_all_rows(plt, digits, autoencoder):
     assert [row[0].get_title(loc="left") for row in display.axes_] == [
         "original", "reconstruction", "masked", "completed", "samples"]
     rows = [X, autoencoder.reconstruct(X), np.where(observed, X, 0.5),
-            autoencoder.complete(X, observed), autoencoder.sample(3, random_state=0)]
+            autoencoder.complete(X, observed), autoencoder.sample(3, random_state=0)[0]]
     for i, images in enumerate(rows):
         for j, image in enumerate(images):
             np.testing.assert_allclose(drawn(display.axes_[i, j]), image.reshape(8, 8))
