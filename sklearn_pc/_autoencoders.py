@@ -50,9 +50,10 @@ _SHARED_PARAMETERS = """n_components : int, default=20
         standardised features), with the negative log-density ``NLL(x, m) =
         ||x - m||^2 / 2 + D log(2 pi) / 2``.  It sets the reconstruction
         loss, :meth:`score_samples` and ``loss_curve_``.
-    alpha : float, default=1e-4
-        Strength of the L2 penalty ``alpha / 2 ||W_dec||^2`` on the decoder
-        weights (intercepts excluded), added to the mean loss of every batch.
+    weight_decay : float, default=1e-4
+        Strength ``alpha`` of the L2 penalty ``alpha / 2 ||W_dec||^2`` on the
+        decoder weights (intercepts excluded), added to the mean loss of every
+        batch (the name of the same idea in the predictive-coding estimators).
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer(s).
     solver : {"adam", "sgd"}, default="adam"
@@ -185,7 +186,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions(set(OPTIMIZERS))],
         "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -209,7 +210,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     _ARRAYS = ("encoder_coefs_", "encoder_intercepts_", "decoder_coefs_", "decoder_intercepts_")
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 likelihood="bernoulli", alpha=1e-4, learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto",
+                 likelihood="bernoulli", weight_decay=1e-4, learning_rate_init=0.001,
+                 solver="adam", momentum=0.9, batch_size="auto",
                  max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  n_prior_components=75,
@@ -219,7 +221,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.likelihood = likelihood
-        self.alpha = alpha
+        self.weight_decay = weight_decay
         self.learning_rate_init = learning_rate_init
         self.solver = solver
         self.momentum = momentum
@@ -321,9 +323,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         delta -= X
         delta /= n
         grads, delta_Z = decoder.backward(cache, delta)
-        if self.alpha:
-            alpha = self._model_dtype().type(self.alpha)
-            loss += 0.5 * self.alpha * sum(float(np.sum(w * w)) for w in decoder.coefs)
+        if self.weight_decay:
+            alpha = self._model_dtype().type(self.weight_decay)
+            loss += 0.5 * self.weight_decay * sum(float(np.sum(w * w)) for w in decoder.coefs)
             for grad, w in zip(grads, decoder.coefs):
                 grad += alpha * w
         return loss, grads, delta_Z
@@ -550,7 +552,7 @@ class BackpropAutoencoder(_BaseBackpropAutoencoder):
     decoder ``p = sigmoid(dec(z))``, dense networks with ``activation``
     hidden layers, trained with Adam (or SGD) on the minibatch loss::
 
-        L = mean_n BCE(x_n, dec(enc(x_n))) + alpha / 2 sum_l ||W_dec(l)||^2
+        L = mean_n BCE(x_n, dec(enc(x_n))) + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         %(bce)s
 
     (the reconstruction BCE summed over features, in nats).  The generative
@@ -615,7 +617,7 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     the prior ``N(0, I)``, plus the decoder penalty::
 
         L = mean_n [ BCE(x_n, dec(z_n)) + KL(q(z | x_n) || N(0, I)) ]
-            + alpha / 2 sum_l ||W_dec(l)||^2
+            + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         KL = 1/2 sum_k (mu_k^2 + sigma_k^2 - log sigma_k^2 - 1)
         %(bce)s
 
@@ -670,7 +672,8 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     }
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 likelihood="bernoulli", alpha=1e-4, fixed_variance=None, learning_rate_init=0.001, solver="adam", momentum=0.9,
+                 likelihood="bernoulli", weight_decay=1e-4, fixed_variance=None,
+                 learning_rate_init=0.001, solver="adam", momentum=0.9,
                  batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  n_prior_components=75,
@@ -678,7 +681,8 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
                  random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            likelihood=likelihood, alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            likelihood=likelihood, weight_decay=weight_decay,
+            learning_rate_init=learning_rate_init, solver=solver,
             momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
@@ -741,7 +745,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
     weighted by ``adversarial_weight`` (``D`` held fixed)::
 
         L = mean_n [ BCE(x_n, dec(enc(x_n))) + lambda softplus(-D(enc(x_n))) ]
-            + alpha / 2 sum_l ||W_dec(l)||^2
+            + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         %(bce)s
 
     (``softplus(-D) = -log sigmoid(D)``, the log-loss of labelling a code as
@@ -802,7 +806,8 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
                "discriminator_intercepts_")
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 likelihood="bernoulli", alpha=1e-4, adversarial_weight=1.0, discriminator_hidden_layer_sizes=(500, 500),
+                 likelihood="bernoulli", weight_decay=1e-4, adversarial_weight=1.0,
+                 discriminator_hidden_layer_sizes=(500, 500),
                  learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto", max_iter=50,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False,
@@ -810,7 +815,8 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
                  n_mc_samples=5000, n_completion_steps=10, random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            likelihood=likelihood, alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            likelihood=likelihood, weight_decay=weight_decay,
+            learning_rate_init=learning_rate_init, solver=solver,
             momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,

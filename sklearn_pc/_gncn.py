@@ -60,9 +60,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     A hierarchy of latent states ``z(1..L)`` predicts the layer below top-down;
     for every input, all states start at 0 and settle for ``T =
-    n_settle_steps`` steps against local prediction errors, after which every
-    synapse takes one local Hebbian update (Ororbia & Kifer 2022, row-major,
-    ``a(l) = phi(z(l))``)::
+    n_inference_steps`` steps of size ``beta = inference_rate`` against local
+    prediction errors, after which every synapse takes one local Hebbian update
+    (Ororbia & Kifer 2022, row-major, ``a(l) = phi(z(l))``)::
 
         prediction  mu(l) = g(l)(a(l+1) W(l+1) + alpha_m a(l+2) M(l+2)),  g(l) = id for l >= 1,
                     g(0) = sigmoid (likelihood="bernoulli") or id ("gaussian")
@@ -122,11 +122,12 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         standardised features), with the energy ``||x - mu(0)||^2 / 2``.  It
         sets the reconstruction loss, :meth:`score_samples` and
         ``loss_curve_``.
-    n_settle_steps : int, default=50
-        Settling steps ``T`` per input, always all of them: each sample's
+    n_inference_steps : int, default=50
+        Settling steps ``T`` per input (the paper's ``T``), always all of them: each sample's
         states depend on that sample only, never on its batch.
-    beta : float, default=0.1
-        State step size (the paper: 0.02 to 0.1).
+    inference_rate : float, default=0.1
+        State step size ``beta`` of the paper (0.02 to 0.1 there); the name
+        of the same idea in the predictive-coding estimators.
     leak : float, default=0.001
         Leak ``gamma`` of the states.
     sparsity_penalty : float, default=0.01
@@ -148,8 +149,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         amplify them, so settling stays as stable as with unit precision, and
         ``Sigma`` leaves the identity only along directions where the errors
         vary more than that.  Lower values let precision sharpen small
-        errors; keep ``min_variance >= beta`` so that ``beta Sigma^-1`` stays
-        at most 1.
+        errors; keep ``min_variance >= inference_rate`` so that ``beta
+        Sigma^-1`` stays at most 1.
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer of ``W``, ``E``, ``M``.
     solver : {"adam", "sgd"}, default="adam"
@@ -250,7 +251,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     else raises a ValueError, so scale first (e.g.
     ``MinMaxScaler(clip=True)``) or use ``likelihood="gaussian"``.  Settling whose error
     energy blows up raises a FloatingPointError before any weight is
-    touched: lower ``beta``; a failed fit leaves the estimator as it was.
+    touched: lower ``inference_rate``; a failed fit leaves the estimator as it was.
     Inference runs in chunks of rows sized by scikit-learn's
     ``working_memory`` (``sklearn.config_context``), so its memory is bounded
     whatever the number of samples.
@@ -268,7 +269,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     >>> from sklearn.datasets import load_digits
     >>> from sklearn_pc import GNCNAutoencoder
     >>> X = load_digits().data / 16
-    >>> model = GNCNAutoencoder(latent_sizes=(32, 32), n_settle_steps=20, max_iter=5,
+    >>> model = GNCNAutoencoder(latent_sizes=(32, 32), n_inference_steps=20, max_iter=5,
     ...                         n_prior_components=5, n_mc_samples=200, random_state=0)
     >>> Z = model.fit(X).transform(X)
     >>> Z.shape
@@ -288,8 +289,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         "variant": [StrOptions(set(VARIANTS))],
         "latent_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "n_settle_steps": [Interval(Integral, 1, None, closed="left")],
-        "beta": [Interval(Real, 0, None, closed="neither")],
+        "n_inference_steps": [Interval(Integral, 1, None, closed="left")],
+        "inference_rate": [Interval(Real, 0, None, closed="neither")],
         "leak": [Interval(Real, 0, None, closed="left")],
         "sparsity_penalty": [Interval(Real, 0, None, closed="left")],
         "lateral_excitation": [Interval(Real, 0, None, closed="left")],
@@ -316,8 +317,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     }
 
     def __init__(self, variant="pdh", latent_sizes=(360, 360, 360), *,
-                 likelihood="bernoulli", n_settle_steps=50,
-                 beta=0.1, leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
+                 likelihood="bernoulli", n_inference_steps=50,
+                 inference_rate=0.1, leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
                  lateral_inhibition=0.125, n_groups=20, precision_learning_rate=0.01,
                  min_variance=1.0, learning_rate_init=0.001, solver="adam", momentum=0.9,
                  batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
@@ -327,8 +328,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         self.variant = variant
         self.latent_sizes = latent_sizes
         self.likelihood = likelihood
-        self.n_settle_steps = n_settle_steps
-        self.beta = beta
+        self.n_inference_steps = n_inference_steps
+        self.inference_rate = inference_rate
         self.leak = leak
         self.sparsity_penalty = sparsity_penalty
         self.lateral_excitation = lateral_excitation
@@ -399,7 +400,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         groups = ([group_bounds(w.shape[0], self.n_groups) for w in self.weights_]
                   if settings["lateral"] else None)
         return GNCN(self.weights_, self.error_weights_, self.skip_weights_, self.covariances_,
-                    self.precisions_, activation=settings["activation"], beta=self.beta,
+                    self.precisions_, activation=settings["activation"],
+                    beta=self.inference_rate,
                     leak=self.leak, sparsity_penalty=self.sparsity_penalty, groups=groups,
                     lateral_excitation=self.lateral_excitation,
                     lateral_inhibition=self.lateral_inhibition,
@@ -407,7 +409,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     def _diverged(self, where):
         return FloatingPointError(
-            f"{type(self).__name__} diverged: {where}. Lower beta (now {self.beta}); "
+            f"{type(self).__name__} diverged: {where}. Lower inference_rate (now {self.inference_rate}); "
             f"if it happens after some epochs of training, lower learning_rate_init (now "
             f"{self.learning_rate_init}).")
 
@@ -441,7 +443,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         shared = observed is None or observed.ndim == 1
 
         def settle_rows(rows):
-            states, z0 = network.settle(X[rows], self.n_settle_steps,
+            states, z0 = network.settle(X[rows], self.n_inference_steps,
                                         observed if shared else observed[rows])
             errors, mu0 = network.errors(z0, network.activities(states))
             return states, z0, errors, mu0
@@ -475,7 +477,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         batch's size, sum to the batch's.
         """
         def settle_rows(rows):
-            states, _ = network.settle(x[rows], self.n_settle_steps)
+            states, _ = network.settle(x[rows], self.n_inference_steps)
             grads, errors, mu0 = network.gradients(x[rows], states, n_samples=x.shape[0])
             return states, errors, mu0, grads
 
@@ -515,7 +517,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     def fit(self, X, y=None):
         """Train on ``X``, then fit the prior on its settled top latents.
 
-        Every batch is settled for ``n_settle_steps`` from zero states, then
+        Every batch is settled for ``n_inference_steps`` from zero states, then
         ``W``, ``E``, ``M`` take one optimizer step along ``dW``, ``dE``,
         ``dM`` and are renormalised, and ``Sigma`` one ascent step (class
         docstring).  At the end a :class:`~sklearn.mixture.GaussianMixture`
@@ -573,7 +575,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Returns
         -------
         states : list of ndarray
-            ``z(1..L)`` after ``n_settle_steps`` steps from zero, bottom to top;
+            ``z(1..L)`` after ``n_inference_steps`` steps from zero, bottom to top;
             ``states[l - 1]`` has shape ``(n_samples, J_l)``.
         """
         check_is_fitted(self)
@@ -592,7 +594,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Returns
         -------
         Z : ndarray of shape (n_samples, latent_sizes[-1])
-            Top-layer states after ``n_settle_steps`` steps from zero.
+            Top-layer states after ``n_inference_steps`` steps from zero.
         """
         check_is_fitted(self)
         return self._settle(*self._check_missing(X))
@@ -710,7 +712,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
         Missing pixels (NaN in ``X``, or 0 in ``mask``) start at 0 and settle
         with the latents, ``z0 = x * m + (z0 - beta e(0)) * (1 - m)``, for
-        ``n_settle_steps`` steps; observed ones stay clamped to ``x``.
+        ``n_inference_steps`` steps; observed ones stay clamped to ``x``.
 
         Parameters
         ----------

@@ -37,7 +37,7 @@ def tiny(name, X=None, **params):
     if X is None:
         X = np.random.default_rng(0).uniform(size=(20, 7))
     defaults = {"n_components": 3, "hidden_layer_sizes": (6, 4), "activation": "tanh",
-                "alpha": 0.1, "max_iter": 1, "batch_size": 10, "n_prior_components": 2,
+                "weight_decay": 0.1, "max_iter": 1, "batch_size": 10, "n_prior_components": 2,
                 "n_mc_samples": 30, "random_state": 0}
     return cls(**{**defaults, **extra, **params}).fit(X), X
 
@@ -88,7 +88,7 @@ def test_discriminator_gradients_match_finite_differences():
 
 def test_loss_values_match_their_equations():
     """The RAE loss and the VAE's -ELBO, written out in numpy."""
-    model, X = tiny("GVAE", alpha=0.5)
+    model, X = tiny("GVAE", weight_decay=0.5)
     noise = np.random.default_rng(1).standard_normal((len(X), 3))
     tanh = np.tanh
     (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
@@ -108,7 +108,7 @@ def test_loss_values_match_their_equations():
 def test_gaussian_loss_is_the_negative_log_density_of_a_unit_variance_decoder():
     """The RAE loss with likelihood="gaussian": linear output, Gaussian NLL, penalty."""
     X = np.random.default_rng(3).normal(size=(20, 7)) * 3 - 1  # any real data
-    model, _ = tiny("RAE", X, likelihood="gaussian", alpha=0.5)
+    model, _ = tiny("RAE", X, likelihood="gaussian", weight_decay=0.5)
     tanh = np.tanh
     (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
     Z = tanh(tanh(X @ W1 + b1) @ W2 + b2) @ W3 + b3
@@ -166,7 +166,7 @@ def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(name):
 
 def test_vae_elbo_on_held_out_digits_improves_with_training():
     X_train, X_test = train_test_split(X_DIGITS, test_size=0.2, random_state=0)
-    model = VariationalAutoencoder(n_components=8, hidden_layer_sizes=(64,), alpha=0.0,
+    model = VariationalAutoencoder(n_components=8, hidden_layer_sizes=(64,), weight_decay=0.0,
                                    max_iter=15, n_prior_components=5, n_mc_samples=100,
                                    random_state=0)
     noise = np.random.default_rng(0).standard_normal((len(X_test), 8))
@@ -345,7 +345,7 @@ def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
                 "t1": (60, [-44.35301991343693, -44.350490408646536, -44.34976251290328],
                        -2.4404145096372893, 223.9787051457622)}
     for variant, (prior_max_samples, scores, z_sum, sample_sum) in expected.items():
-        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_settle_steps=5,
+        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_inference_steps=5,
                                 n_groups=2, max_iter=2, batch_size=50, n_prior_components=3,
                                 n_mc_samples=40, prior_max_samples=prior_max_samples,
                                 random_state=0).fit(X)

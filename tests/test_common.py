@@ -39,7 +39,7 @@ def fast_estimators():
 def fast_gncn_autoencoders(likelihood="bernoulli"):
     """One tiny GNCNAutoencoder per variant."""
     return [GNCNAutoencoder(variant, latent_sizes=(6, 4, 3), likelihood=likelihood,
-                            n_settle_steps=5, n_groups=2, max_iter=5, batch_size=32,
+                            n_inference_steps=5, n_groups=2, max_iter=5, batch_size=32,
                             n_prior_components=2, n_mc_samples=20, random_state=0)
             for variant in ("t1", "t1-sigma", "t2-lsigma", "pdh")]
 

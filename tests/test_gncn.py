@@ -38,7 +38,7 @@ SPEC_TABLE = {
 def tiny_model(variant, **params):
     """A GNCN on 7 features with latents (5, 4, 3), after one epoch on random data."""
     X = np.random.default_rng(0).uniform(size=(20, 7))
-    defaults = dict(latent_sizes=(5, 4, 3), n_settle_steps=4, n_groups=2, max_iter=1,
+    defaults = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, n_groups=2, max_iter=1,
                     batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
     return GNCNAutoencoder(variant, **{**defaults, **params}).fit(X), X
 
@@ -81,7 +81,7 @@ def hand_step(model, x, z, observed=None):
         d = a[l - 1] - prediction(l)
         e.append(d @ np.linalg.inv(model.covariances_[l - 1]) if precision else d)
     e.append(np.zeros_like(z[-1]))
-    beta, gamma = model.beta, model.leak
+    beta, gamma = model.inference_rate, model.leak
     new = []
     for l in range(1, L + 1):
         zl = z[l - 1]
@@ -114,7 +114,7 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     network = model._network()
     states = [zl.copy() for zl in z]
     z0 = x.copy() if observed is None else x * observed
-    network.step(z0, states, None if observed is None else model.beta * (1 - observed))
+    network.step(z0, states, None if observed is None else model.inference_rate * (1 - observed))
     for got, want in zip(states, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)
@@ -125,7 +125,7 @@ def test_memory_order_of_the_input_does_not_change_settling_or_training(dtype):
     """The compiled passes need C-contiguous rows: a Fortran-ordered input is
     settled and trained on exactly as its C-ordered copy."""
     X = np.random.default_rng(0).uniform(size=(20, 7)).astype(dtype)
-    params = dict(latent_sizes=(5, 4, 3), n_settle_steps=4, n_groups=2, max_iter=2,
+    params = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, n_groups=2, max_iter=2,
                   batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
     c_model = GNCNAutoencoder("pdh", **params).fit(X)
     f_model = GNCNAutoencoder("pdh", **params).fit(np.asfortranarray(X))
@@ -146,7 +146,7 @@ def test_type1_models_move_from_the_zero_state(variant):
     """phi'(0) != 0 (relu'(0) = 1): from zero states the input error climbs a layer per step."""
     model, X = tiny_model(variant)
     for n_steps in (1, 2, 3):
-        states = model.set_params(n_settle_steps=n_steps).transform_layers(X)
+        states = model.set_params(n_inference_steps=n_steps).transform_layers(X)
         assert np.abs(states[n_steps - 1]).max() > 1e-4
         assert all(np.all(z == 0) for z in states[n_steps:])
 
@@ -226,7 +226,7 @@ def test_training_projects_from_the_eigenpairs_above_the_floor(monkeypatch):
 
     monkeypatch.setattr(_ngc, "project_covariance", spy)
     X = (np.random.default_rng(0).random((40, 30)) > 0.5).astype(float)
-    GNCNAutoencoder("pdh", latent_sizes=(24, 24, 8), n_settle_steps=5, batch_size=10, max_iter=1,
+    GNCNAutoencoder("pdh", latent_sizes=(24, 24, 8), n_inference_steps=5, batch_size=10, max_iter=1,
                     n_prior_components=1, random_state=0).fit(X)
     # 4 batches, 2 covariances: each hint is that covariance's previous count
     assert len(hints) == 8
@@ -247,7 +247,7 @@ def test_weights_keep_unit_norm_columns(variant):
 def digits():
     X = load_digits().data / 16
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
-    model = GNCNAutoencoder("pdh", latent_sizes=(32, 16), n_settle_steps=20, max_iter=20,
+    model = GNCNAutoencoder("pdh", latent_sizes=(32, 16), n_inference_steps=20, max_iter=20,
                             batch_size=32, learning_rate_init=0.01, n_prior_components=5,
                             n_mc_samples=200, random_state=0).fit(X_train)
     return model, X_train, X_test
@@ -304,7 +304,7 @@ def test_gaussian_fits_standardised_digits_and_beats_the_training_mean(standardi
     held-out squared error below that of the training mean, falling loss."""
     X_train, X_test = standardised_digits
     model = GNCNAutoencoder(variant, latent_sizes=(64,), likelihood="gaussian",
-                            n_settle_steps=20, max_iter=10, batch_size=64,
+                            n_inference_steps=20, max_iter=10, batch_size=64,
                             learning_rate_init=0.01, n_prior_components=3, n_mc_samples=100,
                             random_state=0).fit(X_train)
     baseline = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
@@ -320,10 +320,10 @@ def test_gaussian_training_loss_is_the_negative_log_density_at_the_settled_state
     reconstruction at the states settled before the update."""
     X = np.random.default_rng(5).normal(size=(12, 7))
     model = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
-                            n_settle_steps=4, max_iter=1, batch_size=12, shuffle=False,
+                            n_inference_steps=4, max_iter=1, batch_size=12, shuffle=False,
                             n_prior_components=2, random_state=0).fit(X)
     before = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
-                             n_settle_steps=4, max_iter=1, batch_size=12, random_state=0)
+                             n_inference_steps=4, max_iter=1, batch_size=12, random_state=0)
     before._initialize(7, X.dtype, check_random_state(0))
     mean = before._settle(X, output="mu0")
     nll = -stats.multivariate_normal(np.zeros(7), np.eye(7)).logpdf(X - mean)
@@ -336,7 +336,7 @@ def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(variant
     score is the mean over the prior draws of scipy's unit-variance normal density."""
     x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 1
     model = GNCNAutoencoder(variant, latent_sizes=(4, 3), likelihood="gaussian",
-                            n_settle_steps=4, n_groups=2, max_iter=2, batch_size=20,
+                            n_inference_steps=4, n_groups=2, max_iter=2, batch_size=20,
                             n_prior_components=2, n_mc_samples=25, random_state=0).fit(x)
     grid = np.linspace(-40, 40, 8001)[:, None]
     density = np.exp(model.score_samples(grid))
@@ -463,7 +463,7 @@ def test_partial_fit_runs_one_epoch_and_drops_the_prior_until_fit_prior():
 
 def test_early_stopping_keeps_the_best_validation_weights():
     X = load_digits().data[:300] / 16
-    model = GNCNAutoencoder("t1", latent_sizes=(8,), n_settle_steps=5, max_iter=8,
+    model = GNCNAutoencoder("t1", latent_sizes=(8,), n_inference_steps=5, max_iter=8,
                             early_stopping=True, n_iter_no_change=2, n_prior_components=2,
                             random_state=0).fit(X)
     assert len(model.validation_scores_) == model.n_iter_
@@ -473,7 +473,7 @@ def test_early_stopping_keeps_the_best_validation_weights():
 def test_feature_names():
     pd = pytest.importorskip("pandas")
     X = pd.DataFrame(np.random.default_rng(0).uniform(size=(20, 3)), columns=["a", "b", "c"])
-    model = GNCNAutoencoder("t1", latent_sizes=(4, 2), n_settle_steps=3, max_iter=2,
+    model = GNCNAutoencoder("t1", latent_sizes=(4, 2), n_inference_steps=3, max_iter=2,
                             n_prior_components=2, random_state=0).fit(X)
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
     assert list(model.get_feature_names_out()) == ["gncnautoencoder0", "gncnautoencoder1"]
@@ -522,11 +522,11 @@ def test_clear_errors():
         gaussian.fit(np.where(X > 0.5, np.nan, X))
 
 
-def test_divergence_names_beta_and_leaves_the_weights_finite():
+def test_divergence_names_inference_rate_and_leaves_the_weights_finite():
     model, X = tiny_model("pdh")
     before = [w.copy() for w in model.weights_]
-    model.set_params(beta=50.0, n_settle_steps=400)
-    with pytest.raises(FloatingPointError, match="Lower beta"):
+    model.set_params(inference_rate=50.0, n_inference_steps=400)
+    with pytest.raises(FloatingPointError, match="Lower inference_rate"):
         model.partial_fit(X)
     for w, w_before in zip(model.weights_, before):
         np.testing.assert_array_equal(w, w_before)

@@ -41,7 +41,7 @@ def generator(digits):
 
 @pytest.fixture(scope="module")
 def autoencoder(digits):
-    return GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_settle_steps=10, n_groups=2,
+    return GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_inference_steps=10, n_groups=2,
                            max_iter=2, n_prior_components=2, random_state=0).fit(digits[0])
 
 

@@ -19,10 +19,10 @@ X_DIGITS = load_digits().data[:240] / 16
 
 def autoencoders():
     return {
-        "gncn-pdh": GNCNAutoencoder("pdh", latent_sizes=(12, 8), n_settle_steps=10,
+        "gncn-pdh": GNCNAutoencoder("pdh", latent_sizes=(12, 8), n_inference_steps=10,
                                     n_groups=2, max_iter=2, n_prior_components=2,
                                     n_mc_samples=20, random_state=0),
-        "gncn-t1": GNCNAutoencoder("t1", latent_sizes=(12,), n_settle_steps=10, max_iter=2,
+        "gncn-t1": GNCNAutoencoder("t1", latent_sizes=(12,), n_inference_steps=10, max_iter=2,
                                    n_prior_components=2, n_mc_samples=20, random_state=0),
         "rae": BackpropAutoencoder(n_components=4, hidden_layer_sizes=(16,), max_iter=2,
                                    n_prior_components=2, n_mc_samples=20,
