@@ -585,7 +585,7 @@ def lateral_cost(args, rng):
         def step_us(groups):
             def run():
                 latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
-                            defaults["inference_rate"], 1.0)
+                            0.1, 1.0)  # the paper's beta, inference_rate="auto" of a deep GNCN
             run()
             repeats, start = 0, time.perf_counter()
             while time.perf_counter() - start < args.gemm_seconds / 4:

@@ -75,7 +75,7 @@ def make_gncn(variant, args):
     quick = args.quick
     return GNCNAutoencoder(
         variant, latent_sizes=(24, 24, 24) if quick else (360, 360, 360),
-        n_groups=4 if quick else 20, batch_size=args.batch_size,
+        inference_rate=0.1, n_groups=4 if quick else 20, batch_size=args.batch_size,
         n_prior_components=args.components, prior_max_samples=args.prior_samples,
         n_mc_samples=args.mc_samples, random_state=args.seed)
 

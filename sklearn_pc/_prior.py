@@ -142,7 +142,7 @@ class _GaussianMixturePriorMixin:
             X = X[np.sort(rng.choice(X.shape[0], self.prior_max_samples, replace=False))]
         start = time.perf_counter()
         top = self._prior_latents(X).astype(np.float64)
-        n_components = self.n_prior_components
+        n_components = self._n_prior_components(*top.shape)
         if n_components > top.shape[0]:
             warnings.warn(f"n_prior_components={n_components} is more than the {top.shape[0]} "
                           f"rows the prior is fitted on; it uses {top.shape[0]} components.",
@@ -156,6 +156,10 @@ class _GaussianMixturePriorMixin:
             print(f"Prior: {n_components} full-covariance components on {top.shape[0]} "
                   f"latents of {top.shape[1]} units, {self.prior_.n_iter_} EM iterations, "
                   f"{time.perf_counter() - start:.2f} s")
+
+    def _n_prior_components(self, n_rows, n_latents):
+        """Components of the prior fitted on ``n_rows`` latents of ``n_latents`` units."""
+        return self.n_prior_components
 
     def _drop_prior(self):
         """Forget the prior: ``partial_fit`` moved the weights it was fitted under."""

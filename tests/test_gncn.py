@@ -38,7 +38,8 @@ SPEC_TABLE = {
 def tiny_model(variant, **params):
     """A GNCN on 7 features with latents (5, 4, 3), after one epoch on random data."""
     X = np.random.default_rng(0).uniform(size=(20, 7))
-    defaults = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, n_groups=2, max_iter=1,
+    defaults = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, inference_rate=0.1,
+                    n_groups=2, max_iter=1,
                     batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
     return GNCNAutoencoder(variant, **{**defaults, **params}).fit(X), X
 
@@ -304,7 +305,7 @@ def test_gaussian_fits_standardised_digits_and_beats_the_training_mean(standardi
     held-out squared error below that of the training mean, falling loss."""
     X_train, X_test = standardised_digits
     model = GNCNAutoencoder(variant, latent_sizes=(64,), likelihood="gaussian",
-                            n_inference_steps=20, max_iter=10, batch_size=64,
+                            inference_rate=0.1, n_inference_steps=20, max_iter=10, batch_size=64,
                             learning_rate_init=0.01, n_prior_components=3, n_mc_samples=100,
                             random_state=0).fit(X_train)
     baseline = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
@@ -345,6 +346,34 @@ def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(variant
         25, np.random.RandomState(model._mc_seed))])[:, 0]
     expected = np.log(stats.norm.pdf(x - means[None, :]).mean(axis=1))
     np.testing.assert_allclose(model.score_samples(x), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_features, sizes", [(7, [14]), (64, [128]), (179, [358]),
+                                               (180, [360, 360, 360]), (784, [360, 360, 360])])
+def test_auto_latent_sizes_follow_the_number_of_features(n_features, sizes):
+    """One layer of min(360, 2 D) units below 180 features, the paper's three of 360 above."""
+    model = GNCNAutoencoder("t1")
+    model._initialize(n_features, np.dtype(np.float64), check_random_state(0))
+    assert [w.shape for w in model.weights_] == list(zip(sizes, [n_features, *sizes[:-1]]))
+    # inference_rate="auto": 1 for one type-1 layer, the paper's 0.1 for more
+    assert model._network().beta == (1.0 if len(sizes) == 1 else 0.1)
+
+
+@pytest.mark.parametrize("variant, rate", [("t1", 1.0), ("t1-sigma", 1.0), ("t2-lsigma", 0.1),
+                                           ("pdh", 0.1)])
+def test_auto_defaults_on_small_data(variant, rate):
+    """latent_sizes, inference_rate and n_prior_components "auto" on 100 rows of 7 features:
+    one layer of 14 units, rate 1 for type 1, min(75, 100 // 14) = 7 prior components
+    (3 with prior_max_samples=50)."""
+    X = np.random.default_rng(0).uniform(size=(100, 7))
+    model = GNCNAutoencoder(variant, n_inference_steps=5, max_iter=1, n_mc_samples=10,
+                            random_state=0).fit(X)
+    assert [w.shape for w in model.weights_] == [(14, 7)]
+    assert model._network().beta == rate
+    assert model.prior_.n_components == 7
+    model.set_params(prior_max_samples=50).fit_prior(X)
+    assert model.prior_.n_components == 3
+    assert model.get_params()["inference_rate"] == "auto"  # fit leaves parameters alone
 
 
 def test_score_samples_does_not_depend_on_the_batch(digits):
