@@ -241,7 +241,7 @@ def run_case(model, batch, dtype, args, rng):
         n_samples = max(4 * batch, args.min_samples // 2)
         X = (rng.random((n_samples, sizes[0])) > 0.5).astype(dtype)
         estimator = GNCNAutoencoder("pdh", latent_sizes=tuple(args.gncn_latent),
-                                    n_settle_steps=args.gncn_steps, batch_size=batch,
+                                    n_inference_steps=args.gncn_steps, batch_size=batch,
                                     max_iter=1, shuffle=False, n_prior_components=1,
                                     prior_max_samples=2, random_state=0)
         estimator.fit(X[:batch])
@@ -543,7 +543,7 @@ def settle_step(args, rng):
     batch, sizes = args.step_batch, [784, *args.gncn_latent]
     X = (rng.random((4 * batch, sizes[0])) > 0.5).astype(np.float32)
     models = {variant: GNCNAutoencoder(variant, latent_sizes=tuple(args.gncn_latent),
-                                       n_settle_steps=args.gncn_steps, batch_size=batch,
+                                       n_inference_steps=args.gncn_steps, batch_size=batch,
                                        max_iter=1, n_prior_components=1, prior_max_samples=2,
                                        random_state=0).fit(X[:batch])
               for variant in ("t2-lsigma", "pdh")}
@@ -585,7 +585,7 @@ def lateral_cost(args, rng):
         def step_us(groups):
             def run():
                 latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
-                            defaults["beta"], 1.0)
+                            0.1, 1.0)  # the paper's beta, inference_rate="auto" of a deep GNCN
             run()
             repeats, start = 0, time.perf_counter()
             while time.perf_counter() - start < args.gemm_seconds / 4:

@@ -341,8 +341,8 @@ def time_mlp_deepity(args, python, X_pool, y_pool):
 
 # -- GNCN-t1 --------------------------------------------------------------------------
 def make_gncn(args, batch_size, *, leak, sparsity):
-    return GNCNAutoencoder("t1", tuple(args.latent), n_settle_steps=args.gncn_steps,
-                           beta=args.beta, leak=leak, sparsity_penalty=sparsity,
+    return GNCNAutoencoder("t1", tuple(args.latent), n_inference_steps=args.gncn_steps,
+                           inference_rate=args.beta, leak=leak, sparsity_penalty=sparsity,
                            learning_rate_init=args.lr, solver="adam", batch_size=batch_size)
 
 

@@ -63,7 +63,7 @@ def make_model(name, args, epochs):
                   n_mc_samples=args.mc_samples, random_state=args.seed)
     if name in VARIANTS:
         return GNCNAutoencoder(name, latent_sizes=(24, 24, 24) if quick else (360, 360, 360),
-                               n_groups=4 if quick else 20, **common)
+                               inference_rate=0.1, n_groups=4 if quick else 20, **common)
     hidden = (32, 32) if quick else (500, 500)
     latent = 8 if quick else 20
     if name == "rae":

@@ -75,7 +75,7 @@ def make_gncn(variant, args):
     quick = args.quick
     return GNCNAutoencoder(
         variant, latent_sizes=(24, 24, 24) if quick else (360, 360, 360),
-        n_groups=4 if quick else 20, batch_size=args.batch_size,
+        inference_rate=0.1, n_groups=4 if quick else 20, batch_size=args.batch_size,
         n_prior_components=args.components, prior_max_samples=args.prior_samples,
         n_mc_samples=args.mc_samples, random_state=args.seed)
 
@@ -101,6 +101,11 @@ def rows_of(mask, rows):
     return mask if mask.ndim == 1 else mask[rows]
 
 
+# Parameters renamed since checkpoints were first written: old name -> new name.
+RENAMED = {"n_settle_steps": "n_inference_steps", "beta": "inference_rate",
+           "alpha": "weight_decay"}
+
+
 def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
                        stop_after=None, curve_every=5, verbose=True):
     """Train ``model`` for ``epochs`` passes of ``partial_fit``, saving after every epoch.
@@ -113,6 +118,10 @@ def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
     """
     state = joblib.load(path) if resume and path and path.exists() else None
     if state is not None:
+        saved_model = vars(state["model"])
+        for old, new in RENAMED.items():  # a checkpoint made before the renaming
+            if old in saved_model and new not in saved_model:
+                saved_model[new] = saved_model.pop(old)
         for key, value in model.get_params(deep=False).items():
             # a checkpoint made before a parameter existed gets its default (the new
             # parameters, warm_start and momentum, do not act on partial_fit with Adam)
@@ -157,7 +166,8 @@ def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
 
 def budget_param(model):
     """The parameter that sets a model's completion budget."""
-    return "n_completion_steps" if "n_completion_steps" in model.get_params() else "n_settle_steps"
+    return ("n_completion_steps" if "n_completion_steps" in model.get_params()
+            else "n_inference_steps")
 
 
 def complete_with(model, X, mask, budget):

@@ -12,7 +12,7 @@ with a scoring dict of two callables: the held-out reconstruction BCE
 (:func:`sklearn_pc.metrics.binary_cross_entropy`) and the Monte-Carlo
 log-likelihood of the shared Gaussian-mixture-prior protocol (each estimator's
 ``score``).  A small :class:`~sklearn.model_selection.GridSearchCV` then tunes
-the decoder penalty ``alpha`` of the RAE.  The script prints a table and draws
+the decoder penalty ``weight_decay`` of the RAE.  The script prints a table and draws
 a bar chart.
 
     python examples/plot_compare_autoencoders.py [--output compare_autoencoders.png]
@@ -59,7 +59,7 @@ def main(output=None):
     baseline = {"n_components": 16, "hidden_layer_sizes": (64, 64), "max_iter": 15,
                 "batch_size": 64, "learning_rate_init": 0.003, **shared}
     models = {
-        "GNCN-PDH": GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_settle_steps=15,
+        "GNCN-PDH": GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_inference_steps=15,
                                     max_iter=4, batch_size=64, learning_rate_init=0.005,
                                     **shared),
         "RAE": BackpropAutoencoder(**baseline),
@@ -73,18 +73,18 @@ def main(output=None):
         for name, model in models.items():
             scores = cross_validate(model, X, cv=cv, scoring=SCORING)
             results[name] = (-scores["test_bce"], scores["test_log_likelihood"])
-        search = GridSearchCV(BackpropAutoencoder(**baseline), {"alpha": [1e-4, 1e-2, 1.0]},
+        search = GridSearchCV(BackpropAutoencoder(**baseline), {"weight_decay": [1e-4, 1e-2, 1.0]},
                               scoring=SCORING, refit="log_likelihood", cv=2).fit(X)
 
     print(f"{'model':10s} {'test BCE (nats)':>18s} {'test log p(x) (nats)':>22s}")
     for name, (bce, log_px) in results.items():
         print(f"{name:10s} {bce.mean():10.2f} +- {bce.std():4.2f} "
               f"{log_px.mean():14.2f} +- {log_px.std():4.2f}")
-    print("\nRAE, 2-fold GridSearchCV over alpha (refit on log-likelihood):")
-    for alpha, bce, log_px in zip(search.cv_results_["param_alpha"],
+    print("\nRAE, 2-fold GridSearchCV over weight_decay (refit on log-likelihood):")
+    for decay, bce, log_px in zip(search.cv_results_["param_weight_decay"],
                                   search.cv_results_["mean_test_bce"],
                                   search.cv_results_["mean_test_log_likelihood"]):
-        print(f"  alpha={alpha:<8g} BCE {-bce:6.2f}  log p(x) {log_px:7.2f}")
+        print(f"  weight_decay={decay:<8g} BCE {-bce:6.2f}  log p(x) {log_px:7.2f}")
     print(f"best: {search.best_params_}")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))

@@ -7,7 +7,7 @@ The right half of each test digit is then set to NaN, which marks a missing
 entry as it does for scikit-learn's imputers: ``complete`` settles the network
 with those pixels free and returns the digit filled in; so does
 ``inverse_transform(transform(X))``, the path a :class:`~sklearn.pipeline.Pipeline`
-takes.  The settling budget (``n_settle_steps`` at completion) is chosen on a
+takes.  The settling budget (``n_inference_steps`` at completion) is chosen on a
 validation split of the training digits, never on the test digits.  The
 completions are scored (M-MSE: squared error summed over the hidden pixels,
 mean over digits) beside filling in the training mean image and
@@ -37,7 +37,7 @@ def main(output=None):
     X = load_digits().data / 16
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
     X_fit, X_val = train_test_split(X_train, test_size=0.2, random_state=0)
-    model = GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_settle_steps=30, max_iter=40,
+    model = GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_inference_steps=30, max_iter=40,
                             batch_size=32, learning_rate_init=0.005, n_prior_components=10,
                             random_state=0).fit(X_fit)
     bce = binary_cross_entropy(X_test, model.reconstruct(X_test))
@@ -48,12 +48,12 @@ def main(output=None):
     def hide(images):
         return np.where(observed, images, np.nan)
 
-    # The hidden pixels start at 0 and follow the prediction at rate beta, so
+    # The hidden pixels start at 0 and follow the prediction at rate inference_rate, so
     # completion may gain from settling longer than training did: choose the
     # budget on the validation digits.
     scores = {}
     for n_steps in (10, 30, 60, 100):
-        model.set_params(n_settle_steps=n_steps)
+        model.set_params(n_inference_steps=n_steps)
         try:
             scores[n_steps] = masked_mse(X_val, model.complete(hide(X_val)), observed)
         except FloatingPointError:  # settling this long diverged
@@ -61,7 +61,7 @@ def main(output=None):
     best = min(scores, key=scores.get)
     print("validation M-MSE per settling budget:",
           ", ".join(f"{k}: {v:.2f}" for k, v in scores.items()), f"-> {best} steps")
-    model.set_params(n_settle_steps=best)
+    model.set_params(n_inference_steps=best)
 
     holes = hide(X_test)
     completed = model.complete(holes)
@@ -73,7 +73,7 @@ def main(output=None):
                          ("KNNImputer", knn), ("training-mean fill", mean_fill)]:
         print(f"M-MSE, right half hidden, {name}: {masked_mse(X_test, filled, observed):.2f}")
 
-    rows = [X_test[:10], X_test[:10] * observed, completed[:10], knn[:10], model.sample(10)]
+    rows = [X_test[:10], X_test[:10] * observed, completed[:10], knn[:10], model.sample(10)[0]]
     titles = ["test digits", "right half hidden", "GNCN completion", "KNNImputer",
               "samples from the prior"]
     fig = ImageGridDisplay(rows, row_labels=titles).plot(vmin=0, vmax=1).figure_

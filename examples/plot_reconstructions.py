@@ -36,12 +36,12 @@ def main(output=None):
     fig = plt.figure(figsize=(12, 6))
     print(f"{'variant':10s} {'test BCE':>9s} {'M-MSE':>7s}")
     for panel, variant in zip(fig.subfigures(1, 2, wspace=0.05), ("pdh", "t1")):
-        model = GNCNAutoencoder(variant, latent_sizes=(64, 64, 32), n_settle_steps=30,
+        model = GNCNAutoencoder(variant, latent_sizes=(64, 64, 32), n_inference_steps=30,
                                 max_iter=20, batch_size=32, learning_rate_init=0.005,
                                 n_prior_components=10, random_state=0).fit(X_train)
-        # Hidden pixels start at 0 and follow the prediction at rate beta, so
+        # Hidden pixels start at 0 and follow the prediction at rate inference_rate, so
         # completion gains from settling longer than training did.
-        model.set_params(n_settle_steps=100)
+        model.set_params(n_inference_steps=100)
         bce = binary_cross_entropy(X_test, model.reconstruct(X_test))
         mse = masked_mse(X_test, model.complete(X_test, observed), observed)
         print(f"{variant:10s} {bce:9.2f} {mse:7.2f}")

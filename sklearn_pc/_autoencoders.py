@@ -29,7 +29,7 @@ from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
 from ._prior import _GaussianMixturePriorMixin
-from .metrics import _bernoulli_log_likelihood
+from .metrics import _LOG_2PI, LIKELIHOODS
 
 expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
 
@@ -41,10 +41,19 @@ _SHARED_PARAMETERS = """n_components : int, default=20
         20-500-500-784 decoder: about 1.31 M synapses (the paper's budget is
         about 1.4 M).
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Hidden-layer nonlinearity (the decoder's output is always a sigmoid).
-    alpha : float, default=1e-4
-        Strength of the L2 penalty ``alpha / 2 ||W_dec||^2`` on the decoder
-        weights (intercepts excluded), added to the mean loss of every batch.
+        Hidden-layer nonlinearity (the decoder's output follows
+        ``likelihood``).
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Decoder: Bernoulli means ``sigmoid(dec(z))`` of data in [0, 1], with
+        the binary cross-entropy as reconstruction loss; or a Gaussian with
+        linear mean ``dec(z)`` and unit variance, for any real data (e.g.
+        standardised features), with the negative log-density ``NLL(x, m) =
+        ||x - m||^2 / 2 + D log(2 pi) / 2``.  It sets the reconstruction
+        loss, :meth:`score_samples` and ``loss_curve_``.
+    weight_decay : float, default=1e-4
+        Strength ``alpha`` of the L2 penalty ``alpha / 2 ||W_dec||^2`` on the
+        decoder weights (intercepts excluded), added to the mean loss of every
+        batch (the name of the same idea in the predictive-coding estimators).
     learning_rate_init : float, default=0.001
         Learning rate of the optimizer(s).
     solver : {"adam", "sgd"}, default="adam"
@@ -62,9 +71,10 @@ _SHARED_PARAMETERS = """n_components : int, default=20
     shuffle : bool, default=True
         Shuffle the samples every epoch.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, score it with minus the
-        reconstruction BCE after every epoch, stop when it stops improving and
-        keep the best weights.
+        Hold out ``validation_fraction`` of the data, score it with its mean
+        reconstruction log-likelihood (minus the BCE or the Gaussian NLL)
+        after every epoch, stop when it stops improving and keep the best
+        weights.
     validation_fraction : float, default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
@@ -92,7 +102,8 @@ _SHARED_PARAMETERS = """n_components : int, default=20
 _SHARED_ATTRIBUTES = """encoder_coefs_, encoder_intercepts_ : list of ndarray
         Encoder weights ``W(l)`` of shape ``(n_in, n_out)`` and intercepts.
     decoder_coefs_, decoder_intercepts_ : list of ndarray
-        Decoder weights and intercepts (the decoder ends in a sigmoid).
+        Decoder weights and intercepts (the decoder ends in a sigmoid for
+        the Bernoulli likelihood, linearly for the Gaussian one).
     prior_ : GaussianMixture
         Prior over the codes, fitted on the codes (:meth:`transform`) of the
         training data by ``fit`` (or by :meth:`fit_prior`); ``partial_fit``
@@ -105,7 +116,7 @@ _SHARED_ATTRIBUTES = """encoder_coefs_, encoder_intercepts_ : list of ndarray
     best_loss_ : float or None
         Lowest ``loss_`` (None with early stopping).
     validation_scores_ : list of float or None
-        Minus the held-out reconstruction BCE per epoch, with early stopping.
+        Minus the held-out reconstruction loss per epoch, with early stopping.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
     n_iter_ : int
@@ -117,11 +128,13 @@ _SHARED_ATTRIBUTES = """encoder_coefs_, encoder_intercepts_ : list of ndarray
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input feature names, when ``X`` has string column names."""
 
-_SHARED_NOTES = """Inputs must lie in [0, 1]: they are the means of the Bernoulli decoder
-    (binarised or grey-level pixels); anything else raises a ValueError, so
-    scale first (e.g. ``MinMaxScaler(clip=True)``).  A batch loss that becomes
-    NaN, infinite or more than 1e4 times ``n_features log 2`` (the loss of
-    predicting 1/2 everywhere) raises a FloatingPointError naming
+_SHARED_NOTES = """With ``likelihood="bernoulli"`` inputs must lie in [0, 1]: they are the
+    means of the Bernoulli decoder (binarised or grey-level pixels); anything
+    else raises a ValueError, so scale first (e.g. ``MinMaxScaler(clip=True)``)
+    or use ``likelihood="gaussian"``.  A batch loss that becomes NaN, infinite
+    or more than 1e4 times the loss of a constant prediction (``n_features log
+    2`` for the Bernoulli decoder, predicting 1/2 everywhere; the Gaussian NLL
+    of predicting 0 for the Gaussian one) raises a FloatingPointError naming
     ``learning_rate_init``; a failed fit leaves the estimator as it was.
     float32 input is trained and answered in float32.  Inference runs in chunks of rows sized by
     scikit-learn's ``working_memory``.  The generative protocols are those of
@@ -129,7 +142,11 @@ _SHARED_NOTES = """Inputs must lie in [0, 1]: they are the means of the Bernoull
     fitted to the training codes is the prior of :meth:`sample` and of the
     Monte-Carlo likelihood :meth:`score_samples`."""
 
-_BCE = "BCE(x, l) = sum_d softplus(l_d) - x_d l_d    (l: decoder logits, p = sigmoid(l))"
+_BCE = """BCE(x, l) = sum_d softplus(l_d) - x_d l_d    (l: decoder logits, p = sigmoid(l))
+
+    (with ``likelihood="gaussian"``, ``BCE`` is replaced by the Gaussian
+    negative log-density ``||x - l||^2 / 2 + D log(2 pi) / 2`` of the linear
+    decoder output ``l``)"""
 
 
 def _fill_docstring(cls):
@@ -150,6 +167,12 @@ def _bce_from_logits(X, logits):
     return out.sum(axis=1)
 
 
+def _gaussian_nll(X, means):
+    """Per row, ``||x - m||^2 / 2 + D log(2 pi) / 2``."""
+    residual = X - means
+    return 0.5 * np.einsum("ij,ij->i", residual, residual) + 0.5 * X.shape[1] * _LOG_2PI
+
+
 def _softplus(v):
     return np.logaddexp(0, v)
 
@@ -162,7 +185,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "solver": [StrOptions(set(OPTIMIZERS))],
         "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -186,7 +210,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     _ARRAYS = ("encoder_coefs_", "encoder_intercepts_", "decoder_coefs_", "decoder_intercepts_")
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 alpha=1e-4, learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto",
+                 likelihood="bernoulli", weight_decay=1e-4, learning_rate_init=0.001,
+                 solver="adam", momentum=0.9, batch_size="auto",
                  max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  n_prior_components=75,
@@ -195,7 +220,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.alpha = alpha
+        self.likelihood = likelihood
+        self.weight_decay = weight_decay
         self.learning_rate_init = learning_rate_init
         self.solver = solver
         self.momentum = momentum
@@ -266,27 +292,40 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     def _prior_latents(self, X):
         return self._encode(X)
 
+    def _output(self, logits):
+        """The decoder's means from its linear output: ``sigmoid`` (Bernoulli), or
+        the output itself (Gaussian)."""
+        return expit(logits) if self.likelihood == "bernoulli" else logits
+
     def _decode(self, Z):
-        """Bernoulli means ``sigmoid(decoder(Z))``, in chunks of rows."""
+        """Decoder means ``g(decoder(Z))``, in chunks of rows."""
         decoder = self._decoder()
-        return np.concatenate([expit(decoder.predict(Z[rows]))
+        return np.concatenate([self._output(decoder.predict(Z[rows]))
                                for rows in row_chunks(Z.shape[0], self._row_bytes())])
 
     # -- shared pieces of the losses -----------------------------------------------------
     def _reconstruction(self, X, Z):
-        """Mean BCE of decoding ``Z`` against ``X`` plus the decoder penalty, the
-        decoder's gradients and ``dL / dZ``."""
+        """Mean reconstruction loss (BCE or Gaussian NLL) of decoding ``Z``
+        against ``X`` plus the decoder penalty, the decoder's gradients and
+        ``dL / dZ``.
+
+        Both losses have the gradient ``g(l) - x`` in the linear output ``l``.
+        """
         decoder = self._decoder()
         logits, cache = decoder.forward(Z)
         n = X.shape[0]
-        loss = float(_bce_from_logits(X, logits).sum()) / n
-        delta = expit(logits)
+        if self.likelihood == "bernoulli":
+            loss = float(_bce_from_logits(X, logits).sum()) / n
+            delta = expit(logits)
+        else:
+            loss = float(_gaussian_nll(X, logits).sum()) / n
+            delta = logits.copy()
         delta -= X
         delta /= n
         grads, delta_Z = decoder.backward(cache, delta)
-        if self.alpha:
-            alpha = self._model_dtype().type(self.alpha)
-            loss += 0.5 * self.alpha * sum(float(np.sum(w * w)) for w in decoder.coefs)
+        if self.weight_decay:
+            alpha = self._model_dtype().type(self.weight_decay)
+            loss += 0.5 * self.weight_decay * sum(float(np.sum(w * w)) for w in decoder.coefs)
             for grad, w in zip(grads, decoder.coefs):
                 grad += alpha * w
         return loss, grads, delta_Z
@@ -303,11 +342,15 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     def _initialize_extra(self, rng, dtype):
         """More networks (the adversarial discriminator)."""
 
-    def _checked(self, loss, grads, n_features):
+    def _checked(self, loss, grads, X):
         """Raise if a batch's loss or gradients are not finite, or if the loss exceeds
-        ``_LOSS_GROWTH`` times ``n_features log 2`` (the BCE of predicting 1/2 everywhere,
-        about the loss at initialisation)."""
-        limit = _LOSS_GROWTH * n_features * np.log(2)
+        ``_LOSS_GROWTH`` times that of a constant prediction, about the loss at
+        initialisation: ``n_features log 2`` (the BCE of predicting 1/2
+        everywhere), or the mean Gaussian NLL of predicting 0 on the batch ``X``."""
+        if self.likelihood == "bernoulli":
+            limit = _LOSS_GROWTH * X.shape[1] * np.log(2)
+        else:
+            limit = _LOSS_GROWTH * float(_gaussian_nll(X, 0).mean())
         if (not np.isfinite(loss) or loss > limit
                 or not all(np.isfinite(g).all() for g in grads)):
             raise FloatingPointError(
@@ -319,7 +362,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         """One update of the autoencoder; returns the batch's summed loss."""
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads = self._loss_gradients(X, self._draw_noise(X.shape[0], rng))
-        self._checked(loss, grads, X.shape[1])
+        self._checked(loss, grads, X)
         self._optimizer.update_params(self._params(), grads)
         return loss * X.shape[0]
 
@@ -335,9 +378,9 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         yield lambda X, targets, rng, progress: self._train_batch(X, rng)
 
     def _validation_score(self, X_val, labels):
-        """Minus the held-out reconstruction BCE: the mean log-likelihood (higher is better)."""
-        return float(_bernoulli_log_likelihood(X_val, self._decode(self._encode(X_val)))
-                     .mean())
+        """The held-out mean reconstruction log-likelihood (higher is better)."""
+        return float(self._reconstruction_log_likelihood(
+            X_val, self._decode(self._encode(X_val))).mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -351,7 +394,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1]; float32 input is trained in float32.
+            Training data (in [0, 1] for the Bernoulli decoder); float32
+            input is trained in float32.
         y : None
             Ignored.
 
@@ -373,7 +417,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1].
+            Training data (in [0, 1] for the Bernoulli decoder).
         y : None
             Ignored.
 
@@ -391,7 +435,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing entry, filled in first as by
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing
+            entry, filled in first as by
             :meth:`complete`, so that ``inverse_transform(transform(X))``
             completes ``X``.
 
@@ -404,7 +449,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         return self._encode(self._completed(*self._check_missing(X)))
 
     def inverse_transform(self, Z):
-        """Decoder: Bernoulli means ``sigmoid(decoder(Z))``.
+        """Decoder: Bernoulli means ``sigmoid(decoder(Z))``, or Gaussian means ``decoder(Z)``.
 
         Parameters
         ----------
@@ -414,7 +459,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1).
+            Bernoulli means in (0, 1), or Gaussian means.
         """
         check_is_fitted(self)
         Z = check_array(Z, dtype=[np.float64, np.float32], input_name="Z")
@@ -424,18 +469,19 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         return self._decode(Z.astype(self._model_dtype(), copy=False))
 
     def reconstruct(self, X):
-        """Reconstruction ``sigmoid(decoder(transform(X)))``.
+        """Reconstruction ``g(decoder(transform(X)))`` (``g``: sigmoid, or identity).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing entry, filled in first as by
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing
+            entry, filled in first as by
             :meth:`complete`.
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1).
+            Bernoulli means in (0, 1), or Gaussian means.
         """
         check_is_fitted(self)
         return self._decode(self._encode(self._completed(*self._check_missing(X))))
@@ -445,13 +491,13 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
 
         Missing pixels (NaN in ``X``, or 0 in ``mask``) start at 0; then
         ``n_completion_steps`` times they are set to the reconstruction of the
-        current image, ``x' = m * x + (1 - m) * sigmoid(decoder(encoder(x')))``.
+        current image, ``x' = m * x + (1 - m) * g(decoder(encoder(x')))``.
         Observed pixels are never changed.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1]; NaN marks a missing pixel.
+            Inputs (in [0, 1] for the Bernoulli decoder); NaN marks a missing pixel.
         mask : array-like of bool or {0, 1}, of shape (n_samples, n_features) \
                 or (n_features,), default=None
             ``m``: 1 (True) marks an observed pixel, 0 (False) a missing one,
@@ -479,7 +525,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
             mine = observed if observed.ndim == 1 else observed[rows]
             x = np.where(mine, X[rows], X.dtype.type(0))
             for _ in range(self.n_completion_steps):
-                x = np.where(mine, x, expit(decoder.predict(self._codes(encoder.predict(x)))))
+                x = np.where(mine, x,
+                             self._output(decoder.predict(self._codes(encoder.predict(x)))))
             chunks.append(x)
         return np.concatenate(chunks)
 
@@ -491,7 +538,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # at inference: NaN marks a missing entry
-        tags.input_tags.positive_only = True
+        # the Bernoulli decoder needs X in [0, 1]; the Gaussian one takes any real X
+        tags.input_tags.positive_only = self.likelihood == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
@@ -504,7 +552,7 @@ class BackpropAutoencoder(_BaseBackpropAutoencoder):
     decoder ``p = sigmoid(dec(z))``, dense networks with ``activation``
     hidden layers, trained with Adam (or SGD) on the minibatch loss::
 
-        L = mean_n BCE(x_n, dec(enc(x_n))) + alpha / 2 sum_l ||W_dec(l)||^2
+        L = mean_n BCE(x_n, dec(enc(x_n))) + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         %(bce)s
 
     (the reconstruction BCE summed over features, in nats).  The generative
@@ -544,7 +592,8 @@ class BackpropAutoencoder(_BaseBackpropAutoencoder):
     ...                             n_prior_components=5, n_mc_samples=200, random_state=0)
     >>> model.fit(X).transform(X).shape
     (1797, 8)
-    >>> model.sample(3, random_state=0).shape
+    >>> X_new, components = model.sample(3, random_state=0)
+    >>> X_new.shape
     (3, 64)
     """
 
@@ -568,7 +617,7 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     the prior ``N(0, I)``, plus the decoder penalty::
 
         L = mean_n [ BCE(x_n, dec(z_n)) + KL(q(z | x_n) || N(0, I)) ]
-            + alpha / 2 sum_l ||W_dec(l)||^2
+            + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         KL = 1/2 sum_k (mu_k^2 + sigma_k^2 - log sigma_k^2 - 1)
         %(bce)s
 
@@ -596,7 +645,11 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     Notes
     -----
     %(shared_notes)s
-    The training noise comes from ``check_random_state(random_state)``.
+    The training noise comes from ``check_random_state(random_state)``.  With
+    ``likelihood="gaussian"``, standardise the data: the learned ``sigma =
+    exp(log sigma^2 / 2)`` grows exponentially with the scale of the inputs,
+    and on unscaled features centred at 100 it overflows (a
+    FloatingPointError).
 
     References
     ----------
@@ -619,7 +672,8 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     }
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 alpha=1e-4, fixed_variance=None, learning_rate_init=0.001, solver="adam", momentum=0.9,
+                 likelihood="bernoulli", weight_decay=1e-4, fixed_variance=None,
+                 learning_rate_init=0.001, solver="adam", momentum=0.9,
                  batch_size="auto", max_iter=50, tol=1e-4, shuffle=True, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, warm_start=False,
                  n_prior_components=75,
@@ -627,7 +681,8 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
                  random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            likelihood=likelihood, weight_decay=weight_decay,
+            learning_rate_init=learning_rate_init, solver=solver,
             momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
@@ -690,7 +745,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
     weighted by ``adversarial_weight`` (``D`` held fixed)::
 
         L = mean_n [ BCE(x_n, dec(enc(x_n))) + lambda softplus(-D(enc(x_n))) ]
-            + alpha / 2 sum_l ||W_dec(l)||^2
+            + alpha / 2 sum_l ||W_dec(l)||^2   (alpha: weight_decay)
         %(bce)s
 
     (``softplus(-D) = -log sigmoid(D)``, the log-loss of labelling a code as
@@ -751,7 +806,8 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
                "discriminator_intercepts_")
 
     def __init__(self, n_components=20, *, hidden_layer_sizes=(500, 500), activation="relu",
-                 alpha=1e-4, adversarial_weight=1.0, discriminator_hidden_layer_sizes=(500, 500),
+                 likelihood="bernoulli", weight_decay=1e-4, adversarial_weight=1.0,
+                 discriminator_hidden_layer_sizes=(500, 500),
                  learning_rate_init=0.001, solver="adam", momentum=0.9, batch_size="auto", max_iter=50,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False,
@@ -759,7 +815,8 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
                  n_mc_samples=5000, n_completion_steps=10, random_state=None, verbose=False):
         super().__init__(
             n_components, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
-            alpha=alpha, learning_rate_init=learning_rate_init, solver=solver,
+            likelihood=likelihood, weight_decay=weight_decay,
+            learning_rate_init=learning_rate_init, solver=solver,
             momentum=momentum,
             batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
@@ -821,12 +878,12 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
         with np.errstate(over="ignore", invalid="ignore"):
             codes = self._encoder().predict(X)
             d_loss, d_grads = self._discriminator_loss_gradients(codes, Z_prior)
-        self._checked(d_loss, d_grads, X.shape[1])
+        self._checked(d_loss, d_grads, X)
         self._discriminator_optimizer.update_params(self._discriminator().params, d_grads)
         self._discriminator_total += d_loss * X.shape[0]
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads = self._loss_gradients(X, None)
-        self._checked(loss, grads, X.shape[1])
+        self._checked(loss, grads, X)
         self._optimizer.update_params(self._params(), grads)
         return loss * X.shape[0]
 

@@ -12,13 +12,22 @@ An estimator using :class:`_GaussianMixturePriorMixin` provides
 
 * ``_prior_latents(X)``: the latent codes that fit the prior (the transform of
   validated training rows),
-* ``_decode(Z)``: decoder from latents (model dtype) to Bernoulli means,
+* ``_decode(Z)``: decoder from latents (model dtype) to the decoder's means
+  (Bernoulli probabilities, or Gaussian means),
 * ``_model_dtype()``: the dtype of the fitted arrays,
 * ``_row_bytes()``: bytes of the intermediate arrays of one row (chunking),
 * ``_initialize(n_features, dtype, rng)``: fresh fitted arrays,
 
-and the parameters ``n_prior_components``, ``prior_max_samples``,
+and the parameters ``likelihood``, ``n_prior_components``, ``prior_max_samples``,
 ``n_mc_samples`` and ``random_state``.
+
+``likelihood="bernoulli"`` models ``x`` in [0, 1] as the means of independent
+Bernoulli pixels; ``likelihood="gaussian"`` models any real ``x`` as a Gaussian
+with the decoder's mean and unit variance in every feature,
+``log p(x | z) = -||x - mu(z)||^2 / 2 - D log(2 pi) / 2``.  The unit variance is
+the one the squared-error training energy ``||x - mu||^2 / 2`` assumes, so the
+reported likelihoods are those of the model that was trained; it suits
+standardised data (``StandardScaler``), whose features have unit variance.
 """
 
 import time
@@ -31,7 +40,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._chunks import row_chunks
-from .metrics import _check_mask, _mc_log_likelihood
+from .metrics import _check_mask, _log_likelihood, _mc_log_likelihood
 
 # Inputs this far outside [0, 1] (floating-point rounding of a scaler) are clipped, not refused.
 _UNIT_TOLERANCE = 1e-6
@@ -42,12 +51,14 @@ class _GaussianMixturePriorMixin:
 
     # -- input checks ------------------------------------------------------------
     def _check_X(self, X, *, reset, allow_nan=False):
-        """Validate ``X`` (dense, in [0, 1]); cast it to the model's dtype once fitted.
+        """Validate ``X`` (dense; in [0, 1] for the Bernoulli decoder); cast it
+        to the model's dtype once fitted.
 
-        Values within ``_UNIT_TOLERANCE`` of [0, 1] (the rounding of a
-        ``MinMaxScaler``, say) are clipped into it, on a copy; values further
-        out raise.  NaN, which marks a missing entry, passes only where
-        ``allow_nan`` (inference, never training).
+        Bernoulli: values within ``_UNIT_TOLERANCE`` of [0, 1] (the rounding
+        of a ``MinMaxScaler``, say) are clipped into it, on a copy; values
+        further out raise.  Gaussian: any finite value.  NaN, which marks a
+        missing entry, passes only where ``allow_nan`` (inference, never
+        training).
         """
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
@@ -57,17 +68,21 @@ class _GaussianMixturePriorMixin:
                 f"Input X contains NaN. {type(self).__name__} trains on complete data; NaN "
                 "marks a missing entry only for transform, reconstruct and complete, which "
                 "fill it in. Drop or impute incomplete rows before fitting.")
+        if self.likelihood == "gaussian":
+            return X if reset else X.astype(self._model_dtype(), copy=False)
         present = X[~missing] if missing.any() else X
         low = present.min() if present.size else 0.0
         high = present.max() if present.size else 1.0
         if low < -_UNIT_TOLERANCE:
             raise ValueError(f"Negative values in data passed to {type(self).__name__}: X must "
                              f"lie in [0, 1] (the means of its Bernoulli decoder), got minimum "
-                             f"{low}. Scale it first, e.g. with MinMaxScaler(clip=True).")
+                             f"{low}. Scale it first, e.g. with MinMaxScaler(clip=True), or "
+                             "model real-valued data with likelihood='gaussian'.")
         if high > 1 + _UNIT_TOLERANCE:
             raise ValueError(f"X must lie in [0, 1] (the means of the Bernoulli decoder of "
                              f"{type(self).__name__}), got maximum {high}. Scale it first, "
-                             "e.g. with MinMaxScaler(clip=True).")
+                             "e.g. with MinMaxScaler(clip=True), or model real-valued data "
+                             "with likelihood='gaussian'.")
         if low < 0 or high > 1:
             X = np.clip(X, 0, 1)  # a new array: the caller's is never written
         return X if reset else X.astype(self._model_dtype(), copy=False)
@@ -127,7 +142,7 @@ class _GaussianMixturePriorMixin:
             X = X[np.sort(rng.choice(X.shape[0], self.prior_max_samples, replace=False))]
         start = time.perf_counter()
         top = self._prior_latents(X).astype(np.float64)
-        n_components = self.n_prior_components
+        n_components = self._n_prior_components(*top.shape)
         if n_components > top.shape[0]:
             warnings.warn(f"n_prior_components={n_components} is more than the {top.shape[0]} "
                           f"rows the prior is fitted on; it uses {top.shape[0]} components.",
@@ -141,6 +156,10 @@ class _GaussianMixturePriorMixin:
             print(f"Prior: {n_components} full-covariance components on {top.shape[0]} "
                   f"latents of {top.shape[1]} units, {self.prior_.n_iter_} EM iterations, "
                   f"{time.perf_counter() - start:.2f} s")
+
+    def _n_prior_components(self, n_rows, n_latents):
+        """Components of the prior fitted on ``n_rows`` latents of ``n_latents`` units."""
+        return self.n_prior_components
 
     def _drop_prior(self):
         """Forget the prior: ``partial_fit`` moved the weights it was fitted under."""
@@ -170,7 +189,7 @@ class _GaussianMixturePriorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data in [0, 1], at least 2 rows.
+            Training data (in [0, 1] for the Bernoulli decoder), at least 2 rows.
         y : None
             Ignored.
 
@@ -188,8 +207,10 @@ class _GaussianMixturePriorMixin:
     def _draw_prior(self, n_samples, rng):
         """``n_samples`` latents from :attr:`prior_` (model dtype), as chunks of rows.
 
-        The components are drawn first, then the noise row after row, so the
-        draws do not depend on the chunk size.
+        Yields ``(Z, components)``: a chunk of latents and the index of the
+        mixture component each row was drawn from.  The components are drawn
+        first, then the noise row after row, so the draws do not depend on
+        the chunk size.
         """
         weights = self.prior_.weights_ / self.prior_.weights_.sum()
         components = rng.choice(weights.shape[0], size=n_samples, p=weights)
@@ -201,11 +222,14 @@ class _GaussianMixturePriorMixin:
             for k in np.unique(chosen):
                 mine = chosen == k
                 Z[mine] = self.prior_.means_[k] + noise[mine] @ factors[k].T
-            yield Z.astype(self._model_dtype())
+            yield Z.astype(self._model_dtype()), chosen
 
     # -- public protocol -----------------------------------------------------------
     def sample(self, n_samples=1, random_state=None):
         """Generate inputs: latents drawn from :attr:`prior_`, then the decoder.
+
+        Like :meth:`sklearn.mixture.GaussianMixture.sample`, it returns the
+        samples and the mixture component each one was drawn from.
 
         Parameters
         ----------
@@ -217,21 +241,31 @@ class _GaussianMixturePriorMixin:
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Bernoulli means in (0, 1) (draw pixels from them for binary samples).
+            The decoder's means: Bernoulli means in (0, 1) (draw pixels from
+            them for binary samples), or Gaussian means (add unit-variance
+            noise for draws from the full model).
+        y : ndarray of shape (n_samples,)
+            Index of the component of :attr:`prior_` each latent was drawn
+            from.
         """
         self._check_prior()
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(self.random_state if random_state is None else random_state)
-        return np.concatenate([self._decode(Z) for Z in self._draw_prior(n_samples, rng)])
+        chunks = [(self._decode(Z), components)
+                  for Z, components in self._draw_prior(n_samples, rng)]
+        return (np.concatenate([X for X, _ in chunks]),
+                np.concatenate([components for _, components in chunks]))
 
     def score_samples(self, X):
-        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and a Bernoulli decoder.
+        """Monte-Carlo log-likelihood ``log p(x)`` under the prior and the decoder.
 
         ``log p(x) ~= logsumexp_s log p(x | z_s) - log S`` with ``S =
         n_mc_samples`` draws ``z_s`` from :attr:`prior_`, decoded by
-        :meth:`inverse_transform`, and ``log p(x | z) = sum_d x_d log p_d +
-        (1 - x_d) log(1 - p_d)`` (``p`` clipped to ``[1e-7, 1 - 1e-7]``).  The
+        :meth:`inverse_transform` to means ``p``, and ``log p(x | z) = sum_d
+        x_d log p_d + (1 - x_d) log(1 - p_d)`` (Bernoulli, ``p`` clipped to
+        ``[1e-7, 1 - 1e-7]``) or ``-||x - p||^2 / 2 - D log(2 pi) / 2``
+        (Gaussian with unit variance, a density over ``R^D``).  The
         ``S`` draws come from a generator seeded at fit time and are shared by
         every input, so a sample's score never depends on the other rows of
         ``X``; see :func:`sklearn_pc.metrics.mc_log_likelihood`.
@@ -239,7 +273,7 @@ class _GaussianMixturePriorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs (in [0, 1] for the Bernoulli decoder).
 
         Returns
         -------
@@ -249,7 +283,12 @@ class _GaussianMixturePriorMixin:
         self._check_prior()
         X = self._check_X(X, reset=False)
         draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
-        return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z in draws]))
+        return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z, _ in draws]),
+                                  likelihood=self.likelihood)
+
+    def _reconstruction_log_likelihood(self, X, means):
+        """Per-row ``log p(x | mu)`` of the decoder at means ``mu``."""
+        return _log_likelihood(X, means, self.likelihood)
 
     def score(self, X, y=None):
         """Mean Monte-Carlo log-likelihood of ``X`` (higher is better).
@@ -257,7 +296,7 @@ class _GaussianMixturePriorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs in [0, 1].
+            Inputs (in [0, 1] for the Bernoulli decoder).
         y : None
             Ignored.
 

@@ -170,6 +170,25 @@ def _bernoulli_log_likelihood(X, probabilities, eps=_EPS):
     return log_likelihood.sum(axis=1)
 
 
+_LOG_2PI = float(np.log(2 * np.pi))
+
+# The decoder likelihoods of the autoencoders, by name of their ``likelihood`` parameter.
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def _gaussian_log_likelihood(X, means):
+    """Per row, ``log N(x; mu, I) = -||x - mu||^2 / 2 - D log(2 pi) / 2``."""
+    residual = X - means
+    return -0.5 * np.einsum("ij,ij->i", residual, residual) - 0.5 * X.shape[1] * _LOG_2PI
+
+
+def _log_likelihood(X, means, likelihood):
+    """Per-row ``log p(x | mu)`` of the decoder named ``likelihood``."""
+    if likelihood == "gaussian":
+        return _gaussian_log_likelihood(X, means)
+    return _bernoulli_log_likelihood(X, means)
+
+
 def masked_mse(X, X_completed, mask):
     """Squared error on the occluded pixels, summed over them and averaged over samples.
 
@@ -217,8 +236,10 @@ def _check_mask(mask, shape):
     return mask.astype(np.float64)
 
 
-def _mc_log_likelihood(X, probabilities, eps=_EPS):
+def _mc_log_likelihood(X, probabilities, eps=_EPS, likelihood="bernoulli"):
     """``logsumexp_s log p(x | z_s) - log S`` per row of ``X``, in blocks of rows."""
+    if likelihood == "gaussian":
+        return _mc_gaussian_log_likelihood(X, probabilities)
     probabilities = np.clip(probabilities, eps, 1 - eps)
     log_p, log_q = np.log(probabilities), np.log1p(-probabilities)
     # log p(x | z_s) = x . (log p_s - log q_s) + sum_d log q_sd
@@ -232,29 +253,55 @@ def _mc_log_likelihood(X, probabilities, eps=_EPS):
     return out
 
 
-def mc_log_likelihood(X, probabilities, *, eps=_EPS):
-    """Monte-Carlo estimate of ``log p(x)`` under a Bernoulli decoder and a prior.
+def _mc_gaussian_log_likelihood(X, means):
+    """The Monte-Carlo estimate under unit-variance Gaussian decoders, in float64.
 
-    With ``S`` latents ``z_s`` drawn from the prior and decoded to Bernoulli
-    means ``p_s = decoder(z_s)``::
+    ``log N(x; m_s, I) = x . m_s - ||x||^2 / 2 - ||m_s||^2 / 2 - D log(2 pi) / 2``,
+    a matrix product over the draws.
+    """
+    means = np.asarray(means, dtype=np.float64)
+    offsets = -0.5 * np.einsum("ij,ij->i", means, means) - 0.5 * means.shape[1] * _LOG_2PI
+    n_draws = means.shape[0]
+    out = np.empty(X.shape[0], dtype=np.result_type(X, means.dtype))
+    for rows in row_chunks(X.shape[0], 3 * n_draws * 8):
+        x = np.asarray(X[rows], dtype=np.float64)
+        table = x @ means.T
+        table += offsets
+        table -= 0.5 * np.einsum("ij,ij->i", x, x)[:, None]
+        out[rows] = logsumexp(table, axis=1)
+    out -= np.log(n_draws)
+    return out
+
+
+def mc_log_likelihood(X, probabilities, *, eps=_EPS, likelihood="bernoulli"):
+    """Monte-Carlo estimate of ``log p(x)`` under a decoder and a prior.
+
+    With ``S`` latents ``z_s`` drawn from the prior and decoded to means
+    ``p_s = decoder(z_s)``::
 
         log p(x) ~= log (1/S) sum_s p(x | z_s) = logsumexp_s log p(x | z_s) - log S
-        log p(x | z_s) = sum_d x_d log p_sd + (1 - x_d) log(1 - p_sd)
+        bernoulli: log p(x | z_s) = sum_d x_d log p_sd + (1 - x_d) log(1 - p_sd)
+        gaussian:  log p(x | z_s) = -||x - p_s||^2 / 2 - D log(2 pi) / 2
 
     (minus ``log S``: adding it instead inflates the estimate by ``2 log S``).
     The ``(n_samples, S)`` table of ``log p(x | z_s)`` is a matrix product,
     built in blocks of rows, so neither it nor any ``S x n_samples x
     n_features`` array is held in memory at once.
 
+    The Gaussian decoder has unit variance in every feature (a proper density
+    of ``x`` in ``R^D``).
+
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Inputs in [0, 1].
+        Inputs, in [0, 1] for the Bernoulli decoder.
     probabilities : array-like of shape (n_draws, n_features)
         Decoded means ``p_s`` of the ``S = n_draws`` prior draws, shared by
-        every input.
+        every input: Bernoulli probabilities in [0, 1], or Gaussian means.
     eps : float, default=1e-7
-        Clipping of ``probabilities`` to ``[eps, 1 - eps]``.
+        Clipping of Bernoulli ``probabilities`` to ``[eps, 1 - eps]``.
+    likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        The decoder: Bernoulli, or Gaussian with unit variance.
 
     Returns
     -------
@@ -274,9 +321,12 @@ def mc_log_likelihood(X, probabilities, *, eps=_EPS):
     if X.shape[1] != probabilities.shape[1]:
         raise ValueError(f"X has {X.shape[1]} features, probabilities has "
                          f"{probabilities.shape[1]}.")
-    _check_unit_interval(X, "X")
-    _check_unit_interval(probabilities, "probabilities")
-    return _mc_log_likelihood(X, probabilities, eps)
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
+    if likelihood == "bernoulli":
+        _check_unit_interval(X, "X")
+        _check_unit_interval(probabilities, "probabilities")
+    return _mc_log_likelihood(X, probabilities, eps, likelihood)
 
 
 def latent_classification_error(Z_train, y_train, Z_test, y_test):

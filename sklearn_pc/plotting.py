@@ -230,7 +230,7 @@ class ImageGridDisplay:
         >>> from sklearn_pc import GNCNAutoencoder
         >>> from sklearn_pc.plotting import ImageGridDisplay
         >>> X = load_digits().data / 16
-        >>> model = GNCNAutoencoder(latent_sizes=(12, 8, 4), n_settle_steps=10, n_groups=2,
+        >>> model = GNCNAutoencoder(latent_sizes=(12, 8, 4), n_inference_steps=10, n_groups=2,
         ...                         max_iter=2, n_prior_components=2, random_state=0).fit(X)
         >>> left_half = np.tile(np.arange(8) < 4, 8)
         >>> display = ImageGridDisplay.from_autoencoder(model, X[:5], mask=left_half,
@@ -248,7 +248,7 @@ class ImageGridDisplay:
             rows += [np.where(np.asarray(mask, dtype=bool), X, 0.5), completed]
             labels += ["masked", "completed"]
         if n_samples > 0:
-            rows.append(autoencoder.sample(n_samples, random_state=random_state))
+            rows.append(autoencoder.sample(n_samples, random_state=random_state)[0])
             labels.append("samples")
         return cls(rows, image_shape=image_shape, row_labels=labels).plot(
             ax=ax, cmap=cmap, vmin=0.0, vmax=1.0)

@@ -1,11 +1,15 @@
 """The backprop baselines (RAE, GVAE, GVAE-CV, GAN-AE): gradients, training, protocols."""
 
+import pickle
+
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.special import expit
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from sklearn_pc import (
@@ -33,7 +37,7 @@ def tiny(name, X=None, **params):
     if X is None:
         X = np.random.default_rng(0).uniform(size=(20, 7))
     defaults = {"n_components": 3, "hidden_layer_sizes": (6, 4), "activation": "tanh",
-                "alpha": 0.1, "max_iter": 1, "batch_size": 10, "n_prior_components": 2,
+                "weight_decay": 0.1, "max_iter": 1, "batch_size": 10, "n_prior_components": 2,
                 "n_mc_samples": 30, "random_state": 0}
     return cls(**{**defaults, **extra, **params}).fit(X), X
 
@@ -55,11 +59,12 @@ def numerical_gradients(loss, params, eps=1e-6):
     return grads
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("name", sorted(BASELINES))
-def test_gradients_match_finite_differences(name):
+def test_gradients_match_finite_differences(name, likelihood):
     """Encoder and decoder gradients of every baseline's loss (the VAE's with its noise
-    fixed; the adversarial term through a fixed discriminator)."""
-    model, X = tiny(name)
+    fixed; the adversarial term through a fixed discriminator), for both decoders."""
+    model, X = tiny(name, likelihood=likelihood)
     noise = np.random.default_rng(1).standard_normal((len(X), 3))
     _, grads = model._loss_gradients(X, noise)
     params = model._params()
@@ -83,7 +88,7 @@ def test_discriminator_gradients_match_finite_differences():
 
 def test_loss_values_match_their_equations():
     """The RAE loss and the VAE's -ELBO, written out in numpy."""
-    model, X = tiny("GVAE", alpha=0.5)
+    model, X = tiny("GVAE", weight_decay=0.5)
     noise = np.random.default_rng(1).standard_normal((len(X), 3))
     tanh = np.tanh
     (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
@@ -100,9 +105,68 @@ def test_loss_values_match_their_equations():
     np.testing.assert_allclose(model.transform(X), mu, rtol=1e-12)
 
 
+def test_gaussian_loss_is_the_negative_log_density_of_a_unit_variance_decoder():
+    """The RAE loss with likelihood="gaussian": linear output, Gaussian NLL, penalty."""
+    X = np.random.default_rng(3).normal(size=(20, 7)) * 3 - 1  # any real data
+    model, _ = tiny("RAE", X, likelihood="gaussian", weight_decay=0.5)
+    tanh = np.tanh
+    (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
+    Z = tanh(tanh(X @ W1 + b1) @ W2 + b2) @ W3 + b3
+    (V1, V2, V3), (c1, c2, c3) = model.decoder_coefs_, model.decoder_intercepts_
+    mean = tanh(tanh(Z @ V1 + c1) @ V2 + c2) @ V3 + c3
+    nll = -stats.multivariate_normal(np.zeros(7), np.eye(7)).logpdf(X - mean)
+    penalty = 0.25 * sum((V**2).sum() for V in (V1, V2, V3))
+    assert model._loss_gradients(X, None)[0] == pytest.approx(nll.mean() + penalty, rel=1e-10)
+    np.testing.assert_allclose(model.reconstruct(X), mean, rtol=1e-12)
+    np.testing.assert_allclose(model._validation_score(X, None), -nll.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_gaussian_baselines_fit_standardised_digits_and_beat_the_training_mean(name):
+    """On StandardScaler output (values outside [0, 1]) the held-out squared error of
+    the reconstruction is below that of the training mean, and the loss falls."""
+    X_train, X_test = train_test_split(load_digits().data, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    cls, extra = BASELINES[name]
+    model = cls(n_components=8, hidden_layer_sizes=(64,), likelihood="gaussian", max_iter=20,
+                n_prior_components=3, n_mc_samples=100, random_state=0,
+                **extra).fit(X_train)
+    baseline = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
+    error = ((X_test - model.reconstruct(X_test)) ** 2).sum(axis=1).mean()
+    assert error < 0.8 * baseline
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert np.isfinite(model.score_samples(X_test)).all()
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_pickle_round_trip(name, likelihood):
+    model, X = tiny(name, likelihood=likelihood)
+    restored = pickle.loads(pickle.dumps(model))
+    for method in ("transform", "reconstruct", "score_samples"):
+        np.testing.assert_array_equal(getattr(restored, method)(X), getattr(model, method)(X))
+    np.testing.assert_array_equal(restored.sample(3)[0], model.sample(3)[0])
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(name):
+    """With one feature, exp(score_samples) integrates to 1 over the real line, and each
+    score is the mean over the prior draws of scipy's unit-variance normal density."""
+    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 5
+    model, _ = tiny(name, x, likelihood="gaussian", n_mc_samples=25)
+    grid = np.linspace(-40, 50, 9001)[:, None]
+    density = np.exp(model.score_samples(grid))
+    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-6)
+    means = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
+        25, np.random.RandomState(model._mc_seed))])[:, 0]
+    expected = np.log(stats.norm.pdf(x - means[None, :]).mean(axis=1))
+    np.testing.assert_allclose(model.score_samples(x), expected, rtol=1e-10)
+
+
 def test_vae_elbo_on_held_out_digits_improves_with_training():
     X_train, X_test = train_test_split(X_DIGITS, test_size=0.2, random_state=0)
-    model = VariationalAutoencoder(n_components=8, hidden_layer_sizes=(64,), alpha=0.0,
+    model = VariationalAutoencoder(n_components=8, hidden_layer_sizes=(64,), weight_decay=0.0,
                                    max_iter=15, n_prior_components=5, n_mc_samples=100,
                                    random_state=0)
     noise = np.random.default_rng(0).standard_normal((len(X_test), 8))
@@ -148,7 +212,7 @@ def test_float32_is_preserved(name):
     Z = model32.transform(X32)
     outputs = [Z, model32.reconstruct(X32), model32.complete(X32, [1, 0] * 3 + [1]),
                model32.inverse_transform(Z), model32.inverse_transform(Z.astype(np.float64)),
-               model32.sample(2), model32.score_samples(X32)]
+               model32.sample(2)[0], model32.score_samples(X32)]
     assert all(out.dtype == np.float32 for out in outputs)
     np.testing.assert_allclose(Z, model.transform(X), rtol=1e-3, atol=1e-4)
 
@@ -262,6 +326,15 @@ def test_clear_errors():
         BackpropAutoencoder(hidden_layer_sizes=(4, 0)).fit(X)
     with pytest.raises(ValueError, match="at least 2 samples"):
         AdversarialAutoencoder().fit(X[:1])
+    with pytest.raises(ValueError, match="likelihood='gaussian'"):
+        BackpropAutoencoder().fit(X - 0.5)
+    with pytest.raises(ValueError, match="likelihood"):
+        BackpropAutoencoder(likelihood="poisson").fit(X)
+    gaussian, _ = tiny("RAE", X - 0.5, likelihood="gaussian")
+    with pytest.raises(ValueError, match="infinity"):
+        gaussian.score_samples(np.where(X > 0.5, np.inf, X))
+    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
+        gaussian.fit(np.where(X > 0.5, np.nan, X))
 
 
 def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
@@ -272,11 +345,11 @@ def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
                 "t1": (60, [-44.35301991343693, -44.350490408646536, -44.34976251290328],
                        -2.4404145096372893, 223.9787051457622)}
     for variant, (prior_max_samples, scores, z_sum, sample_sum) in expected.items():
-        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_settle_steps=5,
+        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_inference_steps=5,
                                 n_groups=2, max_iter=2, batch_size=50, n_prior_components=3,
                                 n_mc_samples=40, prior_max_samples=prior_max_samples,
                                 random_state=0).fit(X)
         model.partial_fit(X[:60]).fit_prior(X[:60])
         np.testing.assert_allclose(model.score_samples(X)[:3], scores, rtol=1e-9)
         assert model.transform(X).sum() == pytest.approx(z_sum, rel=1e-9)
-        assert model.sample(7, random_state=2).sum() == pytest.approx(sample_sum, rel=1e-9)
+        assert model.sample(7, random_state=2)[0].sum() == pytest.approx(sample_sum, rel=1e-9)

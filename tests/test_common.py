@@ -31,38 +31,53 @@ def fast_estimators():
                     learning_rate_init=0.01, n_generation_steps=50, random_state=0),
         *fast_gncn_autoencoders(),
         *fast_baselines(),
+        *fast_gncn_autoencoders(likelihood="gaussian"),
+        *fast_baselines(likelihood="gaussian"),
     ]
 
 
-def fast_gncn_autoencoders():
+def fast_gncn_autoencoders(likelihood="bernoulli"):
     """One tiny GNCNAutoencoder per variant."""
-    return [GNCNAutoencoder(variant, latent_sizes=(6, 4, 3), n_settle_steps=5, n_groups=2,
-                            max_iter=5, batch_size=32, n_prior_components=2, n_mc_samples=20,
-                            random_state=0)
+    return [GNCNAutoencoder(variant, latent_sizes=(6, 4, 3), likelihood=likelihood,
+                            n_inference_steps=5, n_groups=2, max_iter=5, batch_size=32,
+                            n_prior_components=2, n_mc_samples=20, random_state=0)
             for variant in ("t1", "t1-sigma", "t2-lsigma", "pdh")]
 
 
-def fast_baselines():
-    """One tiny backprop baseline of each kind (RAE, GVAE, GVAE-CV, GAN-AE)."""
+def fast_baselines(likelihood="bernoulli"):
+    """One tiny backprop baseline of each kind (RAE, GVAE, GVAE-CV, GAN-AE).
+
+    The Gaussian GVAE with a learned variance is left out: the checks fit unscaled data
+    (e.g. centred at 100), where ``sigma = exp(log sigma^2 / 2)`` of its freshly
+    initialised encoder overflows, which it reports as a divergence.  Its docstring
+    asks for standardised data; test_autoencoders.py fits it on StandardScaler output.
+    """
     shared = {"n_components": 3, "hidden_layer_sizes": (8,), "max_iter": 5, "batch_size": 32,
               "n_prior_components": 2, "n_mc_samples": 20, "n_completion_steps": 2,
-              "random_state": 0}
-    return [BackpropAutoencoder(**shared), VariationalAutoencoder(**shared),
+              "likelihood": likelihood, "random_state": 0}
+    learned_variance = [VariationalAutoencoder(**shared)] if likelihood == "bernoulli" else []
+    return [BackpropAutoencoder(**shared), *learned_variance,
             VariationalAutoencoder(fixed_variance=0.1, **shared),
             AdversarialAutoencoder(discriminator_hidden_layer_sizes=(4,), **shared)]
 
 
-# The estimators whose data must lie in [0, 1].
+# The autoencoders, whose data must lie in [0, 1] with likelihood="bernoulli".
 UNIT_INTERVAL = (GNCNAutoencoder, BackpropAutoencoder, VariationalAutoencoder,
                  AdversarialAutoencoder)
 
 
-# GNCNAutoencoder and the backprop baselines model X as the means of a Bernoulli decoder
-# and reject data outside [0, 1] with a ValueError (silently clipping raw features, e.g.
-# 0-16 grey levels, would train on garbage).  These checks fit unscaled toy data, so they
-# fail by design; each of them runs again, and passes, in test_gncn_on_unit_interval_data
-# below, except the two overwrite checks that no Pipeline passes, which test_gncn.py and
-# test_autoencoders.py cover.
+def needs_unit_interval(estimator):
+    """An autoencoder with the Bernoulli decoder (the Gaussian one takes any real data)."""
+    return isinstance(estimator, UNIT_INTERVAL) and estimator.likelihood == "bernoulli"
+
+
+# GNCNAutoencoder and the backprop baselines with likelihood="bernoulli" model X as the
+# means of a Bernoulli decoder and reject data outside [0, 1] with a ValueError (silently
+# clipping raw features, e.g. 0-16 grey levels, would train on garbage).  These checks fit
+# unscaled toy data, so they fail by design; each of them runs again, and passes, in
+# test_gncn_on_unit_interval_data below, except the two overwrite checks that no Pipeline
+# passes, which test_gncn.py and test_autoencoders.py cover.  With likelihood="gaussian"
+# the same estimators take the toy data as they are and pass every check.
 _OUTSIDE_UNIT_INTERVAL = "fits toy data outside [0, 1], which {} rejects"
 _GNCN_DATA_CHECKS = [
     "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
@@ -86,6 +101,15 @@ _PIPELINE_FITS_ITS_STEPS = "Pipeline fits the estimators held in its steps param
 _PIPELINE_HIDES_ALLOW_NAN = ("Pipeline does not forward allow_nan; its autoencoder fills NaN "
                              "in at transform by design")
 
+# The autoencoders take NaN as a missing entry at inference (tag allow_nan), so this check
+# puts NaN into the training data too, which they refuse by design (a clear ValueError:
+# they train on complete rows).  The Bernoulli instances pass it in the Pipeline below
+# (which hides allow_nan); test_gncn.py and test_autoencoders.py check the pickle round
+# trip of both decoders.
+_NAN_IN_TRAINING = ("puts NaN in the training data because of the allow_nan tag (NaN marks "
+                    "a missing entry at inference); the autoencoders refuse it in fit")
+_NAN_PICKLE_CHECKS = ["check_estimators_pickle", "check_estimators_pickle(readonly_memmap=True)"]
+
 # Checks that cannot pass, each with its reason.
 EXPECTED_FAILED_CHECKS = {
     **{cls.__name__: dict.fromkeys(_GNCN_DATA_CHECKS, _OUTSIDE_UNIT_INTERVAL.format(cls.__name__))
@@ -97,6 +121,9 @@ EXPECTED_FAILED_CHECKS = {
 
 
 def expected_failed_checks(estimator):
+    if isinstance(estimator, UNIT_INTERVAL) and not needs_unit_interval(estimator):
+        # the Gaussian decoder takes the checks' data as they are: only the NaN in training
+        return dict.fromkeys(_NAN_PICKLE_CHECKS, _NAN_IN_TRAINING)
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
@@ -122,7 +149,7 @@ def test_param_validation(estimator):
 # The check fits toy data outside [0, 1]; test_gncn.py and test_ecosystem.py check the
 # feature names of the estimators that need data in [0, 1].
 @pytest.mark.parametrize("estimator",
-                         [e for e in fast_estimators() if not isinstance(e, UNIT_INTERVAL)],
+                         [e for e in fast_estimators() if not needs_unit_interval(e)],
                          ids=lambda e: type(e).__name__)
 def test_feature_names(estimator):
     """Feature names seen in fit are stored and checked at predict time."""

@@ -30,7 +30,7 @@ ESTIMATORS = [
     PCClassifier(hidden_layer_sizes=(16,), feedback="separate", solver="sgd", max_iter=3,
                  random_state=0),
     PCGenerator(hidden_layer_sizes=(16,), max_iter=3, n_generation_steps=20, random_state=0),
-    GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_settle_steps=10, n_groups=2, max_iter=2,
+    GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_inference_steps=10, n_groups=2, max_iter=2,
                     n_prior_components=2, n_mc_samples=16, random_state=0),
     BackpropAutoencoder(n_components=4, hidden_layer_sizes=(12,), max_iter=2,
                         n_prior_components=2, n_mc_samples=16, random_state=0),

@@ -1,15 +1,18 @@
 """GNCNAutoencoder: the NGC equations against hand computations, and the estimator's contract."""
 
+import copy
 import pickle
 
 import numpy as np
 import pytest
-from scipy import linalg, sparse
+from scipy import linalg, sparse, stats
 from scipy.special import expit
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 
 from sklearn_pc import GNCNAutoencoder
 from sklearn_pc._core import _ngc
@@ -35,7 +38,8 @@ SPEC_TABLE = {
 def tiny_model(variant, **params):
     """A GNCN on 7 features with latents (5, 4, 3), after one epoch on random data."""
     X = np.random.default_rng(0).uniform(size=(20, 7))
-    defaults = dict(latent_sizes=(5, 4, 3), n_settle_steps=4, n_groups=2, max_iter=1,
+    defaults = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, inference_rate=0.1,
+                    n_groups=2, max_iter=1,
                     batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
     return GNCNAutoencoder(variant, **{**defaults, **params}).fit(X), X
 
@@ -72,12 +76,13 @@ def hand_step(model, x, z, observed=None):
         return h
 
     z0 = x.copy() if observed is None else x * observed
-    e = [z0 - expit(prediction(0))]
+    g0 = expit if model.likelihood == "bernoulli" else (lambda h: h)  # mu(0) = g(h(0))
+    e = [z0 - g0(prediction(0))]
     for l in range(1, L):
         d = a[l - 1] - prediction(l)
         e.append(d @ np.linalg.inv(model.covariances_[l - 1]) if precision else d)
     e.append(np.zeros_like(z[-1]))
-    beta, gamma = model.beta, model.leak
+    beta, gamma = model.inference_rate, model.leak
     new = []
     for l in range(1, L + 1):
         zl = z[l - 1]
@@ -94,10 +99,11 @@ def hand_step(model, x, z, observed=None):
     return new, z0
 
 
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("completion", [False, True])
-def test_one_settling_step_matches_hand_computation(variant, completion):
-    model, X = tiny_model(variant, sparsity_penalty=0.05)
+def test_one_settling_step_matches_hand_computation(variant, completion, likelihood):
+    model, X = tiny_model(variant, sparsity_penalty=0.05, likelihood=likelihood)
     if model.covariances_ is not None:
         random_covariances(model)
     rng = np.random.default_rng(1)
@@ -109,7 +115,7 @@ def test_one_settling_step_matches_hand_computation(variant, completion):
     network = model._network()
     states = [zl.copy() for zl in z]
     z0 = x.copy() if observed is None else x * observed
-    network.step(z0, states, None if observed is None else model.beta * (1 - observed))
+    network.step(z0, states, None if observed is None else model.inference_rate * (1 - observed))
     for got, want in zip(states, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)
@@ -120,7 +126,7 @@ def test_memory_order_of_the_input_does_not_change_settling_or_training(dtype):
     """The compiled passes need C-contiguous rows: a Fortran-ordered input is
     settled and trained on exactly as its C-ordered copy."""
     X = np.random.default_rng(0).uniform(size=(20, 7)).astype(dtype)
-    params = dict(latent_sizes=(5, 4, 3), n_settle_steps=4, n_groups=2, max_iter=2,
+    params = dict(latent_sizes=(5, 4, 3), n_inference_steps=4, n_groups=2, max_iter=2,
                   batch_size=10, n_prior_components=2, n_mc_samples=30, random_state=0)
     c_model = GNCNAutoencoder("pdh", **params).fit(X)
     f_model = GNCNAutoencoder("pdh", **params).fit(np.asfortranarray(X))
@@ -141,7 +147,7 @@ def test_type1_models_move_from_the_zero_state(variant):
     """phi'(0) != 0 (relu'(0) = 1): from zero states the input error climbs a layer per step."""
     model, X = tiny_model(variant)
     for n_steps in (1, 2, 3):
-        states = model.set_params(n_settle_steps=n_steps).transform_layers(X)
+        states = model.set_params(n_inference_steps=n_steps).transform_layers(X)
         assert np.abs(states[n_steps - 1]).max() > 1e-4
         assert all(np.all(z == 0) for z in states[n_steps:])
 
@@ -221,7 +227,7 @@ def test_training_projects_from_the_eigenpairs_above_the_floor(monkeypatch):
 
     monkeypatch.setattr(_ngc, "project_covariance", spy)
     X = (np.random.default_rng(0).random((40, 30)) > 0.5).astype(float)
-    GNCNAutoencoder("pdh", latent_sizes=(24, 24, 8), n_settle_steps=5, batch_size=10, max_iter=1,
+    GNCNAutoencoder("pdh", latent_sizes=(24, 24, 8), n_inference_steps=5, batch_size=10, max_iter=1,
                     n_prior_components=1, random_state=0).fit(X)
     # 4 batches, 2 covariances: each hint is that covariance's previous count
     assert len(hints) == 8
@@ -242,7 +248,7 @@ def test_weights_keep_unit_norm_columns(variant):
 def digits():
     X = load_digits().data / 16
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
-    model = GNCNAutoencoder("pdh", latent_sizes=(32, 16), n_settle_steps=20, max_iter=20,
+    model = GNCNAutoencoder("pdh", latent_sizes=(32, 16), n_inference_steps=20, max_iter=20,
                             batch_size=32, learning_rate_init=0.01, n_prior_components=5,
                             n_mc_samples=200, random_state=0).fit(X_train)
     return model, X_train, X_test
@@ -285,6 +291,91 @@ def test_score_samples_equals_a_direct_numpy_evaluation():
                                                                  + relu(z2) @ M[0]), rtol=1e-10)
 
 
+@pytest.fixture(scope="module")
+def standardised_digits():
+    X_train, X_test = train_test_split(load_digits().data, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test)
+
+
+@pytest.mark.parametrize("variant", ["t1", "t1-sigma"])
+def test_gaussian_fits_standardised_digits_and_beats_the_training_mean(standardised_digits,
+                                                                       variant):
+    """likelihood="gaussian" trains on StandardScaler output (values outside [0, 1]):
+    held-out squared error below that of the training mean, falling loss."""
+    X_train, X_test = standardised_digits
+    model = GNCNAutoencoder(variant, latent_sizes=(64,), likelihood="gaussian",
+                            inference_rate=0.1, n_inference_steps=20, max_iter=10, batch_size=64,
+                            learning_rate_init=0.01, n_prior_components=3, n_mc_samples=100,
+                            random_state=0).fit(X_train)
+    baseline = ((X_test - X_train.mean(axis=0)) ** 2).sum(axis=1).mean()
+    reconstruction = model.reconstruct(X_test)
+    assert reconstruction.min() < 0 and reconstruction.max() > 1  # a linear output
+    assert ((X_test - reconstruction) ** 2).sum(axis=1).mean() < 0.8 * baseline
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert np.isfinite(model.score_samples(X_test)).all()
+
+
+def test_gaussian_training_loss_is_the_negative_log_density_at_the_settled_states():
+    """One epoch of one batch: loss_ is the unit-variance Gaussian NLL of the
+    reconstruction at the states settled before the update."""
+    X = np.random.default_rng(5).normal(size=(12, 7))
+    model = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
+                            n_inference_steps=4, max_iter=1, batch_size=12, shuffle=False,
+                            n_prior_components=2, random_state=0).fit(X)
+    before = GNCNAutoencoder("t1", latent_sizes=(5, 3), likelihood="gaussian",
+                             n_inference_steps=4, max_iter=1, batch_size=12, random_state=0)
+    before._initialize(7, X.dtype, check_random_state(0))
+    mean = before._settle(X, output="mu0")
+    nll = -stats.multivariate_normal(np.zeros(7), np.eye(7)).logpdf(X - mean)
+    assert model.loss_ == pytest.approx(nll.mean(), rel=1e-10)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(variant):
+    """With one feature, exp(score_samples) integrates to 1 over the real line, and each
+    score is the mean over the prior draws of scipy's unit-variance normal density."""
+    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 1
+    model = GNCNAutoencoder(variant, latent_sizes=(4, 3), likelihood="gaussian",
+                            n_inference_steps=4, n_groups=2, max_iter=2, batch_size=20,
+                            n_prior_components=2, n_mc_samples=25, random_state=0).fit(x)
+    grid = np.linspace(-40, 40, 8001)[:, None]
+    density = np.exp(model.score_samples(grid))
+    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-6)
+    means = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
+        25, np.random.RandomState(model._mc_seed))])[:, 0]
+    expected = np.log(stats.norm.pdf(x - means[None, :]).mean(axis=1))
+    np.testing.assert_allclose(model.score_samples(x), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_features, sizes", [(7, [14]), (64, [128]), (179, [358]),
+                                               (180, [360, 360, 360]), (784, [360, 360, 360])])
+def test_auto_latent_sizes_follow_the_number_of_features(n_features, sizes):
+    """One layer of min(360, 2 D) units below 180 features, the paper's three of 360 above."""
+    model = GNCNAutoencoder("t1")
+    model._initialize(n_features, np.dtype(np.float64), check_random_state(0))
+    assert [w.shape for w in model.weights_] == list(zip(sizes, [n_features, *sizes[:-1]]))
+    # inference_rate="auto": 1 for one type-1 layer, the paper's 0.1 for more
+    assert model._network().beta == (1.0 if len(sizes) == 1 else 0.1)
+
+
+@pytest.mark.parametrize("variant, rate", [("t1", 1.0), ("t1-sigma", 1.0), ("t2-lsigma", 0.1),
+                                           ("pdh", 0.1)])
+def test_auto_defaults_on_small_data(variant, rate):
+    """latent_sizes, inference_rate and n_prior_components "auto" on 100 rows of 7 features:
+    one layer of 14 units, rate 1 for type 1, min(75, 100 // 14) = 7 prior components
+    (3 with prior_max_samples=50)."""
+    X = np.random.default_rng(0).uniform(size=(100, 7))
+    model = GNCNAutoencoder(variant, n_inference_steps=5, max_iter=1, n_mc_samples=10,
+                            random_state=0).fit(X)
+    assert [w.shape for w in model.weights_] == [(14, 7)]
+    assert model._network().beta == rate
+    assert model.prior_.n_components == 7
+    model.set_params(prior_max_samples=50).fit_prior(X)
+    assert model.prior_.n_components == 3
+    assert model.get_params()["inference_rate"] == "auto"  # fit leaves parameters alone
+
+
 def test_score_samples_does_not_depend_on_the_batch(digits):
     model, _, X_test = digits
     scores = model.score_samples(X_test[:20])
@@ -315,11 +406,32 @@ def test_complete_changes_only_the_masked_pixels(digits):
 
 def test_sample_shapes_range_and_seed(digits):
     model, _, _ = digits
-    samples = model.sample(4, random_state=1)
-    assert samples.shape == (4, 64)
+    samples, components = model.sample(40, random_state=1)
+    assert samples.shape == (40, 64) and components.shape == (40,)
     assert np.all((samples > 0) & (samples < 1))
-    np.testing.assert_array_equal(model.sample(4, random_state=1), samples)
-    assert not np.array_equal(model.sample(4, random_state=2), samples)
+    # like GaussianMixture.sample: y is the component each latent was drawn from, drawn
+    # first from the mixture's weights
+    weights = model.prior_.weights_ / model.prior_.weights_.sum()
+    expected = np.random.RandomState(1).choice(len(weights), size=40, p=weights)
+    np.testing.assert_array_equal(components, expected)
+    again, components_again = model.sample(40, random_state=1)
+    np.testing.assert_array_equal(again, samples)
+    np.testing.assert_array_equal(components_again, components)
+    assert not np.array_equal(model.sample(40, random_state=2)[0], samples)
+
+
+def test_samples_of_one_component_decode_latents_drawn_from_it(digits):
+    """A prior with one component: y is all zeros, X the decoded draws of that Gaussian."""
+    model, X_train, _ = digits
+    model = copy.deepcopy(model)
+    model.set_params(n_prior_components=1).fit_prior(X_train)
+    samples, components = model.sample(5, random_state=3)
+    np.testing.assert_array_equal(components, np.zeros(5))
+    rng = np.random.RandomState(3)
+    rng.choice(1, size=5, p=[1.0])
+    Z = model.prior_.means_[0] + rng.standard_normal((5, 16)) @ np.linalg.cholesky(
+        model.prior_.covariances_[0]).T
+    np.testing.assert_allclose(samples, model.inverse_transform(Z), rtol=1e-10)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -330,7 +442,7 @@ def test_float32_is_preserved(variant):
     arrays = model32.weights_ + (model32.covariances_ or [])
     assert all(a.dtype == np.float32 for a in arrays)
     outputs = [model32.transform(X32), model32.reconstruct(X32), model32.complete(X32, [1] * 7),
-               model32.inverse_transform(model32.transform(X32)), model32.sample(2),
+               model32.inverse_transform(model32.transform(X32)), model32.sample(2)[0],
                model32.score_samples(X32), *model32.transform_layers(X32)]
     assert all(out.dtype == np.float32 for out in outputs)
     np.testing.assert_allclose(model32.transform(X32), model.transform(X), rtol=1e-3, atol=1e-4)
@@ -342,6 +454,13 @@ def test_pickle_round_trip(digits):
     np.testing.assert_array_equal(restored.transform(X_test[:10]), model.transform(X_test[:10]))
     np.testing.assert_array_equal(restored.score_samples(X_test[:10]),
                                   model.score_samples(X_test[:10]))
+
+
+def test_gaussian_pickle_round_trip():
+    model, X = tiny_model("pdh", likelihood="gaussian")
+    restored = pickle.loads(pickle.dumps(model))
+    for method in ("transform", "reconstruct", "score_samples"):
+        np.testing.assert_array_equal(getattr(restored, method)(X), getattr(model, method)(X))
 
 
 def test_fit_is_deterministic_and_leaves_parameters_alone():
@@ -373,7 +492,7 @@ def test_partial_fit_runs_one_epoch_and_drops_the_prior_until_fit_prior():
 
 def test_early_stopping_keeps_the_best_validation_weights():
     X = load_digits().data[:300] / 16
-    model = GNCNAutoencoder("t1", latent_sizes=(8,), n_settle_steps=5, max_iter=8,
+    model = GNCNAutoencoder("t1", latent_sizes=(8,), n_inference_steps=5, max_iter=8,
                             early_stopping=True, n_iter_no_change=2, n_prior_components=2,
                             random_state=0).fit(X)
     assert len(model.validation_scores_) == model.n_iter_
@@ -383,7 +502,7 @@ def test_early_stopping_keeps_the_best_validation_weights():
 def test_feature_names():
     pd = pytest.importorskip("pandas")
     X = pd.DataFrame(np.random.default_rng(0).uniform(size=(20, 3)), columns=["a", "b", "c"])
-    model = GNCNAutoencoder("t1", latent_sizes=(4, 2), n_settle_steps=3, max_iter=2,
+    model = GNCNAutoencoder("t1", latent_sizes=(4, 2), n_inference_steps=3, max_iter=2,
                             n_prior_components=2, random_state=0).fit(X)
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c"])
     assert list(model.get_feature_names_out()) == ["gncnautoencoder0", "gncnautoencoder1"]
@@ -421,13 +540,22 @@ def test_clear_errors():
         model.sample(0)
     with pytest.raises(ValueError, match="latent_sizes"):
         GNCNAutoencoder(latent_sizes=(4, 0)).fit(X)
+    with pytest.raises(ValueError, match="likelihood='gaussian'"):
+        GNCNAutoencoder().fit(X - 0.5)
+    with pytest.raises(ValueError, match="likelihood"):
+        GNCNAutoencoder(likelihood="poisson").fit(X)
+    gaussian, _ = tiny_model("t1", likelihood="gaussian")
+    with pytest.raises(ValueError, match="infinity"):
+        gaussian.transform(np.where(X > 0.5, np.inf, X))
+    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
+        gaussian.fit(np.where(X > 0.5, np.nan, X))
 
 
-def test_divergence_names_beta_and_leaves_the_weights_finite():
+def test_divergence_names_inference_rate_and_leaves_the_weights_finite():
     model, X = tiny_model("pdh")
     before = [w.copy() for w in model.weights_]
-    model.set_params(beta=50.0, n_settle_steps=400)
-    with pytest.raises(FloatingPointError, match="Lower beta"):
+    model.set_params(inference_rate=50.0, n_inference_steps=400)
+    with pytest.raises(FloatingPointError, match="Lower inference_rate"):
         model.partial_fit(X)
     for w, w_before in zip(model.weights_, before):
         np.testing.assert_array_equal(w, w_before)

@@ -74,6 +74,30 @@ def test_mc_log_likelihood_blocks_give_the_same_answer():
         mc_log_likelihood(X, P[:, :5])
 
 
+def test_gaussian_mc_log_likelihood_by_hand():
+    """Unit-variance Gaussian decoders: the mean of the draws' normal densities."""
+    X = np.array([[1.0, -2.0], [30.0, 0.5]])
+    means = np.array([[0.0, 0.0], [1.5, -1.0], [29.0, 1.0]])
+    density = np.exp(-0.5 * ((X[:, None, :] - means[None]) ** 2).sum(-1)) / (2 * math.pi)
+    expected = np.log(density.mean(axis=1))
+    np.testing.assert_allclose(mc_log_likelihood(X, means, likelihood="gaussian"), expected,
+                               rtol=1e-12)
+    with sklearn.config_context(working_memory=0.0001):  # blocks of one row
+        np.testing.assert_allclose(mc_log_likelihood(X, means, likelihood="gaussian"),
+                                   expected, rtol=1e-12)
+
+
+def test_gaussian_mc_log_likelihood_is_a_normalised_density():
+    """In one dimension exp(log p(x)) integrates to 1 over the real line."""
+    grid = np.linspace(-20, 25, 9001)[:, None]
+    density = np.exp(mc_log_likelihood(grid, [[0.0], [2.0], [5.0]], likelihood="gaussian"))
+    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        mc_log_likelihood(grid, [[0.0]], likelihood="poisson")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        mc_log_likelihood(grid, [[0.0]])
+
+
 def test_latent_classification_error_by_hand():
     Z_train = [[-2.0], [-1.5], [-1.0], [1.0], [1.5], [2.0]]
     y_train = [0, 0, 0, 1, 1, 1]

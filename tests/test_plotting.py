@@ -41,7 +41,7 @@ def generator(digits):
 
 @pytest.fixture(scope="module")
 def autoencoder(digits):
-    return GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_settle_steps=10, n_groups=2,
+    return GNCNAutoencoder("pdh", latent_sizes=(12, 8, 4), n_inference_steps=10, n_groups=2,
                            max_iter=2, n_prior_components=2, random_state=0).fit(digits[0])
 
 
@@ -171,7 +171,7 @@ def test_from_autoencoder_all_rows(plt, digits, autoencoder):
     assert [row[0].get_title(loc="left") for row in display.axes_] == [
         "original", "reconstruction", "masked", "completed", "samples"]
     rows = [X, autoencoder.reconstruct(X), np.where(observed, X, 0.5),
-            autoencoder.complete(X, observed), autoencoder.sample(3, random_state=0)]
+            autoencoder.complete(X, observed), autoencoder.sample(3, random_state=0)[0]]
     for i, images in enumerate(rows):
         for j, image in enumerate(images):
             np.testing.assert_allclose(drawn(display.axes_[i, j]), image.reshape(8, 8))

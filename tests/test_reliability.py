@@ -42,7 +42,7 @@ def generator(**params):
 
 
 def autoencoder(**params):
-    return GNCNAutoencoder(**{**dict(variant="pdh", latent_sizes=(12, 8, 4), n_settle_steps=10,
+    return GNCNAutoencoder(**{**dict(variant="pdh", latent_sizes=(12, 8, 4), n_inference_steps=10,
                                      n_groups=2, max_iter=3, batch_size=50,
                                      n_prior_components=2, n_mc_samples=16, random_state=0),
                               **params})
@@ -180,13 +180,15 @@ BAD_INPUT = [
       for case, call, error, match in [
           ("fit n_components=0", fit_call(X, n_components=0), InvalidParameterError,
            "n_components"),
-          ("fit alpha=-1", fit_call(X, alpha=-1.0), InvalidParameterError, "alpha"),
+          ("fit weight_decay=-1", fit_call(X, weight_decay=-1.0), InvalidParameterError,
+           "weight_decay"),
           ("inverse_transform wrong width",
            lambda _, model: model.inverse_transform(np.zeros((2, 5))), ValueError,
            "4 latent units")]],
-    ("GNCNAutoencoder", "fit beta=0", fit_call(X, beta=0.0), InvalidParameterError, "beta"),
-    ("GNCNAutoencoder", "fit n_settle_steps=0", fit_call(X, n_settle_steps=0),
-     InvalidParameterError, "n_settle_steps"),
+    ("GNCNAutoencoder", "fit inference_rate=0", fit_call(X, inference_rate=0.0),
+     InvalidParameterError, "inference_rate"),
+    ("GNCNAutoencoder", "fit n_inference_steps=0", fit_call(X, n_inference_steps=0),
+     InvalidParameterError, "n_inference_steps"),
     *[(name, f"{method} {case}", call, error, match)
       for name in FACTORIES
       for method in sample_methods(name, FACTORIES[name]())
@@ -268,7 +270,7 @@ DIVERGING = [
     ("PCClassifier", dict(learning_rate_init=10.0, activation="relu"), "learning_rate_init"),
     ("PCClassifier", dict(solver="sgd", learning_rate_init=10.0), "learning_rate_init"),
     ("PCGenerator", dict(inference="euler", inference_rate=3.0), "inference_rate"),
-    ("GNCNAutoencoder", dict(beta=1.0), "beta"),
+    ("GNCNAutoencoder", dict(inference_rate=1.0), "inference_rate"),
     *[(name, {"solver": "sgd", "learning_rate_init": 10.0}, "learning_rate_init")
       for name in BASELINES],
 ]
@@ -338,9 +340,9 @@ def test_samples_do_not_depend_on_the_chunking(fitted, name):
     X_gen = model.sample(30, random_state=3)
     with sklearn.config_context(working_memory=0.01):
         X_chunked = model.sample(30, random_state=3)
-    np.testing.assert_allclose(np.asarray(X_chunked[0] if name == "PCGenerator" else X_chunked),
-                               np.asarray(X_gen[0] if name == "PCGenerator" else X_gen),
-                               rtol=1e-6, atol=1e-9)
+    # every sample() returns (X, y): the inputs, and their class or prior component
+    np.testing.assert_allclose(X_chunked[0], X_gen[0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(X_chunked[1], X_gen[1])
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))

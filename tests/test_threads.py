@@ -117,7 +117,7 @@ def test_pc_training_in_blocks_matches_one_block(two_blas_threads, monkeypatch, 
 def test_gncn_in_blocks_matches_one_block(two_blas_threads, monkeypatch):
     X, _ = load_digits(return_X_y=True)
     X = (X[:256] / 16 > 0.5).astype(float)
-    params = dict(latent_sizes=(12, 12), n_settle_steps=10, batch_size=128, max_iter=2,
+    params = dict(latent_sizes=(12, 12), n_inference_steps=10, batch_size=128, max_iter=2,
                   n_prior_components=2, random_state=0)
     blocked = GNCNAutoencoder("pdh", **params).fit(X)
     blocked_latents = blocked.transform(X)

@@ -24,7 +24,7 @@ ESTIMATORS = {
                                  random_state=0),
     "PCGenerator": PCGenerator(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=2,
                                batch_size=50, n_generation_steps=20, random_state=0),
-    "GNCNAutoencoder": GNCNAutoencoder("t2-lsigma", latent_sizes=(8, 4), n_settle_steps=5,
+    "GNCNAutoencoder": GNCNAutoencoder("t2-lsigma", latent_sizes=(8, 4), n_inference_steps=5,
                                        n_groups=2, max_iter=2, batch_size=50,
                                        n_prior_components=2, n_mc_samples=10, random_state=0),
     "BackpropAutoencoder": BackpropAutoencoder(3, hidden_layer_sizes=(8,), max_iter=2,

@@ -15,12 +15,18 @@ lists whose index ``i`` holds the matrix of layer ``l`` given on the right::
 One settling step updates every layer from the same old states (Jacobi)::
 
     h(l)   = a(l+1) W(l+1) + a(l+2) M(l+2)                       l = 0..L-1
-    mu(0)  = sigmoid(h(0)),  mu(l) = h(l)                        predictions
+    mu(0)  = g(h(0)),  mu(l) = h(l)                              predictions
     e(0)   = z0 - mu(0)
     e(l)   = (a(l) - mu(l)) P(l),   e(L) = 0                     errors
     type 1: z(l) += beta (-gamma z(l) + phi'(z(l)) * (e(l-1) W(l)^T) - e(l) - lambda sign(z(l)))
     type 2: z(l) += beta (-gamma z(l) + e(l-1) E(l) - e(l) + a(l) V(l))
     free pixels of z0: z0 += -beta e(0) (1 - m)                  pattern completion
+
+The output function ``g`` follows the likelihood of the input: ``sigmoid`` for a
+Bernoulli decoder (``output="logistic"``), the identity for a unit-variance Gaussian
+one (``output="identity"``).  In both cases ``e(0) = z0 - mu(0)`` is minus the
+gradient of the input energy in ``h(0)`` (the binary cross-entropy, or
+``||z0 - h(0)||^2 / 2``), so the settling and learning rules are the same.
 
 The top layer has nothing above it, so it has no error units (``e(L) = 0``)
 and no covariance.  The lateral matrix ``V(l) = alpha_e I - alpha_h
@@ -174,11 +180,14 @@ class GNCN:
         for no lateral competition.
     lateral_excitation, lateral_inhibition : float
         ``alpha_e`` and ``alpha_h``.
+    output : {"logistic", "identity"}, default="logistic"
+        Output function ``g`` of ``mu(0) = g(h(0))``: a Bernoulli decoder
+        (sigmoid) or a unit-variance Gaussian one (identity).
     """
 
     def __init__(self, weights, error_weights, skip_weights, covariances, precisions, *,
                  activation, beta, leak, sparsity_penalty, groups, lateral_excitation,
-                 lateral_inhibition):
+                 lateral_inhibition, output="logistic"):
         self.weights = weights
         self.error_weights = error_weights
         self.skip_weights = skip_weights
@@ -196,6 +205,9 @@ class GNCN:
         self.groups = groups
         self.excitation = scalar(lateral_excitation)
         self.inhibition = scalar(lateral_inhibition)
+        # g of mu(0) = g(h(0)): its compiled code and its numpy function
+        self.output_code = ACTIVATION_CODES[output]
+        self.output = ACTIVATIONS[output][0]
 
     @property
     def dtype(self):
@@ -243,8 +255,8 @@ class GNCN:
             buffers = SettlingBuffers(self, *z0.shape)
         mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
         errors = buffers.errors
-        # mu(0) = sigmoid(h(0)) in place and e(0) = z(0) - mu(0), in one compiled pass
-        prediction_error(mu0, ACTIVATION_CODES["logistic"],
+        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0), in one compiled pass
+        prediction_error(mu0, self.output_code,
                          np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
         for layer in range(1, self.n_layers):
             prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
@@ -330,7 +342,7 @@ class GNCN:
         for layer in range(self.n_layers - 1, -1, -1):
             h = self.pre_activation(layer, activities)
             if layer == 0:
-                return sigmoid(h)
+                return self.output(h, out=h)
             activities[layer - 1] = self.phi(h)
 
     def gradients(self, x, states, n_samples=None):
@@ -347,7 +359,7 @@ class GNCN:
         errors : list of ndarray
             ``e(0..L-1)`` at the settled states.
         mu0 : ndarray of shape (N, D)
-            The reconstruction ``sigmoid(h(0))``.
+            The reconstruction ``g(h(0))``.
         """
         activities = self.activities(states)
         errors, mu0 = self.errors(x, activities)
