@@ -34,13 +34,13 @@ from .metrics import LIKELIHOODS
 # states); "learned" ones a type-2 model (E learned, no phi').
 VARIANTS = {
     "t1": dict(error_synapses="transpose", precision=False, lateral=False, skip=False,
-               activation="tanh"),
+               activation="tanh", prediction="identity"),
     "t1-sigma": dict(error_synapses="transpose", precision=True, lateral=False, skip=False,
-                     activation="relu"),
+                     activation="relu", prediction="identity"),
     "t2-lsigma": dict(error_synapses="learned", precision=True, lateral=True, skip=False,
-                      activation="relu"),
+                      activation="relu", prediction="identity"),
     "pdh": dict(error_synapses="learned", precision=True, lateral=True, skip=True,
-                activation="relu"),
+                activation="relu", prediction="identity"),
 }
 
 
@@ -442,7 +442,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                     leak=self.leak, sparsity_penalty=self.sparsity_penalty, groups=groups,
                     lateral_excitation=self.lateral_excitation,
                     lateral_inhibition=self.lateral_inhibition,
-                    output="logistic" if self.likelihood == "bernoulli" else "identity")
+                    output="logistic" if self.likelihood == "bernoulli" else "identity",
+                    prediction=settings["prediction"])
 
     def _diverged(self, where):
         return FloatingPointError(

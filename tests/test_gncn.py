@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from sklearn_pc import GNCNAutoencoder
+from sklearn_pc import GNCNAutoencoder, _gncn
 from sklearn_pc._core import _ngc
 from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core._ngc import group_bounds, project_covariance
@@ -62,8 +62,9 @@ def lateral_matrix(n_units, n_groups, excitation, inhibition):
     return excitation * eye - inhibition * blocks * (1 - eye)
 
 
-def hand_step(model, x, z, observed=None):
-    """One settling step of SPEC section 3, computed from the equations with dense V."""
+def hand_step(model, x, z, observed=None, relu_predictions=False):
+    """One settling step of SPEC section 3, computed from the equations with dense V
+    (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
     type1, precision, lateral, skip, phi, dphi = SPEC_TABLE[model.variant]
     W = model.weights_
     L = len(z)
@@ -79,7 +80,7 @@ def hand_step(model, x, z, observed=None):
     g0 = expit if model.likelihood == "bernoulli" else (lambda h: h)  # mu(0) = g(h(0))
     e = [z0 - g0(prediction(0))]
     for l in range(1, L):
-        d = a[l - 1] - prediction(l)
+        d = a[l - 1] - (np.maximum(prediction(l), 0) if relu_predictions else prediction(l))
         e.append(d @ np.linalg.inv(model.covariances_[l - 1]) if precision else d)
     e.append(np.zeros_like(z[-1]))
     beta, gamma = model.inference_rate, model.leak
@@ -99,10 +100,14 @@ def hand_step(model, x, z, observed=None):
     return new, z0
 
 
+@pytest.mark.parametrize("prediction", ["identity", "relu"])
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("completion", [False, True])
-def test_one_settling_step_matches_hand_computation(variant, completion, likelihood):
+def test_one_settling_step_matches_hand_computation(variant, completion, likelihood,
+                                                    prediction, monkeypatch):
+    monkeypatch.setitem(_gncn.VARIANTS, variant,
+                        {**_gncn.VARIANTS[variant], "prediction": prediction})
     model, X = tiny_model(variant, sparsity_penalty=0.05, likelihood=likelihood)
     if model.covariances_ is not None:
         random_covariances(model)
@@ -110,7 +115,7 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     x = X[:6]
     z = [rng.normal(size=(6, size)) for size in (5, 4, 3)]
     observed = (rng.uniform(size=x.shape) < 0.5).astype(float) if completion else None
-    expected, expected_z0 = hand_step(model, x, z, observed)
+    expected, expected_z0 = hand_step(model, x, z, observed, prediction == "relu")
 
     network = model._network()
     states = [zl.copy() for zl in z]

@@ -15,14 +15,16 @@ lists whose index ``i`` holds the matrix of layer ``l`` given on the right::
 One settling step updates every layer from the same old states (Jacobi)::
 
     h(l)   = a(l+1) W(l+1) + a(l+2) M(l+2)                       l = 0..L-1
-    mu(0)  = g(h(0)),  mu(l) = h(l)                              predictions
+    mu(0)  = g(h(0)),  mu(l) = f(h(l))                           predictions
     e(0)   = z0 - mu(0)
     e(l)   = (a(l) - mu(l)) P(l),   e(L) = 0                     errors
     type 1: z(l) += beta (-gamma z(l) + phi'(z(l)) * (e(l-1) W(l)^T) - e(l) - lambda sign(z(l)))
     type 2: z(l) += beta (-gamma z(l) + e(l-1) E(l) - e(l) + a(l) V(l))
     free pixels of z0: z0 += -beta e(0) (1 - m)                  pattern completion
 
-The output function ``g`` follows the likelihood of the input: ``sigmoid`` for a
+``f`` is the identity, or a ReLU (``prediction="relu"``, as the public
+GNCN-PDH implementation of Ororbia & Kifer predicts its hidden layers).  The
+output function ``g`` follows the likelihood of the input: ``sigmoid`` for a
 Bernoulli decoder (``output="logistic"``), the identity for a unit-variance Gaussian
 one (``output="identity"``).  In both cases ``e(0) = z0 - mu(0)`` is minus the
 gradient of the input energy in ``h(0)`` (the binary cross-entropy, or
@@ -183,11 +185,13 @@ class GNCN:
     output : {"logistic", "identity"}, default="logistic"
         Output function ``g`` of ``mu(0) = g(h(0))``: a Bernoulli decoder
         (sigmoid) or a unit-variance Gaussian one (identity).
+    prediction : {"identity", "relu"}, default="identity"
+        Function ``f`` of the latent predictions ``mu(l) = f(h(l))``, ``l >= 1``.
     """
 
     def __init__(self, weights, error_weights, skip_weights, covariances, precisions, *,
                  activation, beta, leak, sparsity_penalty, groups, lateral_excitation,
-                 lateral_inhibition, output="logistic"):
+                 lateral_inhibition, output="logistic", prediction="identity"):
         self.weights = weights
         self.error_weights = error_weights
         self.skip_weights = skip_weights
@@ -208,6 +212,7 @@ class GNCN:
         # g of mu(0) = g(h(0)): its compiled code and its numpy function
         self.output_code = ACTIVATION_CODES[output]
         self.output = ACTIVATIONS[output][0]
+        self.relu_predictions = prediction == "relu"
 
     @property
     def dtype(self):
@@ -261,6 +266,8 @@ class GNCN:
         for layer in range(1, self.n_layers):
             prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
                                              buffers.scratch[layer])
+            if self.relu_predictions:
+                np.maximum(prediction, 0, out=prediction)
             if self.precisions is None:
                 np.subtract(activities[layer - 1], prediction, out=errors[layer])
             else:
@@ -343,6 +350,8 @@ class GNCN:
             h = self.pre_activation(layer, activities)
             if layer == 0:
                 return self.output(h, out=h)
+            if self.relu_predictions:
+                np.maximum(h, 0, out=h)
             activities[layer - 1] = self.phi(h)
 
     def gradients(self, x, states, n_samples=None):
