@@ -106,6 +106,21 @@ RENAMED = {"n_settle_steps": "n_inference_steps", "beta": "inference_rate",
            "alpha": "weight_decay"}
 
 
+def upgrade(saved, template):
+    """Bring an estimator saved by an earlier version of the code up to ``template``'s
+    parameters: renamed ones take their new names, new ones ``template``'s values
+    (the parameters added since, such as warm_start and momentum, do not act on
+    partial_fit with Adam, nor on a fitted model's inference)."""
+    attributes = vars(saved)
+    for old, new in RENAMED.items():
+        if old in attributes and new not in attributes:
+            attributes[new] = attributes.pop(old)
+    for key, value in template.get_params(deep=False).items():
+        if key not in attributes:
+            setattr(saved, key, value)
+    return saved
+
+
 def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
                        stop_after=None, curve_every=5, verbose=True):
     """Train ``model`` for ``epochs`` passes of ``partial_fit``, saving after every epoch.
@@ -118,15 +133,7 @@ def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
     """
     state = joblib.load(path) if resume and path and path.exists() else None
     if state is not None:
-        saved_model = vars(state["model"])
-        for old, new in RENAMED.items():  # a checkpoint made before the renaming
-            if old in saved_model and new not in saved_model:
-                saved_model[new] = saved_model.pop(old)
-        for key, value in model.get_params(deep=False).items():
-            # a checkpoint made before a parameter existed gets its default (the new
-            # parameters, warm_start and momentum, do not act on partial_fit with Adam)
-            if key not in vars(state["model"]):
-                setattr(state["model"], key, value)
+        upgrade(state["model"], model)
         saved, wanted = estimator_params(state["model"]), estimator_params(model)
         for key in ("random_state", "prior_max_samples"):  # a generator once training;
             saved.pop(key), wanted.pop(key)              # the prior is not trained
@@ -258,7 +265,7 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
         return row[name]
 
     if prior_path and prior_path.exists() and "prior seconds" in row:
-        model = joblib.load(prior_path)
+        model = upgrade(joblib.load(prior_path), model)
     else:
         def fit_prior():
             model.set_params(prior_max_samples=prior_samples)
