@@ -146,7 +146,12 @@ class PCGenerator(PCClassifier):
     feedback_coefs_ : list of ndarray
         Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)``.
     loss_ : float
-        Mean energy per sample at the relaxed states of the last epoch.
+        The objective the weight updates descend, averaged over the last
+        epoch's batches: the mean energy per sample at the relaxed states plus
+        the weight-decay penalty ``lambda_M / 2 sum_l ||M[l]||^2`` (and
+        ``lambda_W / 2 sum_l ||W[l]||^2`` with ``feedback="separate"``), both
+        at the weights before each batch's update.  ``tol`` and
+        ``n_iter_no_change`` stop training on it.
     loss_curve_ : list of float
         ``loss_`` after each epoch.
     best_loss_ : float or None

@@ -26,8 +26,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._chunks import row_chunks
 from ._core._activations import ACTIVATIONS
-from ._core._learning import (OPTIMIZERS, gradient_factors, local_gradients,
-                              parameter_regions, parameters)
+from ._core._learning import (OPTIMIZERS, decay_penalty, gradient_factors,
+                              local_gradients, parameter_regions, parameters)
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
 from ._core._threads import map_parts, map_row_blocks, row_parallelism
@@ -207,7 +207,10 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         batch's gradient factors.  The update then runs in as many parts,
         each computing and applying the gradients of its own share of the
         weights from the whole batch (``_learning.parameter_regions``).
-        Returns the summed energy of the batch at its relaxed states.
+        Returns the batch's share of the objective the update descends: the
+        summed energy at its relaxed states plus ``n_samples`` times the
+        weight-decay penalty (``_learning.decay_penalty``), both at the
+        weights before the update.
         """
         n_samples, dtype = X.shape[0], network.dtype
         n_steps = self._n_inference_steps()
@@ -248,8 +251,11 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
+        forward_decay, feedback_decay = decays
+        penalty = decay_penalty(network, forward_decay=forward_decay,
+                                feedback_decay=feedback_decay)
         self._update_weights(network, params, factors, decays, len(blocks), workspace)
-        return energy
+        return energy + n_samples * penalty
 
     def _update_weights(self, network, params, factors, decays, n_parts, workspace):
         """One optimizer step from a batch's gradient ``factors``, in ``n_parts``
@@ -428,7 +434,12 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)`` (views of
         ``coefs_`` transposed when ``feedback="tied"``).
     loss_ : float
-        Mean energy per sample at the relaxed states of the last epoch.
+        The objective the weight updates descend, averaged over the last
+        epoch's batches: the mean energy per sample at the relaxed states plus
+        the weight-decay penalty ``lambda_M / 2 sum_l ||M[l]||^2`` (and
+        ``lambda_W / 2 sum_l ||W[l]||^2`` with ``feedback="separate"``), both
+        at the weights before each batch's update.  ``tol`` and
+        ``n_iter_no_change`` stop training on it.
     loss_curve_ : list of float
         ``loss_`` after each epoch.
     best_loss_ : float or None

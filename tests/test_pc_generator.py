@@ -201,3 +201,47 @@ def test_cosine_to_class_means():
     assert np.allclose(cos, [1.0, np.sqrt(0.5), 0.0])
     with pytest.raises(ValueError, match="No reference samples"):
         cosine_to_class_means(generated, [0, 1, 5], X, y)
+
+
+@pytest.mark.parametrize("feedback", ["tied", "separate"])
+def test_loss_is_energy_plus_weight_decay_penalty(prototypes, feedback):
+    """loss_ is the objective the updates descend: for a two-layer linear network
+    with both ends clamped, 1/2 mean ||y - x M||^2 + lambda_M/2 ||M||^2 (+ lambda_W/2 ||W||^2
+    for separate feedback) at the weights before the epoch's one full-batch update."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", feedback=feedback,
+                      weight_decay=0.3, feedback_weight_decay=0.2, batch_size=X.shape[0],
+                      solver="sgd", momentum=0.0, learning_rate_init=0.05, max_iter=1,
+                      random_state=0).fit(X, y)
+    M, W = gen.coefs_[0].copy(), gen.feedback_coefs_[0].copy()
+    gen.partial_fit(X, y)
+    Y = np.eye(3)[y]
+    expected = 0.5 * np.mean(np.sum((Y - X @ M) ** 2, axis=1)) + 0.15 * np.sum(M ** 2)
+    if feedback == "separate":
+        expected += 0.1 * np.sum(W ** 2)
+    assert gen.loss_ == pytest.approx(expected, rel=1e-10)
+
+
+def test_loss_curve_of_small_step_descent_is_non_increasing(prototypes):
+    """Full-batch gradient descent at a small step decreases the objective it descends.
+    Turning weight decay on after a fit without it pulls the weights away from the
+    energy's minimum: the energy alone rises, energy + penalty falls."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", weight_decay=0.0,
+                      batch_size=X.shape[0], solver="sgd", momentum=0.0,
+                      learning_rate_init=0.05, max_iter=300, tol=0.0, n_iter_no_change=300,
+                      shuffle=False, random_state=0).fit(X, y)
+    Y = np.eye(3)[y]
+
+    def energy(M):
+        return 0.5 * np.mean(np.sum((Y - X @ M) ** 2, axis=1))
+
+    energy_before = energy(gen.coefs_[0])
+    gen.set_params(weight_decay=0.5, warm_start=True, max_iter=50, n_iter_no_change=50)
+    gen.fit(X, y)
+    curve = np.asarray(gen.loss_curve_[-50:])
+    assert np.all(np.diff(curve) <= 1e-12)
+    assert curve[-1] < curve[0]
+    # the energy alone rose, so a loss without the penalty would have risen
+    assert energy(gen.coefs_[0]) > energy_before + 1e-3
+
