@@ -2,8 +2,10 @@
 
 ``_BasePCNetwork`` holds what every such estimator shares: the weights, the
 hooks of the one training loop (:mod:`sklearn_pc._base`), the divergence
-checks and the discriminative sweep.  Subclasses only choose the targets and what
-the public methods return.
+checks and the discriminative sweep.  ``_BasePC`` adds the labels and the
+discriminative mode; :class:`PCClassifier` and :class:`PCGenerator` are its
+siblings, differing in their defaults, in what ``transform`` returns and in
+the generative mode of the latter.
 """
 
 import warnings
@@ -47,6 +49,7 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "input_activation": [None, StrOptions(set(ACTIVATIONS))],
         "inference": [StrOptions(set(SCHEDULES))],
         "n_inference_steps": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "inference_rate": [Interval(Real, 0, None, closed="neither")],
@@ -71,13 +74,15 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
     }
 
     @abstractmethod
-    def __init__(self, hidden_layer_sizes, activation, inference, n_inference_steps,
+    def __init__(self, hidden_layer_sizes, activation, input_activation, inference,
+                 n_inference_steps,
                  inference_rate, inference_tol, weight_decay, feedback, fit_intercept, loss, solver,
                  learning_rate_init, momentum, batch_size, max_iter, tol, shuffle,
                  early_stopping, validation_fraction, n_iter_no_change, warm_start,
                  random_state, verbose):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.input_activation = input_activation
         self.inference = inference
         self.n_inference_steps = n_inference_steps
         self.inference_rate = inference_rate
@@ -122,6 +127,10 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         return self.n_inference_steps
 
     # -- the network -----------------------------------------------------------
+    def _input_activation(self):
+        """``input_activation``, with None resolved to ``activation``."""
+        return self.activation if self.input_activation is None else self.input_activation
+
     def _inference_tol(self):
         """The early-exit tolerance the relaxation uses: euler ignores ``inference_tol``."""
         return self.inference_tol if self.inference == "alternating" else 0.0
@@ -171,16 +180,22 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         self.n_layers_ = len(layer_sizes)
         self._initial_energy = None
 
-    def _network(self):
-        """The fitted arrays, seen as a :class:`PCNetwork` (no copy)."""
-        n_weight_layers = len(self.coefs_)
+    def _network(self, top=None):
+        """The fitted arrays, seen as a :class:`PCNetwork` (no copy).
+
+        ``top`` (a layer index) keeps the layers ``0 .. top`` only, with a
+        linear prediction of ``x[top]`` when it is below the output layer.
+        """
+        n_weight_layers = len(self.coefs_) if top is None else top
+        output = ("softmax" if self.loss == "log_loss" and n_weight_layers == len(self.coefs_)
+                  else "identity")
         return PCNetwork(
-            self.coefs_,
-            self.intercepts_ if self.fit_intercept else None,
-            None if self.feedback == "tied" else self.feedback_coefs_,
-            [self.activation] * n_weight_layers,
+            self.coefs_[:n_weight_layers],
+            self.intercepts_[:n_weight_layers] if self.fit_intercept else None,
+            None if self.feedback == "tied" else self.feedback_coefs_[:n_weight_layers],
+            [self._input_activation()] + [self.activation] * (n_weight_layers - 1),
             np.ones(n_weight_layers + 1),
-            output="softmax" if self.loss == "log_loss" else "identity",
+            output=output,
         )
 
     def _row_bytes(self, copies):
@@ -315,8 +330,152 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         return tags
 
 
-class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                   _BasePCNetwork):
+class _BasePC(ClassifierMixin, _BasePCNetwork):
+    """What PCClassifier and PCGenerator share: one-hot targets clamped at the top,
+    ``fit`` / ``partial_fit``, and the discriminative mode (``predict``,
+    ``predict_proba``, ``decision_function``).  The public estimators are
+    siblings that differ in their defaults and in what ``transform`` returns."""
+
+    def _encode_targets(self, y, *, reset, classes=None):
+        if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
+            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
+                             "use labels of one type.")
+        target_type = type_of_target(y, input_name="y", raise_unknown=True)
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets, "
+                             f"got {target_type!r} targets.")
+        if reset:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        if self.classes_.shape[0] < 2:
+            raise ValueError("Classifier can't train when only one class is present: "
+                             f"got the single class {self.classes_[0]!r}.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels {unseen.tolist()} not seen in classes "
+                             f"{self.classes_.tolist()}.")
+        indices = np.searchsorted(self.classes_, y)
+        return np.eye(self.classes_.shape[0])[indices]
+
+    def _validation_score(self, X, y):
+        return float(np.mean(self.predict(X) == y))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``(X, y)``.
+
+        Each batch is relaxed with the input clamped to ``X`` and the top
+        layer clamped to the one-hot targets, then every weight takes one
+        local update.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs; float32 input is trained in float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Run one epoch over ``(X, y)`` (no shuffling, no early stopping).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels, all of them in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call, ignored
+            afterwards.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "coefs_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _output(self, X):
+        """Top-layer states ``x[L]`` at the discriminative equilibrium."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._feedforward(X, len(self.coefs_))
+
+    def decision_function(self, X):
+        """Settled output layer of the discriminative mode.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The top-layer states ``x[L]`` at equilibrium with the input
+            clamped; they approximate the one-hot targets.  For two classes,
+            the difference of the second unit and the first, positive for
+            ``classes_[1]``, as scikit-learn expects of binary classifiers.
+        """
+        scores = self._output(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict(self, X):
+        """Predict class labels: the largest unit of the settled output layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        scores = self._output(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities from the settled output layer.
+
+        With ``loss="log_loss"`` the output layer is a softmax and is
+        returned as is.  With ``loss="squared_error"`` the network is trained
+        against one-hot targets and these are the softmax of its outputs:
+        monotone scores rather than calibrated probabilities (wrap the
+        estimator in :class:`~sklearn.calibration.CalibratedClassifierCV` when
+        calibration matters).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one, ordered as ``classes_``.
+        """
+        scores = self._output(X)
+        return scores if self.loss == "log_loss" else softmax(scores)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
     """Discriminative predictive-coding network trained with local learning rules.
 
     Predictions flow up (``mu[l+1] = sigma(x[l]) M[l] + b[l]``), errors
@@ -334,10 +493,15 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         ``()`` gives the two-layer (linear-readout) network of Sun & Orchard
         section 3.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation ``sigma`` applied to every layer below the output, the
-        input layer included (as in the paper, whose MNIST networks use
-        ``"tanh"``; ``"relu"`` leaves inputs in [0, 1] unchanged and learns
-        faster on them).
+        Activation ``sigma`` of the hidden layers.
+    input_activation : {"identity", "tanh", "logistic", "relu"} or None, \
+            default="identity"
+        Activation of the input layer, ``sigma_0`` in ``mu[1] = sigma_0(x[0])
+        M[0] + b[0]``.  ``"identity"`` predicts from the inputs themselves, as
+        MLPClassifier does, so standardised features keep their sign; None
+        uses ``activation``, as the paper does (whose MNIST networks apply
+        ``"tanh"`` to the pixels).  A ReLU on the input layer discards every
+        negative value of standardised features, and a tanh squashes them.
     inference : {"alternating", "euler"}, default="alternating"
         How the clamped network is relaxed during training: Whittington &
         Bogacz's accelerated method (errors at equilibrium, then one large
@@ -492,17 +656,19 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     True
     """
 
-    _parameter_constraints = dict(_BasePCNetwork._parameter_constraints)
+    _parameter_constraints = dict(_BasePC._parameter_constraints)
 
     def __init__(self, hidden_layer_sizes=(600, 600), activation="relu", *,
-                 inference="alternating", n_inference_steps="auto", inference_rate=0.1,
+                 input_activation="identity", inference="alternating",
+                 n_inference_steps="auto", inference_rate=0.1,
                  inference_tol=1e-2, weight_decay=0.0, feedback="tied", fit_intercept=True,
                  loss="log_loss", solver="adam",
                  learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            input_activation=input_activation, inference=inference,
             n_inference_steps=n_inference_steps, inference_rate=inference_rate,
             inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback,
             fit_intercept=fit_intercept,
@@ -511,138 +677,6 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change, warm_start=warm_start,
             random_state=random_state, verbose=verbose)
-
-    def _encode_targets(self, y, *, reset, classes=None):
-        if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
-            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
-                             "use labels of one type.")
-        target_type = type_of_target(y, input_name="y", raise_unknown=True)
-        if target_type not in ("binary", "multiclass"):
-            raise ValueError(f"PCClassifier supports binary and multiclass targets, "
-                             f"got {target_type!r} targets.")
-        if reset:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-        if self.classes_.shape[0] < 2:
-            raise ValueError("Classifier can't train when only one class is present: "
-                             f"got the single class {self.classes_[0]!r}.")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels {unseen.tolist()} not seen in classes "
-                             f"{self.classes_.tolist()}.")
-        indices = np.searchsorted(self.classes_, y)
-        return np.eye(self.classes_.shape[0])[indices]
-
-    def _validation_score(self, X, y):
-        return float(np.mean(self.predict(X) == y))
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network on ``(X, y)``.
-
-        Each batch is relaxed with the input clamped to ``X`` and the top
-        layer clamped to the one-hot targets, then every weight takes one
-        local update.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs; float32 input is trained in float32.
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        self : PCClassifier
-            The fitted estimator.
-        """
-        return self._fit(X, y, incremental=False)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
-        """Run one epoch over ``(X, y)`` (no shuffling, no early stopping).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
-        y : array-like of shape (n_samples,)
-            Class labels, all of them in ``classes``.
-        classes : array-like of shape (n_classes,), default=None
-            Every class of the problem; required on the first call, ignored
-            afterwards.
-
-        Returns
-        -------
-        self : PCClassifier
-            The updated estimator.
-        """
-        if not hasattr(self, "coefs_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, incremental=True, classes=classes)
-
-    def _output(self, X):
-        """Top-layer states ``x[L]`` at the discriminative equilibrium."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._feedforward(X, len(self.coefs_))
-
-    def decision_function(self, X):
-        """Settled output layer of the discriminative mode.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            The top-layer states ``x[L]`` at equilibrium with the input
-            clamped; they approximate the one-hot targets.  For two classes,
-            the difference of the second unit and the first, positive for
-            ``classes_[1]``, as scikit-learn expects of binary classifiers.
-        """
-        scores = self._output(X)
-        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
-
-    def predict(self, X):
-        """Predict class labels: the largest unit of the settled output layer.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        scores = self._output(X)
-        return self.classes_[np.argmax(scores, axis=1)]
-
-    def predict_proba(self, X):
-        """Class probabilities from the settled output layer.
-
-        With ``loss="log_loss"`` the output layer is a softmax and is
-        returned as is.  With ``loss="squared_error"`` the network is trained
-        against one-hot targets and these are the softmax of its outputs:
-        monotone scores rather than calibrated probabilities (wrap the
-        estimator in :class:`~sklearn.calibration.CalibratedClassifierCV` when
-        calibration matters).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one, ordered as ``classes_``.
-        """
-        scores = self._output(X)
-        return scores if self.loss == "log_loss" else softmax(scores)
 
     def transform(self, X):
         """Hidden representation: the activity ``sigma(x[L-1])`` of the last hidden layer.
@@ -666,9 +700,3 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     def _n_features_out(self):
         """Number of units returned by :meth:`transform`."""
         return self.coefs_[-1].shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
-        tags.classifier_tags.multi_label = False
-        return tags

@@ -62,7 +62,7 @@ def test_activity_decay_makes_samples_unique(prototypes):
     spread = {}
     for activity_decay in (0.0, 0.05):
         gen = PCGenerator(activity_decay=activity_decay, **params).fit(X, y)
-        X_gen, y_gen = gen.sample(60, random_state=1)
+        X_gen, y_gen = gen.sample(60, init="normal", random_state=1)
         spread[activity_decay] = np.mean([X_gen[y_gen == c].std(axis=0).mean() for c in range(3)])
     assert spread[0.0] > 0.3
     assert spread[0.05] < 0.01
@@ -245,3 +245,44 @@ def test_loss_curve_of_small_step_descent_is_non_increasing(prototypes):
     # the energy alone rose, so a loss without the penalty would have risen
     assert energy(gen.coefs_[0]) > energy_before + 1e-3
 
+
+
+def test_hidden_gaussian_is_fitted_to_the_settled_hidden_states(prototypes):
+    """hidden_means_ / hidden_covariances_ are each class's mean and (maximum-likelihood)
+    covariance of the top hidden layer's states at the discriminative equilibrium,
+    sigma_in(X) M[0] + b[0] for one hidden layer with a linear input layer."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(4,), fit_intercept=True, max_iter=5,
+                      random_state=0).fit(X, y)
+    H = X @ gen.coefs_[0] + gen.intercepts_[0]
+    for c in range(3):
+        assert np.allclose(gen.hidden_means_[c], H[y == c].mean(axis=0))
+        assert np.allclose(gen.hidden_covariances_[c], np.cov(H[y == c].T, bias=True))
+    assert gen.hidden_counts_.tolist() == np.bincount(y).tolist()
+
+
+def test_partial_fit_accumulates_the_hidden_gaussian(prototypes):
+    """With a learning rate too small to move the weights, two partial_fit calls give the
+    statistics of their data together."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(4,), learning_rate_init=1e-12, random_state=0)
+    gen.partial_fit(X[:25], y[:25], classes=[0, 1, 2]).partial_fit(X[25:], y[25:])
+    together = PCGenerator(hidden_layer_sizes=(4,), learning_rate_init=1e-12,
+                           random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    assert np.allclose(gen.hidden_counts_, together.hidden_counts_)
+    assert np.allclose(gen.hidden_means_, together.hidden_means_, atol=1e-8)
+    assert np.allclose(gen.hidden_covariances_, together.hidden_covariances_, atol=1e-8)
+
+
+def test_hidden_samples_vary_and_keep_their_class(prototypes):
+    """init="hidden" samples spread within their class (the noise-free generative mode
+    gives one image per class), and the network recognises their class."""
+    X, y, _ = prototypes
+    gen = PCGenerator(hidden_layer_sizes=(8,), max_iter=100, batch_size=20,
+                      learning_rate_init=0.01, random_state=0).fit(X, y)
+    X_gen, y_gen = gen.sample(60, random_state=0)
+    spread = np.mean([X_gen[y_gen == c].std(axis=0).mean() for c in range(3)])
+    fixed, _ = gen.sample(60, init="zeros")
+    fixed_spread = np.mean([fixed[y_gen == c].std(axis=0).mean() for c in range(3)])
+    assert fixed_spread < 1e-12 < spread
+    assert np.mean(gen.predict(X_gen) == y_gen) > 0.9
