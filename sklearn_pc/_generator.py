@@ -46,11 +46,11 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(600,)
-        Sizes of the hidden layers (the paper's MNIST networks: ``(600,)``
-        and ``(600, 600)``).
-    activation : {"tanh", "logistic", "relu", "identity"}, default="tanh"
-        Activation of the hidden layers.
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Sizes of the hidden layers (an int: one hidden layer of that size;
+        the paper's MNIST networks: ``(600,)`` and ``(600, 600)``).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers (the paper: ``"tanh"``).
     input_activation : {"identity", "tanh", "logistic", "relu"} or None, \
             default="identity"
         Activation of the input layer: ``"identity"`` predicts from the
@@ -58,17 +58,18 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         as Sun & Orchard's networks do (tanh on the pixels too).
     inference : {"alternating", "euler"}, default="alternating"
         Relaxation schedule during training (see :class:`PCClassifier`).
-    n_inference_steps : int or "auto", default=20
-        State updates per training batch (``"auto"``: see
-        :class:`PCClassifier`).
+    n_inference_steps : int or "auto", default="auto"
+        State updates per training batch (``"auto"``: one more than the
+        hidden layers, see :class:`PCClassifier`; the paper settles for 20).
     inference_rate : float, default=0.1
         Training relaxation step, ``dt / tau``.
-    inference_tol : float, default=0.0
+    inference_tol : float, default=1e-2
         Per-sample early exit of the training relaxation (see
         :class:`PCClassifier`); ``0`` settles every sample for
         ``n_inference_steps``, as the paper does.
-    weight_decay : float, default=0.05
-        ``lambda_M``, decay of the forward weights during training (eq 3.12).
+    weight_decay : float, default=0.001
+        ``lambda_M``, decay of the forward weights during training (eq 3.12;
+        the paper: 0.05, which costs accuracy on small data).
     feedback_weight_decay : float or None, default=None
         ``lambda_W``, decay of the feedback weights; None uses
         ``weight_decay``.
@@ -77,8 +78,11 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         them constant; ``"linear"`` and ``"cosine"`` taper them to zero, as
         its discussion proposes, so that late epochs fit the labels without
         the decay's pull.  ``partial_fit`` always uses the full decay.
-    activity_decay : float, default=0.01
-        ``lambda_x`` of the generative mode (eq 3.11).
+    activity_decay : float, default=0.0
+        ``lambda_x`` of the generative mode (eq 3.11; the paper: 0.01 to
+        0.05).  With a softmax top (``loss="log_loss"``) the decay pulls
+        against logits that can never reach a one-hot vector, and ``sample``
+        spreads less with it, so the default is 0.
     generation : {"alternating", "euler"}, default="alternating"
         Relaxation schedule of the generative mode.  Both reach the same fixed
         point; ``"euler"`` also integrates the error units (eq 2.2) as the
@@ -104,13 +108,13 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         ``M.T`` only as fast as the weight decay removes their initial
         difference; until they do, the generative dynamics can diverge (an
         error says so), hence the tied default.
-    fit_intercept : bool, default=False
+    fit_intercept : bool, default=True
         Whether predictions carry a bias (the paper's networks have none).
-    loss : {"squared_error", "log_loss"}, default="squared_error"
-        Top prediction linear (the paper) or softmax (see
-        :class:`PCClassifier`).  A softmax can never equal a clamped one-hot
-        vector, so generation keeps pushing the logits against the activity
-        decay; the linear top is the one the paper's analysis covers.
+    loss : {"log_loss", "squared_error"}, default="log_loss"
+        Top prediction softmax (see :class:`PCClassifier`) or linear (the
+        paper).  A softmax can never equal a clamped one-hot vector, so
+        ``generate`` keeps pushing the logits against any activity decay;
+        the linear top is the one the paper's analysis covers.
     solver : {"adam", "sgd"}, default="adam"
         Optimizer of the local updates.  The weight decay enters the gradient,
         so both optimizers share the fixed points of eq 3.12.
@@ -120,8 +124,9 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         Nesterov momentum of ``"sgd"``.
     batch_size : int or "auto", default="auto"
         Samples per update; ``"auto"`` is ``min(200, n_samples)``.
-    max_iter : int, default=30
-        Maximum number of epochs.
+    max_iter : int, default=500
+        Maximum number of epochs; training usually stops earlier, once the
+        objective ``loss_`` stops improving by ``tol``.
     tol : float, default=1e-4
         Minimum improvement of the training energy (or validation accuracy)
         that resets the patience counter.
@@ -230,15 +235,15 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         "generation_tol": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, hidden_layer_sizes=(600,), activation="tanh", *,
-                 input_activation="identity", inference="alternating", n_inference_steps=20,
-                 inference_rate=0.1,
-                 inference_tol=0.0, weight_decay=0.05, feedback_weight_decay=None,
-                 weight_decay_schedule="constant", activity_decay=0.01,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
+                 input_activation="identity", inference="alternating",
+                 n_inference_steps="auto", inference_rate=0.1,
+                 inference_tol=1e-2, weight_decay=0.001, feedback_weight_decay=None,
+                 weight_decay_schedule="constant", activity_decay=0.0,
                  generation="alternating", n_generation_steps=3000, generation_rate=0.1,
-                 generation_tol=0.0, feedback="tied", fit_intercept=False,
-                 loss="squared_error", solver="adam", learning_rate_init=0.001, momentum=0.9,
-                 batch_size="auto", max_iter=30,
+                 generation_tol=0.0, feedback="tied", fit_intercept=True,
+                 loss="log_loss", solver="adam", learning_rate_init=0.001, momentum=0.9,
+                 batch_size="auto", max_iter=500,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
         super().__init__(

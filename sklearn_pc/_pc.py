@@ -488,8 +488,9 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(600, 600)
-        Sizes of the hidden layers (an int: one hidden layer of that size);
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Sizes of the hidden layers (an int: one hidden layer of that size, as
+        MLPClassifier; the paper's MNIST network is ``(600, 600)``);
         ``()`` gives the two-layer (linear-readout) network of Sun & Orchard
         section 3.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
@@ -531,9 +532,11 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         per step.  Each sample's stop depends on that sample alone.  ``0``
         relaxes every sample for ``n_inference_steps``; ignored by
         ``inference="euler"``.
-    weight_decay : float, default=0.0
+    weight_decay : float, default=0.001
         Decay ``lambda_M = lambda_W`` of forward and feedback weights during
         training (eq 3.12); the PC-decay procedure of the paper uses 0.05.
+        It enters ``loss_``, so training stops once that objective levels
+        off rather than running ``max_iter`` epochs.
     feedback : {"tied", "separate"}, default="tied"
         ``"tied"`` uses ``W = M.T``, which makes relaxation exact gradient
         descent on the energy.  ``"separate"`` learns feedback weights ``W``
@@ -565,8 +568,9 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
     batch_size : int or "auto", default="auto"
         Samples per weight update; ``"auto"`` is ``min(200, n_samples)``.
         Updates average the local rule over the batch.
-    max_iter : int, default=30
-        Maximum number of epochs.
+    max_iter : int, default=500
+        Maximum number of epochs; training usually stops earlier, once
+        ``loss_`` stops improving by ``tol``.
     tol : float, default=1e-4
         Minimum improvement of the training energy (or of the validation
         accuracy with ``early_stopping``) that resets the patience counter.
@@ -658,12 +662,12 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
 
     _parameter_constraints = dict(_BasePC._parameter_constraints)
 
-    def __init__(self, hidden_layer_sizes=(600, 600), activation="relu", *,
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
                  input_activation="identity", inference="alternating",
                  n_inference_steps="auto", inference_rate=0.1,
-                 inference_tol=1e-2, weight_decay=0.0, feedback="tied", fit_intercept=True,
+                 inference_tol=1e-2, weight_decay=0.001, feedback="tied", fit_intercept=True,
                  loss="log_loss", solver="adam",
-                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
+                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=500,
                  tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
         super().__init__(
