@@ -39,7 +39,7 @@ def main(argv=None):
     X, y, _, _ = load_classification_data(dataset, np.float32, n_train=args.n_train)
     gen = PCGenerator(hidden_layer_sizes=(600,), weight_decay=0.05, activity_decay=0.05,
                       activation="tanh", input_activation=None, fit_intercept=False,
-                      loss="squared_error",
+                      loss="squared_error", n_inference_steps=20, inference_tol=0.0,
                       batch_size=100, max_iter=args.epochs, n_iter_no_change=args.epochs,
                       random_state=0).fit(X, y)
 

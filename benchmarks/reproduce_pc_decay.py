@@ -29,8 +29,8 @@ warnings.simplefilter("ignore", ConvergenceWarning)
 def linear_net(hidden, weight_decay, activity_decay, *, seed, epochs, **params):
     """A bias-free linear PC network as in sections 3-4."""
     return PCGenerator(hidden_layer_sizes=hidden, activation="identity", feedback="tied",
-                       fit_intercept=False, loss="squared_error",
-                       weight_decay=weight_decay, activity_decay=activity_decay,
+                       fit_intercept=False, loss="squared_error", n_inference_steps=20,
+                       inference_tol=0.0, weight_decay=weight_decay, activity_decay=activity_decay,
                        max_iter=epochs, batch_size=20, learning_rate_init=0.01,
                        n_iter_no_change=epochs, random_state=seed, **params)
 
@@ -113,7 +113,8 @@ def mnist_generation(quick, hidden, n_train, n_nets, epochs, rows):
             # the paper's network (tanh below the output, the input included, linear top,
             # no biases), which the estimator's defaults no longer are
             paper = dict(hidden_layer_sizes=hidden, activation="tanh", input_activation=None,
-                         fit_intercept=False, loss="squared_error", weight_decay=wd,
+                         fit_intercept=False, loss="squared_error", n_inference_steps=20,
+                         inference_tol=0.0, weight_decay=wd,
                          activity_decay=0.05 if wd else 0.0, batch_size=100,
                          max_iter=epochs, n_iter_no_change=epochs, random_state=seed)
             gen = PCGenerator(**{**paper, **params}).fit(X, y)

@@ -47,7 +47,7 @@ def main(output=None, mnist=False):
         # linear top prediction, no biases
         gen = PCGenerator(hidden_layer_sizes=hidden, weight_decay=weight_decay,
                           activation="tanh", input_activation=None, fit_intercept=False,
-                          loss="squared_error",
+                          loss="squared_error", n_inference_steps=20, inference_tol=0.0,
                           activity_decay=activity_decay, max_iter=100, batch_size=50,
                           random_state=0).fit(X, y)
         generated = gen.generate(classes)

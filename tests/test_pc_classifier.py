@@ -23,8 +23,9 @@ def digits():
 
 
 def small(**params):
+    # no weight decay: some tests check that weights without an error do not move
     defaults = dict(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=20, batch_size=32,
-                    learning_rate_init=0.003, random_state=0)
+                    learning_rate_init=0.003, weight_decay=0.0, random_state=0)
     return PCClassifier(**{**defaults, **params})
 
 

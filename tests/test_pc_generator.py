@@ -11,6 +11,17 @@ from sklearn_pc.metrics import cosine_to_class_means, make_generation_scorer
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
+# The paper's network (Sun & Orchard 2020), the estimator's former defaults: the closed
+# forms below are about it.
+PAPER = dict(hidden_layer_sizes=(600,), activation="tanh", input_activation=None,
+             n_inference_steps=20, inference_tol=0.0, weight_decay=0.05, activity_decay=0.01,
+             fit_intercept=False, loss="squared_error", max_iter=30)
+
+
+def paper_generator(**params):
+    return PCGenerator(**{**PAPER, **params})
+
+
 @pytest.fixture(scope="module")
 def prototypes():
     return make_class_prototypes(n_samples=60, return_prototypes=True, random_state=0)
@@ -23,13 +34,13 @@ def linear_generator(weight_decay, **params):
                     batch_size=3, max_iter=4000, tol=0.0, n_iter_no_change=4000, shuffle=False,
                     activity_decay=1e-4, n_generation_steps=3000, generation_rate=0.5,
                     random_state=0)
-    return PCGenerator(**{**defaults, **params})
+    return paper_generator(**{**defaults, **params})
 
 
 def test_linear_generation_is_the_ridge_solution(prototypes):
     """Generative fixed point of eq 3.11: x (M W + lambda_x I) = y W^T ... solved by hand."""
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", activity_decay=0.05,
+    gen = paper_generator(hidden_layer_sizes=(), activation="identity", activity_decay=0.05,
                       feedback="separate", weight_decay=0.05, solver="sgd", momentum=0.0,
                       learning_rate_init=0.1, n_generation_steps=4000, generation_rate=0.2,
                       max_iter=300, batch_size=20, random_state=0).fit(X, y)
@@ -61,7 +72,7 @@ def test_activity_decay_makes_samples_unique(prototypes):
                   n_generation_steps=2000, generation_rate=0.5)
     spread = {}
     for activity_decay in (0.0, 0.05):
-        gen = PCGenerator(activity_decay=activity_decay, **params).fit(X, y)
+        gen = paper_generator(activity_decay=activity_decay, **params).fit(X, y)
         X_gen, y_gen = gen.sample(60, init="normal", random_state=1)
         spread[activity_decay] = np.mean([X_gen[y_gen == c].std(axis=0).mean() for c in range(3)])
     assert spread[0.0] > 0.3
@@ -70,7 +81,7 @@ def test_activity_decay_makes_samples_unique(prototypes):
 
 def test_euler_and_alternating_generation_agree(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), activation="tanh", max_iter=50, batch_size=20,
+    gen = paper_generator(hidden_layer_sizes=(5,), activation="tanh", max_iter=50, batch_size=20,
                       learning_rate_init=0.01, activity_decay=0.05, random_state=0).fit(X, y)
     alternating = gen.set_params(generation="alternating", n_generation_steps=2000,
                                  generation_rate=0.2).generate([0, 1, 2])
@@ -81,7 +92,7 @@ def test_euler_and_alternating_generation_agree(prototypes):
 
 def test_sample_api(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+    gen = paper_generator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
                       n_generation_steps=200).fit(X, y)
     X_gen, y_gen = gen.sample(7)
     assert X_gen.shape == (7, 10) and y_gen.tolist() == [0, 1, 2, 0, 1, 2, 0]
@@ -101,7 +112,7 @@ def test_sample_api(prototypes):
 
 def test_diverging_generation_names_the_parameter(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
+    gen = paper_generator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
                       batch_size=20, random_state=0, generation_rate=50.0,
                       n_generation_steps=200, feedback="separate").fit(X, y)
     with pytest.raises(FloatingPointError, match="generation_rate"):
@@ -110,7 +121,7 @@ def test_diverging_generation_names_the_parameter(prototypes):
 
 def test_tied_generation_backtracks_to_the_same_fixed_point(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
+    gen = paper_generator(hidden_layer_sizes=(5,), activation="identity", max_iter=20,
                       batch_size=20, random_state=0, generation_rate=50.0,
                       n_generation_steps=300).fit(X, y)
     fast = gen.generate([0, 1, 2])
@@ -120,7 +131,7 @@ def test_tied_generation_backtracks_to_the_same_fixed_point(prototypes):
 
 def test_transform_and_inverse_transform_shapes(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+    gen = paper_generator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
                       n_generation_steps=100).fit(X, y)
     Z = gen.transform(X)
     assert Z.shape == (60, 3)
@@ -139,7 +150,7 @@ def test_transform_and_inverse_transform_shapes(prototypes):
 def small_generator(prototypes):
     """A fitted 5-unit generator and the top-layer states of 8 inputs."""
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
+    gen = paper_generator(hidden_layer_sizes=(5,), max_iter=20, batch_size=20, random_state=0,
                       n_generation_steps=300).fit(X, y)
     return gen, gen.transform(X[:8])
 
@@ -172,7 +183,7 @@ def test_generation_tol_stops_settled_samples(small_generator):
 
 
 def test_weight_decay_schedules():
-    gen = PCGenerator(weight_decay=0.04, feedback_weight_decay=0.02)
+    gen = paper_generator(weight_decay=0.04, feedback_weight_decay=0.02)
     assert gen._weight_decays(0.0) == (0.04, 0.02)
     assert gen._weight_decays(None) == (0.04, 0.02)
     gen.set_params(weight_decay_schedule="linear")
@@ -183,7 +194,7 @@ def test_weight_decay_schedules():
 
 def test_generation_scorer_in_grid_search(prototypes):
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(5,), activation="identity", max_iter=40,
+    gen = paper_generator(hidden_layer_sizes=(5,), activation="identity", max_iter=40,
                       batch_size=20, learning_rate_init=0.01, random_state=0,
                       n_generation_steps=500, generation_rate=0.2)
     search = GridSearchCV(gen, {"weight_decay": [0.0, 0.05], "activity_decay": [0.01]},
@@ -209,7 +220,7 @@ def test_loss_is_energy_plus_weight_decay_penalty(prototypes, feedback):
     with both ends clamped, 1/2 mean ||y - x M||^2 + lambda_M/2 ||M||^2 (+ lambda_W/2 ||W||^2
     for separate feedback) at the weights before the epoch's one full-batch update."""
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", feedback=feedback,
+    gen = paper_generator(hidden_layer_sizes=(), activation="identity", feedback=feedback,
                       weight_decay=0.3, feedback_weight_decay=0.2, batch_size=X.shape[0],
                       solver="sgd", momentum=0.0, learning_rate_init=0.05, max_iter=1,
                       random_state=0).fit(X, y)
@@ -227,7 +238,7 @@ def test_loss_curve_of_small_step_descent_is_non_increasing(prototypes):
     Turning weight decay on after a fit without it pulls the weights away from the
     energy's minimum: the energy alone rises, energy + penalty falls."""
     X, y, _ = prototypes
-    gen = PCGenerator(hidden_layer_sizes=(), activation="identity", weight_decay=0.0,
+    gen = paper_generator(hidden_layer_sizes=(), activation="identity", weight_decay=0.0,
                       batch_size=X.shape[0], solver="sgd", momentum=0.0,
                       learning_rate_init=0.05, max_iter=300, tol=0.0, n_iter_no_change=300,
                       shuffle=False, random_state=0).fit(X, y)
