@@ -44,6 +44,18 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
        ``M X = Y`` and activity decay picks the minimum-norm ``x`` with
        ``M x = y``, which is the class prototype (theorem 1).
 
+    ``generate`` and ``inverse_transform`` run the generative mode from zero
+    states, so they give one input per top-layer state.  ``sample`` draws
+    varied inputs: after training, each class's hidden states of the training
+    data get a Gaussian, and a sample clamps the top hidden layer to a draw
+    from its class's Gaussian and relaxes the layers below it.
+
+    The defaults are chosen for ordinary data (those of
+    :class:`PCClassifier`, no activity decay); the paper's network is
+    ``hidden_layer_sizes=(600,), activation="tanh", input_activation=None,
+    n_inference_steps=20, inference_tol=0.0, weight_decay=0.05,
+    activity_decay=0.05, fit_intercept=False, loss="squared_error"``.
+
     Parameters
     ----------
     hidden_layer_sizes : int or array-like of int, default=(100,)
