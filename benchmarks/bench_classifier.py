@@ -74,6 +74,7 @@ def main(argv=None):
     models = {
         "pc": (f"PCClassifier ({args.loss}, alternating, {args.steps} iters, rate {args.rate})",
                PCClassifier(inference="alternating", n_inference_steps=args.steps,
+                            input_activation=None, weight_decay=0.0,
                             loss=args.loss, inference_rate=args.rate, inference_tol=0.0,
                             verbose=not args.quick, **common)),
         "mlp": ("MLPClassifier (backprop, log-loss)",

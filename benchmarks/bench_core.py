@@ -228,6 +228,7 @@ def run_case(model, batch, dtype, args, rng):
         X = rng.random((n_samples, sizes[0])).astype(dtype)
         y = np.arange(n_samples) % sizes[-1]
         estimator = PCClassifier(hidden_layer_sizes=tuple(args.pc_hidden), activation="tanh",
+                                 input_activation=None, weight_decay=0.0,
                                  n_inference_steps=args.pc_steps, inference_tol=0.0,
                                  loss="squared_error", batch_size=batch, max_iter=1,
                                  shuffle=False, random_state=0)
@@ -344,6 +345,7 @@ def timed_blocks(slowest):
 def breakdown_estimator(args, batch):
     """The PC MLP of :func:`time_breakdown`, training in batches of ``batch`` rows."""
     return PCClassifier(hidden_layer_sizes=tuple(args.pc_hidden), activation="tanh",
+                        input_activation=None, weight_decay=0.0, max_iter=30,
                         n_inference_steps=args.pc_steps, inference_tol=0.0,
                         loss="squared_error", batch_size=batch, shuffle=False, random_state=0)
 
@@ -519,6 +521,7 @@ def scaling(args, rng):
         # random labels on random inputs: a small learning rate keeps the widest
         # networks from training into the divergence check (timing does not depend on it)
         estimator = PCClassifier(hidden_layer_sizes=(width, width), activation="tanh",
+                                 input_activation=None, weight_decay=0.0,
                                  n_inference_steps=args.pc_steps, inference_tol=0.0,
                                  loss="squared_error", batch_size=128, max_iter=1,
                                  learning_rate_init=1e-4, shuffle=False, random_state=0)

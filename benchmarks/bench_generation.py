@@ -38,6 +38,8 @@ def main(argv=None):
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y, _, _ = load_classification_data(dataset, np.float32, n_train=args.n_train)
     gen = PCGenerator(hidden_layer_sizes=(600,), weight_decay=0.05, activity_decay=0.05,
+                      activation="tanh", input_activation=None, fit_intercept=False,
+                      loss="squared_error", n_inference_steps=20, inference_tol=0.0,
                       batch_size=100, max_iter=args.epochs, n_iter_no_change=args.epochs,
                       random_state=0).fit(X, y)
 
@@ -45,7 +47,7 @@ def main(argv=None):
     for tol in args.tols:
         gen.set_params(generation_tol=tol)
         start = time.perf_counter()
-        samples, labels = gen.sample(args.n_samples, random_state=0)
+        samples, labels = gen.sample(args.n_samples, init="normal", random_state=0)
         seconds = time.perf_counter() - start
         reference = samples if reference is None else reference
         rows.append({"generation_tol": tol, "seconds": seconds,

@@ -193,7 +193,8 @@ def deepity_first_adam_step(grad, lr, batch, beta_2=0.999):
 def make_pc(args, batch_size, **kwargs):
     """The PC MLP of the correctness and throughput runs: tanh, squared error,
     ``args.mlp_steps`` steps, every row relaxed for all of them."""
-    params = dict(activation="tanh", inference="alternating", n_inference_steps=args.mlp_steps,
+    params = dict(activation="tanh", input_activation=None, weight_decay=0.0,
+                  inference="alternating", n_inference_steps=args.mlp_steps,
                   inference_rate=args.mlp_rate, inference_tol=0.0, loss="squared_error",
                   feedback="tied", fit_intercept=True, solver="adam",
                   learning_rate_init=args.lr, batch_size=batch_size, shuffle=False, max_iter=1)

@@ -29,7 +29,8 @@ warnings.simplefilter("ignore", ConvergenceWarning)
 def linear_net(hidden, weight_decay, activity_decay, *, seed, epochs, **params):
     """A bias-free linear PC network as in sections 3-4."""
     return PCGenerator(hidden_layer_sizes=hidden, activation="identity", feedback="tied",
-                       weight_decay=weight_decay, activity_decay=activity_decay,
+                       fit_intercept=False, loss="squared_error", n_inference_steps=20,
+                       inference_tol=0.0, weight_decay=weight_decay, activity_decay=activity_decay,
                        max_iter=epochs, batch_size=20, learning_rate_init=0.01,
                        n_iter_no_change=epochs, random_state=seed, **params)
 
@@ -42,7 +43,7 @@ def fig5(quick):
     for name, wd, ax in (("PC-nondecay", 0.0, 0.0), ("PC-decay", 0.05, 0.05)):
         gen = linear_net((), wd, ax, seed=0, epochs=50 if quick else 300,
                          n_generation_steps=2000, generation_rate=0.1).fit(X, y)
-        X_gen, y_gen = gen.sample(300, random_state=1)
+        X_gen, y_gen = gen.sample(300, init="normal", random_state=1)
         distance = np.linalg.norm(X_gen - centroids[y_gen], axis=1)
         rows[name] = {"mean_distance_to_centroid": float(distance.mean()),
                       "mean_std_of_samples": float(np.mean(
@@ -68,7 +69,7 @@ def table1(quick):
                 gen.coefs_ = [rng.normal(0, 1 / (2 * np.sqrt(m.shape[0])), m.shape)
                               for m in gen.coefs_]
                 gen.feedback_coefs_ = [m.T for m in gen.coefs_]
-            X_gen, y_gen = gen.sample(300, random_state=1)
+            X_gen, y_gen = gen.sample(300, init="normal", random_state=1)
             row[f"activity_decay={ax}"] = float(np.mean(
                 [X_gen[y_gen == c].std(axis=0).mean() for c in range(3)]))
         rows[name] = row
@@ -109,10 +110,14 @@ def mnist_generation(quick, hidden, n_train, n_nets, epochs, rows):
         cosines, accuracies, seconds = [], [], []
         for seed in range(n_nets):
             start = time.perf_counter()
-            gen = PCGenerator(hidden_layer_sizes=hidden, activation="tanh", weight_decay=wd,
-                              activity_decay=0.05 if wd else 0.0, batch_size=100,
-                              max_iter=epochs, n_iter_no_change=epochs, random_state=seed,
-                              **params).fit(X, y)
+            # the paper's network (tanh below the output, the input included, linear top,
+            # no biases), which the estimator's defaults no longer are
+            paper = dict(hidden_layer_sizes=hidden, activation="tanh", input_activation=None,
+                         fit_intercept=False, loss="squared_error", n_inference_steps=20,
+                         inference_tol=0.0, weight_decay=wd,
+                         activity_decay=0.05 if wd else 0.0, batch_size=100,
+                         max_iter=epochs, n_iter_no_change=epochs, random_state=seed)
+            gen = PCGenerator(**{**paper, **params}).fit(X, y)
             classes = gen.classes_
             cosines.extend(cosine_to_class_means(gen.generate(classes), classes, X, y))
             accuracies.append(gen.score(X_test, y_test))

@@ -43,7 +43,11 @@ def main(output=None, mnist=False):
     titles = ["class means"]
     for name, weight_decay, activity_decay in (("PC-nondecay", 0.0, 0.0),
                                                ("PC-decay", 0.05, 0.05)):
+        # the paper's network: tanh on every layer below the output, the input included,
+        # linear top prediction, no biases
         gen = PCGenerator(hidden_layer_sizes=hidden, weight_decay=weight_decay,
+                          activation="tanh", input_activation=None, fit_intercept=False,
+                          loss="squared_error", n_inference_steps=20, inference_tol=0.0,
                           activity_decay=activity_decay, max_iter=100, batch_size=50,
                           random_state=0).fit(X, y)
         generated = gen.generate(classes)

@@ -36,7 +36,9 @@ def main(output=None):
     X = X / 16
     decays = {"weight_decay": [0.0, 0.01, 0.05], "activity_decay": [0.0, 0.01, 0.05]}
     search = GridSearchCV(
-        PCGenerator(hidden_layer_sizes=(32,), max_iter=30, batch_size=50,
+        PCGenerator(hidden_layer_sizes=(32,), max_iter=30, batch_size=50, activation="tanh",
+                    input_activation=None, fit_intercept=False, loss="squared_error",
+                    n_inference_steps=20, inference_tol=0.0,
                     n_generation_steps=300, random_state=0),
         decays, scoring={"accuracy": "accuracy", "generation": make_generation_scorer()},
         refit=False, cv=3).fit(X, y)

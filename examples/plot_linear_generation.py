@@ -31,8 +31,10 @@ def main(output=None):
         gen = PCGenerator(hidden_layer_sizes=(), activation="identity", weight_decay=decay,
                           activity_decay=decay, max_iter=300, batch_size=20,
                           learning_rate_init=0.01, n_iter_no_change=300,
+                          fit_intercept=False, loss="squared_error", n_inference_steps=20,
+                          inference_tol=0.0,
                           n_generation_steps=2000, random_state=0).fit(X, y)
-        X_gen, y_gen = gen.sample(300, random_state=1)
+        X_gen, y_gen = gen.sample(300, init="normal", random_state=1)
         distance = np.linalg.norm(X_gen - centroids[y_gen], axis=1).mean()
         for label, color in ((0, "tab:red"), (1, "tab:orange")):
             ax.scatter(*X[y == label, :2].T, s=8, color=color, alpha=0.5,

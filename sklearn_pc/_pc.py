@@ -2,8 +2,10 @@
 
 ``_BasePCNetwork`` holds what every such estimator shares: the weights, the
 hooks of the one training loop (:mod:`sklearn_pc._base`), the divergence
-checks and the discriminative sweep.  Subclasses only choose the targets and what
-the public methods return.
+checks and the discriminative sweep.  ``_BasePC`` adds the labels and the
+discriminative mode; :class:`PCClassifier` and :class:`PCGenerator` are its
+siblings, differing in their defaults, in what ``transform`` returns and in
+the generative mode of the latter.
 """
 
 import warnings
@@ -26,8 +28,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._chunks import row_chunks
 from ._core._activations import ACTIVATIONS
-from ._core._learning import (OPTIMIZERS, gradient_factors, local_gradients,
-                              parameter_regions, parameters)
+from ._core._learning import (OPTIMIZERS, decay_penalty, gradient_factors,
+                              local_gradients, parameter_regions, parameters)
 from ._core._network import PCNetwork
 from ._core._relaxation import SCHEDULES, has_diverged, relax
 from ._core._threads import map_parts, map_row_blocks, row_parallelism
@@ -47,6 +49,7 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "input_activation": [None, StrOptions(set(ACTIVATIONS))],
         "inference": [StrOptions(set(SCHEDULES))],
         "n_inference_steps": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "inference_rate": [Interval(Real, 0, None, closed="neither")],
@@ -71,13 +74,15 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
     }
 
     @abstractmethod
-    def __init__(self, hidden_layer_sizes, activation, inference, n_inference_steps,
+    def __init__(self, hidden_layer_sizes, activation, input_activation, inference,
+                 n_inference_steps,
                  inference_rate, inference_tol, weight_decay, feedback, fit_intercept, loss, solver,
                  learning_rate_init, momentum, batch_size, max_iter, tol, shuffle,
                  early_stopping, validation_fraction, n_iter_no_change, warm_start,
                  random_state, verbose):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.input_activation = input_activation
         self.inference = inference
         self.n_inference_steps = n_inference_steps
         self.inference_rate = inference_rate
@@ -122,6 +127,10 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         return self.n_inference_steps
 
     # -- the network -----------------------------------------------------------
+    def _input_activation(self):
+        """``input_activation``, with None resolved to ``activation``."""
+        return self.activation if self.input_activation is None else self.input_activation
+
     def _inference_tol(self):
         """The early-exit tolerance the relaxation uses: euler ignores ``inference_tol``."""
         return self.inference_tol if self.inference == "alternating" else 0.0
@@ -171,16 +180,22 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         self.n_layers_ = len(layer_sizes)
         self._initial_energy = None
 
-    def _network(self):
-        """The fitted arrays, seen as a :class:`PCNetwork` (no copy)."""
-        n_weight_layers = len(self.coefs_)
+    def _network(self, top=None):
+        """The fitted arrays, seen as a :class:`PCNetwork` (no copy).
+
+        ``top`` (a layer index) keeps the layers ``0 .. top`` only, with a
+        linear prediction of ``x[top]`` when it is below the output layer.
+        """
+        n_weight_layers = len(self.coefs_) if top is None else top
+        output = ("softmax" if self.loss == "log_loss" and n_weight_layers == len(self.coefs_)
+                  else "identity")
         return PCNetwork(
-            self.coefs_,
-            self.intercepts_ if self.fit_intercept else None,
-            None if self.feedback == "tied" else self.feedback_coefs_,
-            [self.activation] * n_weight_layers,
+            self.coefs_[:n_weight_layers],
+            self.intercepts_[:n_weight_layers] if self.fit_intercept else None,
+            None if self.feedback == "tied" else self.feedback_coefs_[:n_weight_layers],
+            [self._input_activation()] + [self.activation] * (n_weight_layers - 1),
             np.ones(n_weight_layers + 1),
-            output="softmax" if self.loss == "log_loss" else "identity",
+            output=output,
         )
 
     def _row_bytes(self, copies):
@@ -207,7 +222,10 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         batch's gradient factors.  The update then runs in as many parts,
         each computing and applying the gradients of its own share of the
         weights from the whole batch (``_learning.parameter_regions``).
-        Returns the summed energy of the batch at its relaxed states.
+        Returns the batch's share of the objective the update descends: the
+        summed energy at its relaxed states plus ``n_samples`` times the
+        weight-decay penalty (``_learning.decay_penalty``), both at the
+        weights before the update.
         """
         n_samples, dtype = X.shape[0], network.dtype
         n_steps = self._n_inference_steps()
@@ -248,8 +266,11 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
                 f"The PC relaxation diverged at epoch {self.n_iter_ + 1}: its energy rose "
                 f"from {initial:.3g} to {energy:.3g}. Lower inference_rate (now "
                 f"{self.inference_rate}).")
+        forward_decay, feedback_decay = decays
+        penalty = decay_penalty(network, forward_decay=forward_decay,
+                                feedback_decay=feedback_decay)
         self._update_weights(network, params, factors, decays, len(blocks), workspace)
-        return energy
+        return energy + n_samples * penalty
 
     def _update_weights(self, network, params, factors, decays, n_parts, workspace):
         """One optimizer step from a batch's gradient ``factors``, in ``n_parts``
@@ -309,197 +330,11 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         return tags
 
 
-class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                   _BasePCNetwork):
-    """Discriminative predictive-coding network trained with local learning rules.
-
-    Predictions flow up (``mu[l+1] = sigma(x[l]) M[l] + b[l]``), errors
-    ``eps = (x - mu) / nu`` settle while the input is clamped to ``X`` and the
-    top layer to the one-hot target, and the weights then follow the local
-    Hebbian rules of Whittington & Bogacz (2017) as written by Sun & Orchard
-    (2020), eq 2.3, 2.9, 2.10.  At inference the input alone is clamped; the
-    equilibrium of that mode equals the bottom-up sweep (all errors zero,
-    Sun & Orchard section 2.3), which ``predict`` computes directly.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or array-like of int, default=(600, 600)
-        Sizes of the hidden layers (an int: one hidden layer of that size);
-        ``()`` gives the two-layer (linear-readout) network of Sun & Orchard
-        section 3.
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation ``sigma`` applied to every layer below the output, the
-        input layer included (as in the paper, whose MNIST networks use
-        ``"tanh"``; ``"relu"`` leaves inputs in [0, 1] unchanged and learns
-        faster on them).
-    inference : {"alternating", "euler"}, default="alternating"
-        How the clamped network is relaxed during training: Whittington &
-        Bogacz's accelerated method (errors at equilibrium, then one large
-        state step) or continuous-time Euler integration of states and error
-        units (eq 2.2, 2.3).
-    n_inference_steps : int or "auto", default="auto"
-        Number of state updates per batch.  Training starts the relaxation
-        from the bottom-up sweep, where every error but the output's is zero;
-        the output error then reaches one more hidden layer per step, so a
-        layer's weights learn only once ``n_inference_steps`` is at least
-        the number of hidden layers above it.  ``"auto"`` takes one step more
-        than there are hidden layers: each layer gets its error, and with
-        small steps the updates are close to backpropagation's (Whittington
-        & Bogacz 2017; Song et al. 2020), which trains fastest.  Fully
-        settled states (tens of steps at rate 0.1) give the paper's
-        equilibrium updates; its Euler runs use ``duration / dt`` steps
-        (e.g. 4 s / 1 ms = 4000).
-    inference_rate : float, default=0.1
-        Step size relative to the time constant, ``dt / tau``.  The
-        alternating method is stable for rates up to about 0.5; Euler
-        simulations use small rates (paper: 0.001 / 0.05 = 0.02).
-    inference_tol : float, default=1e-2
-        Per-sample early exit of the ``"alternating"`` relaxation: a sample
-        stops relaxing once the largest component of its state update
-        ``dx`` is at most ``inference_tol`` (it has settled), and leaves the
-        batch, so samples the network already fits cost one product less
-        per step.  Each sample's stop depends on that sample alone.  ``0``
-        relaxes every sample for ``n_inference_steps``; ignored by
-        ``inference="euler"``.
-    weight_decay : float, default=0.0
-        Decay ``lambda_M = lambda_W`` of forward and feedback weights during
-        training (eq 3.12); the PC-decay procedure of the paper uses 0.05.
-    feedback : {"tied", "separate"}, default="tied"
-        ``"tied"`` uses ``W = M.T``, which makes relaxation exact gradient
-        descent on the energy.  ``"separate"`` learns feedback weights ``W``
-        with eq 2.10 from their own random start (the paper's asymmetric
-        network): since ``W`` and ``M.T`` receive the same Hebbian update,
-        only weight decay removes their initial difference, so use it with
-        ``weight_decay > 0``; without decay the relaxation can become
-        unstable on deep networks.
-    fit_intercept : bool, default=True
-        Whether predictions carry a learned bias (the paper's networks have
-        none).
-    loss : {"log_loss", "squared_error"}, default="log_loss"
-        ``"log_loss"`` passes the top prediction through a softmax: the top
-        error ``y - softmax(z)`` is then the cross-entropy gradient, the same
-        local rules descend the log-loss (as MLPClassifier does), and
-        ``predict_proba`` returns the settled probabilities.
-        ``"squared_error"`` is the paper's Gaussian energy with a linear top
-        prediction (less accurate on MNIST: 95.3 % against 97.7 % for a
-        784-600-600-10 tanh network with 80 relaxation steps, 10 epochs, in
-        the project's benchmarks).
-    solver : {"adam", "sgd"}, default="adam"
-        Optimizer applying the local updates.  ``"sgd"`` with ``momentum=0``
-        is the Euler discretisation of eq 2.9 with ``learning_rate_init =
-        dt / gamma``.
-    learning_rate_init : float, default=0.001
-        Learning rate of the optimizer.
-    momentum : float, default=0.9
-        Nesterov momentum of ``"sgd"``; ignored by ``"adam"``.
-    batch_size : int or "auto", default="auto"
-        Samples per weight update; ``"auto"`` is ``min(200, n_samples)``.
-        Updates average the local rule over the batch.
-    max_iter : int, default=30
-        Maximum number of epochs.
-    tol : float, default=1e-4
-        Minimum improvement of the training energy (or of the validation
-        accuracy with ``early_stopping``) that resets the patience counter.
-    shuffle : bool, default=True
-        Whether to shuffle samples every epoch.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when its
-        accuracy stops improving; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
-    n_iter_no_change : int, default=10
-        Patience, in epochs, of the stopping rule.
-    warm_start : bool, default=False
-        Continue from the previous weights when ``fit`` is called again.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split.
-    verbose : bool, default=False
-        Print the energy per epoch.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    coefs_ : list of ndarray
-        Forward weights ``M[l]`` of shape ``(n_l, n_{l+1})``.
-    intercepts_ : list of ndarray
-        Biases of the predictions (zeros when ``fit_intercept=False``).
-    feedback_coefs_ : list of ndarray
-        Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)`` (views of
-        ``coefs_`` transposed when ``feedback="tied"``).
-    loss_ : float
-        Mean energy per sample at the relaxed states of the last epoch.
-    loss_curve_ : list of float
-        ``loss_`` after each epoch.
-    best_loss_ : float or None
-        Lowest ``loss_`` seen (None with early stopping).
-    validation_scores_ : list of float or None
-        Held-out accuracy per epoch with early stopping.
-    best_validation_score_ : float or None
-        Best held-out accuracy with early stopping.
-    n_iter_ : int
-        Number of epochs run.
-    t_ : int
-        Number of training samples seen.
-    n_layers_ : int
-        Number of layers of states, input and output included.
-    n_features_in_ : int
-        Number of input features.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Input feature names, when ``X`` has string column names.
-
-    See Also
-    --------
-    sklearn.neural_network.MLPClassifier : the backprop network of the same shape.
-
-    Notes
-    -----
-    Diverging dynamics raise a ``FloatingPointError`` naming the parameter to
-    lower (``inference_rate`` or ``learning_rate_init``), and a failed fit
-    leaves the estimator as it was.  Inference runs in chunks of rows sized
-    by scikit-learn's ``working_memory`` (``sklearn.config_context``), so its
-    memory is bounded whatever the number of samples.
-
-    References
-    ----------
-    Whittington, J. C. R. & Bogacz, R. (2017). An approximation of the error
-    backpropagation algorithm in a predictive coding network with local
-    Hebbian synaptic plasticity. Neural Computation 29(5).
-
-    Sun, W. & Orchard, J. (2020). A predictive-coding network that is both
-    discriminative and generative. Neural Computation 32(10).
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from sklearn.model_selection import train_test_split
-    >>> from sklearn_pc import PCClassifier
-    >>> X, y = load_digits(return_X_y=True)
-    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
-    >>> clf = PCClassifier(hidden_layer_sizes=(100,), random_state=0).fit(X_train, y_train)
-    >>> clf.score(X_test, y_test) > 0.95
-    True
-    """
-
-    _parameter_constraints = dict(_BasePCNetwork._parameter_constraints)
-
-    def __init__(self, hidden_layer_sizes=(600, 600), activation="relu", *,
-                 inference="alternating", n_inference_steps="auto", inference_rate=0.1,
-                 inference_tol=1e-2, weight_decay=0.0, feedback="tied", fit_intercept=True,
-                 loss="log_loss", solver="adam",
-                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=30,
-                 tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, inference=inference,
-            n_inference_steps=n_inference_steps, inference_rate=inference_rate,
-            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback,
-            fit_intercept=fit_intercept,
-            loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
-            batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
-            random_state=random_state, verbose=verbose)
+class _BasePC(ClassifierMixin, _BasePCNetwork):
+    """What PCClassifier and PCGenerator share: one-hot targets clamped at the top,
+    ``fit`` / ``partial_fit``, and the discriminative mode (``predict``,
+    ``predict_proba``, ``decision_function``).  The public estimators are
+    siblings that differ in their defaults and in what ``transform`` returns."""
 
     def _encode_targets(self, y, *, reset, classes=None):
         if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
@@ -507,7 +342,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
                              "use labels of one type.")
         target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multiclass"):
-            raise ValueError(f"PCClassifier supports binary and multiclass targets, "
+            raise ValueError(f"{type(self).__name__} supports binary and multiclass targets, "
                              f"got {target_type!r} targets.")
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
@@ -541,7 +376,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
 
         Returns
         -------
-        self : PCClassifier
+        self : object
             The fitted estimator.
         """
         return self._fit(X, y, incremental=False)
@@ -562,7 +397,7 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
 
         Returns
         -------
-        self : PCClassifier
+        self : object
             The updated estimator.
         """
         if not hasattr(self, "coefs_") and classes is None:
@@ -633,6 +468,220 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         scores = self._output(X)
         return scores if self.loss == "log_loss" else softmax(scores)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
+    """Discriminative predictive-coding network trained with local learning rules.
+
+    Predictions flow up (``mu[l+1] = sigma(x[l]) M[l] + b[l]``), errors
+    ``eps = (x - mu) / nu`` settle while the input is clamped to ``X`` and the
+    top layer to the one-hot target, and the weights then follow the local
+    Hebbian rules of Whittington & Bogacz (2017) as written by Sun & Orchard
+    (2020), eq 2.3, 2.9, 2.10.  At inference the input alone is clamped; the
+    equilibrium of that mode equals the bottom-up sweep (all errors zero,
+    Sun & Orchard section 2.3), which ``predict`` computes directly.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or array-like of int, default=(100,)
+        Sizes of the hidden layers (an int: one hidden layer of that size, as
+        MLPClassifier; the paper's MNIST network is ``(600, 600)``);
+        ``()`` gives the two-layer (linear-readout) network of Sun & Orchard
+        section 3.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation ``sigma`` of the hidden layers.
+    input_activation : {"identity", "tanh", "logistic", "relu"} or None, \
+            default="identity"
+        Activation of the input layer, ``sigma_0`` in ``mu[1] = sigma_0(x[0])
+        M[0] + b[0]``.  ``"identity"`` predicts from the inputs themselves, as
+        MLPClassifier does, so standardised features keep their sign; None
+        uses ``activation``, as the paper does (whose MNIST networks apply
+        ``"tanh"`` to the pixels).  A ReLU on the input layer discards every
+        negative value of standardised features, and a tanh squashes them.
+    inference : {"alternating", "euler"}, default="alternating"
+        How the clamped network is relaxed during training: Whittington &
+        Bogacz's accelerated method (errors at equilibrium, then one large
+        state step) or continuous-time Euler integration of states and error
+        units (eq 2.2, 2.3).
+    n_inference_steps : int or "auto", default="auto"
+        Number of state updates per batch.  Training starts the relaxation
+        from the bottom-up sweep, where every error but the output's is zero;
+        the output error then reaches one more hidden layer per step, so a
+        layer's weights learn only once ``n_inference_steps`` is at least
+        the number of hidden layers above it.  ``"auto"`` takes one step more
+        than there are hidden layers: each layer gets its error, and with
+        small steps the updates are close to backpropagation's (Whittington
+        & Bogacz 2017; Song et al. 2020), which trains fastest.  Fully
+        settled states (tens of steps at rate 0.1) give the paper's
+        equilibrium updates; its Euler runs use ``duration / dt`` steps
+        (e.g. 4 s / 1 ms = 4000).
+    inference_rate : float, default=0.1
+        Step size relative to the time constant, ``dt / tau``.  The
+        alternating method is stable for rates up to about 0.5; Euler
+        simulations use small rates (paper: 0.001 / 0.05 = 0.02).
+    inference_tol : float, default=1e-2
+        Per-sample early exit of the ``"alternating"`` relaxation: a sample
+        stops relaxing once the largest component of its state update
+        ``dx`` is at most ``inference_tol`` (it has settled), and leaves the
+        batch, so samples the network already fits cost one product less
+        per step.  Each sample's stop depends on that sample alone.  ``0``
+        relaxes every sample for ``n_inference_steps``; ignored by
+        ``inference="euler"``.
+    weight_decay : float, default=0.001
+        Decay ``lambda_M = lambda_W`` of forward and feedback weights during
+        training (eq 3.12); the PC-decay procedure of the paper uses 0.05.
+        It enters ``loss_``, so training stops once that objective levels
+        off rather than running ``max_iter`` epochs.
+    feedback : {"tied", "separate"}, default="tied"
+        ``"tied"`` uses ``W = M.T``, which makes relaxation exact gradient
+        descent on the energy.  ``"separate"`` learns feedback weights ``W``
+        with eq 2.10 from their own random start (the paper's asymmetric
+        network): since ``W`` and ``M.T`` receive the same Hebbian update,
+        only weight decay removes their initial difference, so use it with
+        ``weight_decay > 0``; without decay the relaxation can become
+        unstable on deep networks.
+    fit_intercept : bool, default=True
+        Whether predictions carry a learned bias (the paper's networks have
+        none).
+    loss : {"log_loss", "squared_error"}, default="log_loss"
+        ``"log_loss"`` passes the top prediction through a softmax: the top
+        error ``y - softmax(z)`` is then the cross-entropy gradient, the same
+        local rules descend the log-loss (as MLPClassifier does), and
+        ``predict_proba`` returns the settled probabilities.
+        ``"squared_error"`` is the paper's Gaussian energy with a linear top
+        prediction (less accurate on MNIST: 95.3 % against 97.7 % for a
+        784-600-600-10 tanh network with 80 relaxation steps, 10 epochs, in
+        the project's benchmarks).
+    solver : {"adam", "sgd"}, default="adam"
+        Optimizer applying the local updates.  ``"sgd"`` with ``momentum=0``
+        is the Euler discretisation of eq 2.9 with ``learning_rate_init =
+        dt / gamma``.
+    learning_rate_init : float, default=0.001
+        Learning rate of the optimizer.
+    momentum : float, default=0.9
+        Nesterov momentum of ``"sgd"``; ignored by ``"adam"``.
+    batch_size : int or "auto", default="auto"
+        Samples per weight update; ``"auto"`` is ``min(200, n_samples)``.
+        Updates average the local rule over the batch.
+    max_iter : int, default=500
+        Maximum number of epochs; training usually stops earlier, once
+        ``loss_`` stops improving by ``tol``.
+    tol : float, default=1e-4
+        Minimum improvement of the training energy (or of the validation
+        accuracy with ``early_stopping``) that resets the patience counter.
+    shuffle : bool, default=True
+        Whether to shuffle samples every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its
+        accuracy stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    warm_start : bool, default=False
+        Continue from the previous weights when ``fit`` is called again.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split.
+    verbose : bool, default=False
+        Print the energy per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        Forward weights ``M[l]`` of shape ``(n_l, n_{l+1})``.
+    intercepts_ : list of ndarray
+        Biases of the predictions (zeros when ``fit_intercept=False``).
+    feedback_coefs_ : list of ndarray
+        Feedback weights ``W[l]`` of shape ``(n_{l+1}, n_l)`` (views of
+        ``coefs_`` transposed when ``feedback="tied"``).
+    loss_ : float
+        The objective the weight updates descend, averaged over the last
+        epoch's batches: the mean energy per sample at the relaxed states plus
+        the weight-decay penalty ``lambda_M / 2 sum_l ||M[l]||^2`` (and
+        ``lambda_W / 2 sum_l ||W[l]||^2`` with ``feedback="separate"``), both
+        at the weights before each batch's update.  ``tol`` and
+        ``n_iter_no_change`` stop training on it.
+    loss_curve_ : list of float
+        ``loss_`` after each epoch.
+    best_loss_ : float or None
+        Lowest ``loss_`` seen (None with early stopping).
+    validation_scores_ : list of float or None
+        Held-out accuracy per epoch with early stopping.
+    best_validation_score_ : float or None
+        Best held-out accuracy with early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen.
+    n_layers_ : int
+        Number of layers of states, input and output included.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Input feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : the backprop network of the same shape.
+
+    Notes
+    -----
+    Diverging dynamics raise a ``FloatingPointError`` naming the parameter to
+    lower (``inference_rate`` or ``learning_rate_init``), and a failed fit
+    leaves the estimator as it was.  Inference runs in chunks of rows sized
+    by scikit-learn's ``working_memory`` (``sklearn.config_context``), so its
+    memory is bounded whatever the number of samples.
+
+    References
+    ----------
+    Whittington, J. C. R. & Bogacz, R. (2017). An approximation of the error
+    backpropagation algorithm in a predictive coding network with local
+    Hebbian synaptic plasticity. Neural Computation 29(5).
+
+    Sun, W. & Orchard, J. (2020). A predictive-coding network that is both
+    discriminative and generative. Neural Computation 32(10).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn_pc import PCClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = PCClassifier(hidden_layer_sizes=(100,), random_state=0).fit(X_train, y_train)
+    >>> clf.score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints = dict(_BasePC._parameter_constraints)
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
+                 input_activation="identity", inference="alternating",
+                 n_inference_steps="auto", inference_rate=0.1,
+                 inference_tol=1e-2, weight_decay=0.001, feedback="tied", fit_intercept=True,
+                 loss="log_loss", solver="adam",
+                 learning_rate_init=0.001, momentum=0.9, batch_size="auto", max_iter=500,
+                 tol=1e-4, shuffle=True, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=False):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            input_activation=input_activation, inference=inference,
+            n_inference_steps=n_inference_steps, inference_rate=inference_rate,
+            inference_tol=inference_tol, weight_decay=weight_decay, feedback=feedback,
+            fit_intercept=fit_intercept,
+            loss=loss, solver=solver, learning_rate_init=learning_rate_init, momentum=momentum,
+            batch_size=batch_size, max_iter=max_iter, tol=tol, shuffle=shuffle,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, warm_start=warm_start,
+            random_state=random_state, verbose=verbose)
+
     def transform(self, X):
         """Hidden representation: the activity ``sigma(x[L-1])`` of the last hidden layer.
 
@@ -655,9 +704,3 @@ class PCClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     def _n_features_out(self):
         """Number of units returned by :meth:`transform`."""
         return self.coefs_[-1].shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
-        tags.classifier_tags.multi_label = False
-        return tags

@@ -23,8 +23,9 @@ def digits():
 
 
 def small(**params):
+    # no weight decay: some tests check that weights without an error do not move
     defaults = dict(hidden_layer_sizes=(16,), n_inference_steps=5, max_iter=20, batch_size=32,
-                    learning_rate_init=0.003, random_state=0)
+                    learning_rate_init=0.003, weight_decay=0.0, random_state=0)
     return PCClassifier(**{**defaults, **params})
 
 
@@ -267,3 +268,34 @@ def test_inference_tol_stops_settled_samples(digits):
         np.testing.assert_array_equal(a, b)
     euler = small(**params, inference="euler", inference_tol=1e9).fit(X_train, y_train)
     assert not np.array_equal(euler.coefs_[0], initial.coefs_[0])  # ignored by euler
+
+
+def test_input_layer_is_linear_by_default(digits):
+    """With the default linear input layer the first prediction is X M + b; with
+    input_activation=None a ReLU network applies the ReLU to the inputs too, so it cannot
+    tell standardised features from their positive parts."""
+    X_train, _, y_train, _ = digits
+    X = (X_train - X_train.mean(axis=0)) / (X_train.std(axis=0) + 1e-9)
+    linear = small(hidden_layer_sizes=(8,), max_iter=2).fit(X, y_train)
+    assert linear.get_params()["input_activation"] == "identity"
+    expected = np.maximum(X @ linear.coefs_[0] + linear.intercepts_[0], 0.0)
+    np.testing.assert_allclose(linear.transform(X), expected, atol=1e-12)
+    assert not np.allclose(linear.transform(X), linear.transform(np.maximum(X, 0.0)))
+    paper = small(hidden_layer_sizes=(8,), max_iter=2, input_activation=None).fit(X, y_train)
+    np.testing.assert_array_equal(paper.transform(X), paper.transform(np.maximum(X, 0.0)))
+
+
+def test_defaults_stop_before_max_iter_behind_a_standard_scaler():
+    """At its defaults the classifier stops on its objective, without a ConvergenceWarning,
+    on standardised breast_cancer."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        pipe = make_pipeline(StandardScaler(), PCClassifier(random_state=0)).fit(X, y)
+    clf = pipe[-1]
+    assert clf.n_iter_ < clf.max_iter

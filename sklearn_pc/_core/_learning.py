@@ -122,6 +122,23 @@ def local_gradients(network, factors, *, forward_decay=0.0, feedback_decay=0.0,
     return coef_grads + intercept_grads + feedback_grads
 
 
+def decay_penalty(network, *, forward_decay=0.0, feedback_decay=0.0):
+    """The weight-decay term of the objective that :func:`local_gradients` descends.
+
+    ``lambda_M / 2 sum_l ||M[l]||^2``, plus ``lambda_W / 2 sum_l ||W[l]||^2``
+    when the feedback weights are learned separately (tied feedback weights
+    are ``M.T`` and take no decay of their own).  Its gradient is the decay
+    part of :func:`local_gradients`, so the mean energy per sample plus this
+    penalty is the objective the updates descend.
+    """
+    penalty = 0.0
+    if forward_decay:
+        penalty += 0.5 * forward_decay * sum(float(np.vdot(m, m)) for m in network.coefs)
+    if feedback_decay and not network.tied:
+        penalty += 0.5 * feedback_decay * sum(float(np.vdot(w, w)) for w in network.feedback)
+    return penalty
+
+
 def parameters(network):
     """The learned arrays of ``network``, in the order of :func:`local_gradients`."""
     params = list(network.coefs)
