@@ -20,7 +20,7 @@ Hooks (``targets`` is what a batch trains against, None for the autoencoders;
     _batch_trainer(batch_size)                  context manager yielding
                                                 train(X, targets, rng, progress) -> summed loss
     _validation_score(X_val, labels_val)        higher is better
-    _end_epoch(n_samples), _finish(X, rng, incremental)
+    _end_epoch(n_samples), _finish(X, targets, rng, incremental)
     _ARRAYS                                     names restored from the best epoch
     _LOSS_NAME                                  how verbose names the loss
 """
@@ -68,8 +68,9 @@ class _StochasticTrainingMixin:
     def _end_epoch(self, n_samples):
         """Per-epoch statistics of a family."""
 
-    def _finish(self, X, rng, *, incremental):
-        """Work after the epochs (the autoencoders' prior)."""
+    def _finish(self, X, targets, rng, *, incremental):
+        """Work after the epochs on all the training rows of the call (the autoencoders'
+        prior, PCGenerator's class-conditional hidden states)."""
 
     def _snapshot_arrays(self):
         """Copies of the fitted arrays, kept from the best validation epoch."""
@@ -111,7 +112,7 @@ class _StochasticTrainingMixin:
         X = X.astype(dtype, copy=False)
         if targets is not None:
             targets = targets.astype(dtype, copy=False)
-        X_all = X
+        X_all, targets_all = X, targets
         validation = None
         if self.early_stopping and not incremental:
             X, targets, labels, validation = self._split_validation(X, targets, labels, rng)
@@ -143,7 +144,7 @@ class _StochasticTrainingMixin:
         if validation is not None:
             self._restore_arrays(self._best_arrays)
             del self._best_arrays
-        self._finish(X_all, rng, incremental=incremental)
+        self._finish(X_all, targets_all, rng, incremental=incremental)
         return self
 
     def _split_validation(self, X, targets, labels, rng):

@@ -351,21 +351,14 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         return self.inverse_transform(self._one_hot(np.asarray(y).reshape(-1)))
 
     # -- the class-conditional Gaussian of the hidden states ------------------------
-    def _check_training_data(self, X, y, *, reset, classes, incremental):
-        X, Y, labels = super()._check_training_data(X, y, reset=reset, classes=classes,
-                                                     incremental=incremental)
-        self._training_targets = Y
-        return X, Y, labels
-
     def _hidden_layer(self):
         """The layer ``sample`` draws: the top hidden one (the output without one)."""
         return max(len(self.coefs_) - 1, 1)
 
-    def _finish(self, X, rng, *, incremental):
+    def _finish(self, X, targets, rng, *, incremental):
         """Fit (``fit``) or update (``partial_fit``) the Gaussian of each class's
         hidden states at the discriminative equilibrium."""
-        classes = np.argmax(self._training_targets, axis=1)
-        del self._training_targets
+        classes = np.argmax(targets, axis=1)
         hidden = self._feedforward(X, self._hidden_layer()).astype(np.float64)
         n_classes, n_units = self.classes_.shape[0], hidden.shape[1]
         counts = np.bincount(classes, minlength=n_classes).astype(np.float64)

@@ -123,7 +123,7 @@ class _GaussianMixturePriorMixin:
     def _initialize_arrays(self, X, targets, rng):
         self._initialize(X.shape[1], X.dtype, rng)
 
-    def _finish(self, X, rng, *, incremental):
+    def _finish(self, X, targets, rng, *, incremental):
         """``fit`` ends with the prior; ``partial_fit`` drops it (see :meth:`fit_prior`)."""
         if incremental:
             self._drop_prior()
