@@ -160,17 +160,25 @@ def _fill_docstring(cls):
 _LOSS_GROWTH = 1e4
 
 
-def _bce_from_logits(X, logits):
-    """Per row, ``sum_d softplus(l_d) - x_d l_d`` (the BCE of ``sigmoid(l)``)."""
+def _bce_from_logits(X, logits, observed=None):
+    """Per row, ``sum_d softplus(l_d) - x_d l_d`` (the BCE of ``sigmoid(l)``), the
+    sum over the ``observed`` entries only when given."""
     out = np.logaddexp(0, logits)
     out -= X * logits
+    if observed is not None:
+        out *= observed
     return out.sum(axis=1)
 
 
-def _gaussian_nll(X, means):
-    """Per row, ``||x - m||^2 / 2 + D log(2 pi) / 2``."""
+def _gaussian_nll(X, means, observed=None):
+    """Per row, ``||x - m||^2 / 2 + D log(2 pi) / 2``; with ``observed``, the sum
+    over the observed entries and ``D`` their number."""
     residual = X - means
-    return 0.5 * np.einsum("ij,ij->i", residual, residual) + 0.5 * X.shape[1] * _LOG_2PI
+    if observed is None:
+        return 0.5 * np.einsum("ij,ij->i", residual, residual) + 0.5 * X.shape[1] * _LOG_2PI
+    residual *= observed
+    return (0.5 * np.einsum("ij,ij->i", residual, residual)
+            + 0.5 * np.count_nonzero(observed, axis=1) * _LOG_2PI)
 
 
 def _softplus(v):
@@ -252,9 +260,10 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
     def _draw_noise(self, n_samples, rng):
         """Training noise of one batch (None: deterministic)."""
 
-    def _loss_gradients(self, X, noise):
+    def _loss_gradients(self, X, noise, observed=None):
         """Mean loss of the batch ``X`` (penalty included) and its gradients in
-        the order of :meth:`_params`."""
+        the order of :meth:`_params`; the reconstruction term runs over the
+        ``observed`` entries only when given (``X`` 0 at the others)."""
         raise NotImplementedError
 
     # -- networks and hooks of the prior mixin ---------------------------------------
@@ -290,7 +299,8 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
                                for rows in row_chunks(X.shape[0], self._row_bytes())])
 
     def _prior_latents(self, X):
-        return self._encode(X)
+        """Codes of ``X``, its NaN filled in first as by :meth:`transform`."""
+        return self._encode(self._completed(*self._observed_entries(X)))
 
     def _output(self, logits):
         """The decoder's means from its linear output: ``sigmoid`` (Bernoulli), or
@@ -304,23 +314,26 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
                                for rows in row_chunks(Z.shape[0], self._row_bytes())])
 
     # -- shared pieces of the losses -----------------------------------------------------
-    def _reconstruction(self, X, Z):
+    def _reconstruction(self, X, Z, observed=None):
         """Mean reconstruction loss (BCE or Gaussian NLL) of decoding ``Z``
         against ``X`` plus the decoder penalty, the decoder's gradients and
         ``dL / dZ``.
 
         Both losses have the gradient ``g(l) - x`` in the linear output ``l``.
+        With ``observed`` (True at observed entries) both the loss and that
+        gradient are summed over the observed entries only.
         """
         decoder = self._decoder()
         logits, cache = decoder.forward(Z)
         n = X.shape[0]
         if self.likelihood == "bernoulli":
-            loss = float(_bce_from_logits(X, logits).sum()) / n
-            delta = expit(logits)
+            loss = float(_bce_from_logits(X, logits, observed).sum()) / n
         else:
-            loss = float(_gaussian_nll(X, logits).sum()) / n
-            delta = logits.copy()
+            loss = float(_gaussian_nll(X, logits, observed).sum()) / n
+        delta = expit(logits) if self.likelihood == "bernoulli" else logits.copy()
         delta -= X
+        if observed is not None:
+            delta *= observed
         delta /= n
         grads, delta_Z = decoder.backward(cache, delta)
         if self.weight_decay:
@@ -359,9 +372,14 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
                 f"Lower learning_rate_init (now {self.learning_rate_init}).")
 
     def _train_batch(self, X, rng):
-        """One update of the autoencoder; returns the batch's summed loss."""
+        """One update of the autoencoder; returns the batch's summed loss.
+
+        The NaN of ``X`` (missing entries) enter the encoder as 0 and are left
+        out of the reconstruction loss and its gradient.
+        """
+        X, observed = self._observed_entries(X)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, grads = self._loss_gradients(X, self._draw_noise(X.shape[0], rng))
+            loss, grads = self._loss_gradients(X, self._draw_noise(X.shape[0], rng), observed)
         self._checked(loss, grads, X)
         self._optimizer.update_params(self._params(), grads)
         return loss * X.shape[0]
@@ -378,9 +396,12 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         yield lambda X, targets, rng, progress: self._train_batch(X, rng)
 
     def _validation_score(self, X_val, labels):
-        """The held-out mean reconstruction log-likelihood (higher is better)."""
+        """The held-out mean reconstruction log-likelihood (higher is better) over
+        the observed entries, the missing ones filled in as by :meth:`reconstruct`."""
+        X_val, observed = self._observed_entries(X_val)
         return float(self._reconstruction_log_likelihood(
-            X_val, self._decode(self._encode(X_val))).mean())
+            X_val, self._decode(self._encode(self._completed(X_val, observed))),
+            observed).mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -597,10 +618,10 @@ class BackpropAutoencoder(_BaseBackpropAutoencoder):
     (3, 64)
     """
 
-    def _loss_gradients(self, X, noise):
+    def _loss_gradients(self, X, noise, observed=None):
         encoder = self._encoder()
         Z, cache = encoder.forward(X)
-        loss, decoder_grads, delta_Z = self._reconstruction(X, Z)
+        loss, decoder_grads, delta_Z = self._reconstruction(X, Z, observed)
         encoder_grads, _ = encoder.backward(cache, delta_Z)
         return loss, encoder_grads + decoder_grads
 
@@ -701,7 +722,7 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
     def _draw_noise(self, n_samples, rng):
         return rng.standard_normal((n_samples, self.n_components)).astype(self._model_dtype())
 
-    def _loss_gradients(self, X, noise):
+    def _loss_gradients(self, X, noise, observed=None):
         encoder = self._encoder()
         out, cache = encoder.forward(X)
         n, k = X.shape[0], self.n_components
@@ -714,7 +735,7 @@ class VariationalAutoencoder(_BaseBackpropAutoencoder):
             var = out.dtype.type(self.fixed_variance)
             log_var, sigma = np.log(var), np.sqrt(var)
         Z = mu + sigma * noise
-        loss, decoder_grads, delta_Z = self._reconstruction(X, Z)
+        loss, decoder_grads, delta_Z = self._reconstruction(X, Z, observed)
         kl = 0.5 * (mu * mu + var - log_var - 1)  # broadcast when the variance is fixed
         loss += float(np.sum(kl)) / n
         scale = out.dtype.type(1.0 / n)
@@ -860,10 +881,10 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
         grads, _ = discriminator.backward(cache, delta[:, None])
         return loss, grads
 
-    def _loss_gradients(self, X, noise):
+    def _loss_gradients(self, X, noise, observed=None):
         encoder, discriminator = self._encoder(), self._discriminator()
         Z, cache = encoder.forward(X)
-        loss, decoder_grads, delta_Z = self._reconstruction(X, Z)
+        loss, decoder_grads, delta_Z = self._reconstruction(X, Z, observed)
         n = X.shape[0]
         logits, d_cache = discriminator.forward(Z)
         weight = self.adversarial_weight
@@ -874,6 +895,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
         return loss, encoder_grads + decoder_grads
 
     def _train_batch(self, X, rng):
+        X, observed = self._observed_entries(X)
         Z_prior = self._draw_noise(X.shape[0], rng)
         with np.errstate(over="ignore", invalid="ignore"):
             codes = self._encoder().predict(X)
@@ -882,7 +904,7 @@ class AdversarialAutoencoder(_BaseBackpropAutoencoder):
         self._discriminator_optimizer.update_params(self._discriminator().params, d_grads)
         self._discriminator_total += d_loss * X.shape[0]
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, grads = self._loss_gradients(X, None)
+            loss, grads = self._loss_gradients(X, None, observed)
         self._checked(loss, grads, X)
         self._optimizer.update_params(self._params(), grads)
         return loss * X.shape[0]

@@ -381,8 +381,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         return self.weights_[0].dtype
 
     def _prior_latents(self, X):
-        """Settled top latents of ``X``, which fit the prior (the prior mixin's hook)."""
-        return self._settle(X)
+        """Settled top latents of ``X``, its NaN free, which fit the prior (the prior
+        mixin's hook)."""
+        return self._settle(*self._observed_entries(X))
 
     def _latent_sizes(self, n_features):
         """``latent_sizes``, with ``"auto"`` resolved for ``n_features`` inputs."""
@@ -512,11 +513,19 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         """Settle, check, apply the local updates; return the batch's summed loss.
 
         Row blocks settle in parallel; their gradients, computed with the
-        batch's size, sum to the batch's.
+        batch's size, sum to the batch's.  The NaN of ``x`` (missing entries)
+        settle freely, as in :meth:`complete`; the updates and the loss see
+        the observed entries only.
         """
+        x, observed = self._observed_entries(x)
+        if observed is not None:
+            observed = observed.astype(x.dtype)
+
         def settle_rows(rows):
-            states, _ = network.settle(x[rows], self.n_inference_steps)
-            grads, errors, mu0 = network.gradients(x[rows], states, n_samples=x.shape[0])
+            mine = None if observed is None else observed[rows]
+            states, _ = network.settle(x[rows], self.n_inference_steps, mine)
+            grads, errors, mu0 = network.gradients(x[rows], states, n_samples=x.shape[0],
+                                                   observed=mine)
             return states, errors, mu0, grads
 
         with np.errstate(over="ignore", invalid="ignore"):
@@ -531,7 +540,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         if network.covariances is not None and self.precision_learning_rate:
             network.update_covariances(errors, self.precision_learning_rate,
                                         self.min_variance)
-        return -float(self._reconstruction_log_likelihood(x, mu0).sum())
+        return -float(self._reconstruction_log_likelihood(x, mu0, observed).sum())
 
     # -- hooks of the training loop (sklearn_pc._base) ----------------------------
     def _is_initialized(self):
@@ -547,9 +556,11 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
             yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks)
 
     def _validation_score(self, X_val, labels):
-        """The held-out mean reconstruction log-likelihood (higher is better)."""
+        """The held-out mean reconstruction log-likelihood (higher is better), over
+        the observed entries, the missing ones settling freely."""
+        X_val, observed = self._observed_entries(X_val)
         return float(self._reconstruction_log_likelihood(
-            X_val, self._settle(X_val, output="mu0")).mean())
+            X_val, self._settle(X_val, observed, output="mu0"), observed).mean())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

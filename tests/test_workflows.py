@@ -100,10 +100,37 @@ def test_completion_through_a_pipeline_with_a_scaler(name):
 
 
 @pytest.mark.parametrize("name", sorted(autoencoders()))
-def test_fit_refuses_nan_with_a_clear_error(name):
-    holes, _ = right_half_missing(X_DIGITS)
-    with pytest.raises(ValueError, match="trains on complete data"):
+def test_fit_trains_on_incomplete_data(name):
+    """NaN in fit marks a missing entry: training runs, the caller's array is left as
+    it was, a row with no observed entry is left out, and fit_prior takes NaN too."""
+    holes = np.where(np.random.default_rng(0).random(X_DIGITS.shape) < 0.2, np.nan, X_DIGITS)
+    holes[5] = np.nan
+    kept = holes.copy()
+    model = autoencoders()[name].fit(holes)
+    np.testing.assert_array_equal(holes, kept)  # NaN included
+    assert model.t_ == model.n_iter_ * (len(X_DIGITS) - 1)  # the empty row left out
+    assert np.isfinite(model.loss_curve_).all()
+    assert np.isfinite(model.score_samples(X_DIGITS)).all()
+    assert np.isfinite(model.transform(holes)).all()
+    means = model.prior_.means_.copy()
+    model.fit_prior(holes[:100])
+    np.testing.assert_array_equal(holes, kept)
+    assert not np.allclose(model.prior_.means_, means)
+
+
+@pytest.mark.parametrize("name", sorted(autoencoders()))
+def test_fit_refuses_data_with_a_feature_or_everything_missing(name):
+    """A feature missing in every row cannot be learned: fit raises; partial_fit, whose
+    batch may lack a feature that others hold, trains on it."""
+    holes, observed = right_half_missing(X_DIGITS)
+    with pytest.raises(ValueError, match=r"Feature\(s\) \[4, 5, 6, 7, 12, .*every row"):
         autoencoders()[name].fit(holes)
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        autoencoders()[name].fit(np.full_like(X_DIGITS, np.nan))
+    model = autoencoders()[name].partial_fit(holes)
+    assert model.t_ == len(X_DIGITS) and np.isfinite(model.loss_)
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        model.partial_fit(np.full_like(X_DIGITS, np.nan))
 
 
 @pytest.mark.parametrize("name", sorted(autoencoders()))
