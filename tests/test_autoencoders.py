@@ -129,17 +129,21 @@ def test_gaussian_loss_is_the_negative_log_density_of_a_unit_variance_decoder():
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 def test_masked_loss_sums_the_observed_entries(likelihood):
-    """The RAE loss on incomplete rows: the missing entries enter the encoder as 0 and
-    the reconstruction loss sums the observed entries only (Gaussian: ``D_obs log(2
-    pi) / 2``); so do the training loss and the early-stopping score."""
+    """The RAE loss on incomplete rows: the missing entries enter the encoder as the
+    feature means of the training data and the reconstruction loss sums the observed
+    entries only (Gaussian: ``D_obs log(2 pi) / 2``); so do the training loss and the
+    early-stopping score."""
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(20, 7))
     observed = rng.uniform(size=X.shape) < 0.7
     holes = np.where(observed, X, np.nan)
-    model, _ = tiny("RAE", X, likelihood=likelihood, weight_decay=0.5)
+    model, _ = tiny("RAE", holes, likelihood=likelihood, weight_decay=0.5)
+    means = np.array([X[observed[:, j], j].mean() for j in range(7)])
+    np.testing.assert_allclose(model.feature_means_, means, rtol=1e-12)
+    filled = np.where(observed, X, means)
     tanh = np.tanh
     (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
-    Z = tanh(tanh((X * observed) @ W1 + b1) @ W2 + b2) @ W3 + b3
+    Z = tanh(tanh(filled @ W1 + b1) @ W2 + b2) @ W3 + b3
     (V1, V2, V3), (c1, c2, c3) = model.decoder_coefs_, model.decoder_intercepts_
     logits = tanh(tanh(Z @ V1 + c1) @ V2 + c2) @ V3 + c3
     if likelihood == "bernoulli":
@@ -149,7 +153,7 @@ def test_masked_loss_sums_the_observed_entries(likelihood):
         per_entry = 0.5 * (X - logits) ** 2 + 0.5 * np.log(2 * np.pi)
     loss = (per_entry * observed).sum(axis=1).mean()
     penalty = 0.25 * sum((V**2).sum() for V in (V1, V2, V3))
-    got = model._loss_gradients(X * observed, None, observed)[0]
+    got = model._loss_gradients(filled, None, observed)[0]
     assert got == pytest.approx(loss + penalty, rel=1e-10)
     assert not np.isclose(got, per_entry.sum(axis=1).mean() + penalty)
     # the early-stopping score: observed entries of the reconstruction of the completion
@@ -165,28 +169,29 @@ def test_masked_loss_sums_the_observed_entries(likelihood):
 
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_a_feature_missing_from_a_batch_sends_no_learning_signal(name):
-    """Feature 3 missing in every row of a batch (filled with 0 at the encoder, left out
-    of the loss): the weights from input 3 and to output 3 get exactly zero gradient
-    and, in one SGD step without momentum, stay exactly as they were while the rest
-    learns (no weight decay, which would shrink them)."""
+    """Feature 3 missing in every row of a batch (left out of the loss): the decoder's
+    weights and intercept of output 3 get exactly zero gradient and, in one SGD step
+    without momentum, stay exactly as they were while the rest learns (no weight
+    decay, which would shrink them).  The encoder's weights from input 3 do learn: they
+    see the constant fill ``feature_means_[3]``."""
     model, X = tiny(name, weight_decay=0.0)
     holes = X.copy()
     holes[:, 3] = np.nan
     observed = ~np.isnan(holes)
     noise = np.random.default_rng(1).standard_normal((len(X), 3))
-    _, grads = model._loss_gradients(np.nan_to_num(holes), noise, observed)
+    _, grads = model._loss_gradients(model._training_entries(holes)[0], noise, observed)
     n_layers = len(model.encoder_coefs_)
-    encoder_in, decoder_out = grads[0], grads[2 * n_layers + n_layers - 1]
-    decoder_intercept = grads[-1]
-    assert np.all(encoder_in[3] == 0) and np.all(decoder_out[:, 3] == 0)
-    assert decoder_intercept[3] == 0 and np.abs(decoder_out).max() > 0
+    decoder_out, decoder_intercept = grads[3 * n_layers - 1], grads[-1]
+    assert np.all(decoder_out[:, 3] == 0) and decoder_intercept[3] == 0
+    assert np.abs(decoder_out).max() > 0 and np.abs(grads[0][3]).max() > 0
 
     before = [w.copy() for w in model._params()]
     model.set_params(solver="sgd", momentum=0.0, batch_size=len(X)).partial_fit(holes)
     after = model._params()
-    for index, part in [(0, np.s_[3]), (3 * n_layers - 1, np.s_[:, 3]), (-1, np.s_[3])]:
+    for index, part in [(3 * n_layers - 1, np.s_[:, 3]), (-1, np.s_[3])]:
         np.testing.assert_array_equal(after[index][part], before[index][part])
-    assert not np.allclose(after[0], before[0]) and not np.allclose(after[-1], before[-1])
+    assert not np.allclose(after[3 * n_layers - 1], before[3 * n_layers - 1])
+    assert not np.allclose(after[-1], before[-1])
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))

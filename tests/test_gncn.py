@@ -229,6 +229,12 @@ def test_training_loss_sums_the_observed_entries():
     # the missing entries left out: a different number from the complete rows' NLL
     complete = 0.5 * ((X - mean) ** 2).sum(axis=1) + 3.5 * np.log(2 * np.pi)
     assert not np.isclose(model.loss_, complete.mean())
+    # the early-stopping score: the same masked log-likelihood, at the fitted weights
+    mean = model._settle(X * observed, observed, output="mu0")
+    log_likelihood = -(0.5 * ((X - mean) ** 2 * observed).sum(axis=1)
+                       + 0.5 * observed.sum(axis=1) * np.log(2 * np.pi))
+    assert model._validation_score(np.where(observed, X, np.nan), None) == pytest.approx(
+        log_likelihood.mean(), rel=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -3,9 +3,11 @@ data as scalers produce it, pipelines."""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sklearn_pc import (
@@ -14,6 +16,7 @@ from sklearn_pc import (
     GNCNAutoencoder,
     VariationalAutoencoder,
 )
+from sklearn_pc.metrics import binary_cross_entropy
 
 X_DIGITS = load_digits().data[:240] / 16
 
@@ -116,6 +119,40 @@ def test_fit_trains_on_incomplete_data(name):
     model.fit_prior(holes[:100])
     np.testing.assert_array_equal(holes, kept)
     assert not np.allclose(model.prior_.means_, means)
+
+
+@pytest.mark.parametrize("name", ["gncn-t1-sigma", "rae"])
+def test_training_with_a_fifth_of_the_entries_missing_nearly_matches_complete_data(name):
+    """On 8x8 digits with 20 % of the training entries missing at random, the held-out
+    reconstruction of complete test images is within 12 % of that of the same model
+    trained on the complete data, and better than training on the data with the missing
+    entries set to their feature means (SimpleImputer).  The reconstruction error is the
+    BCE above that of the test images themselves (their entropy as grey levels).
+    Over the missing patterns and model seeds 0-3 (GNCN) and 0-2 (RAE) the ratio to
+    complete data ranged from 1.01 to 1.09, that of mean imputation to missing entries
+    from 1.04 to 1.08."""
+    X = load_digits().data / 16
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
+    holes = np.where(np.random.default_rng(0).random(X_train.shape) < 0.2, np.nan, X_train)
+    model = {"gncn-t1-sigma": GNCNAutoencoder("t1-sigma", latent_sizes=(16,),
+                                              inference_rate=0.3, max_iter=20,
+                                              learning_rate_init=0.01, n_prior_components=3,
+                                              n_mc_samples=20, random_state=0),
+             "rae": BackpropAutoencoder(n_components=16, hidden_layer_sizes=(64,), max_iter=30,
+                                        n_prior_components=3, n_mc_samples=20,
+                                        random_state=0)}[name]
+    floor = binary_cross_entropy(X_test, X_test)
+
+    def excess(data):
+        return binary_cross_entropy(X_test, clone(model).fit(data).reconstruct(X_test)) - floor
+
+    complete, incomplete = excess(X_train), excess(holes)
+    mean_filled = excess(SimpleImputer().fit_transform(holes))
+    independent = binary_cross_entropy(
+        X_test, np.tile(X_train.mean(axis=0), (len(X_test), 1))) - floor
+    assert incomplete < 1.12 * complete
+    assert incomplete < 0.98 * mean_filled
+    assert incomplete < 0.5 * independent
 
 
 @pytest.mark.parametrize("name", sorted(autoencoders()))
