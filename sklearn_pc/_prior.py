@@ -11,7 +11,8 @@ are comparable.
 An estimator using :class:`_GaussianMixturePriorMixin` provides
 
 * ``_prior_latents(X)``: the latent codes that fit the prior (the transform of
-  validated training rows),
+  validated training rows, whose NaN mark missing entries, filled in as by
+  ``transform``),
 * ``_decode(Z)``: decoder from latents (model dtype) to the decoder's means
   (Bernoulli probabilities, or Gaussian means),
 * ``_model_dtype()``: the dtype of the fitted arrays,
@@ -57,17 +58,17 @@ class _GaussianMixturePriorMixin:
         Bernoulli: values within ``_UNIT_TOLERANCE`` of [0, 1] (the rounding
         of a ``MinMaxScaler``, say) are clipped into it, on a copy; values
         further out raise.  Gaussian: any finite value.  NaN, which marks a
-        missing entry, passes only where ``allow_nan`` (inference, never
-        training).
+        missing entry, passes only where ``allow_nan`` (training and
+        inference; the Monte-Carlo likelihood needs complete rows).
         """
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
         missing = np.isnan(X)
         if missing.any() and not allow_nan:
             raise ValueError(
-                f"Input X contains NaN. {type(self).__name__} trains on complete data; NaN "
-                "marks a missing entry only for transform, reconstruct and complete, which "
-                "fill it in. Drop or impute incomplete rows before fitting.")
+                f"Input X contains NaN. The Monte-Carlo likelihood of {type(self).__name__} "
+                "(score_samples, score) needs complete rows; NaN marks a missing entry only "
+                "for fit, partial_fit, fit_prior, transform, reconstruct and complete.")
         if self.likelihood == "gaussian":
             return X if reset else X.astype(self._model_dtype(), copy=False)
         present = X[~missing] if missing.any() else X
@@ -95,17 +96,50 @@ class _GaussianMixturePriorMixin:
         1-D ``mask`` is all there is), or None when every entry is.
         """
         X = self._check_X(X, reset=False, allow_nan=True)
+        if mask is None:
+            return self._observed_entries(X)
         missing = np.isnan(X)
-        observed = None
-        if mask is not None:
-            observed = _check_mask(mask, X.shape).astype(bool)
-            if np.any(missing & observed):
-                raise ValueError("X has NaN at entries that mask marks observed (1); mark "
-                                 "them 0 in mask, or pass no mask to take NaN as missing.")
+        observed = _check_mask(mask, X.shape).astype(bool)
+        if np.any(missing & observed):
+            raise ValueError("X has NaN at entries that mask marks observed (1); mark "
+                             "them 0 in mask, or pass no mask to take NaN as missing.")
         if missing.any():
-            observed = ~missing if observed is None else observed & ~missing
+            observed = observed & ~missing
             X = np.where(missing, X.dtype.type(0), X)
         return X, observed
+
+    @staticmethod
+    def _observed_entries(X):
+        """``(X with its NaN set to 0, observed)`` for validated ``X``: ``observed``
+        is True where an entry is given, or None (and ``X`` itself) when all are."""
+        missing = np.isnan(X)
+        if not missing.any():
+            return X, None
+        return np.where(missing, X.dtype.type(0), X), ~missing
+
+    def _rows_with_observations(self, X, *, check_features):
+        """``X`` without its rows that have no observed entry (all NaN).
+
+        Such a row carries nothing to learn from: it is left out of training
+        and of the prior.  Raises a ValueError when no row is left, or, with
+        ``check_features`` (``fit``), when a feature is missing in every row,
+        since nothing could be learned about it.
+        """
+        missing = np.isnan(X)
+        if not missing.any():
+            return X
+        empty_rows = missing.all(axis=1)
+        if empty_rows.all():
+            raise ValueError(f"Every row of X is missing (NaN): {type(self).__name__} has "
+                             "no observed entry to learn from.")
+        if check_features:
+            never_seen = np.flatnonzero(missing.all(axis=0))
+            if never_seen.size:
+                raise ValueError(
+                    f"Feature(s) {never_seen[:10].tolist()} of X are missing (NaN) in every "
+                    f"row: {type(self).__name__} cannot learn them. Drop these columns before "
+                    "fitting.")
+        return X[~empty_rows] if empty_rows.any() else X
 
     def _check_prior_rows(self, X):
         """The prior needs at least two rows."""
@@ -115,7 +149,8 @@ class _GaussianMixturePriorMixin:
 
     # -- hooks of the training loop (sklearn_pc._base) shared by the autoencoders --
     def _check_training_data(self, X, y, *, reset, classes, incremental):
-        X = self._check_X(X, reset=reset)
+        X = self._check_X(X, reset=reset, allow_nan=True)
+        X = self._rows_with_observations(X, check_features=not incremental)
         if not incremental:
             self._check_prior_rows(X)
         return X, None, None
@@ -189,7 +224,10 @@ class _GaussianMixturePriorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data (in [0, 1] for the Bernoulli decoder), at least 2 rows.
+            Training data (in [0, 1] for the Bernoulli decoder), at least 2
+            rows.  NaN marks a missing entry: the latents are those of
+            :meth:`transform`, which fills it in; rows with no observed entry
+            are left out.
         y : None
             Ignored.
 
@@ -199,7 +237,8 @@ class _GaussianMixturePriorMixin:
             The estimator, with :attr:`prior_` fitted.
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_X(X, reset=False, allow_nan=True)
+        X = self._rows_with_observations(X, check_features=False)
         self._check_prior_rows(X)
         self._fit_prior(X, check_random_state(self.random_state))
         return self
@@ -286,9 +325,10 @@ class _GaussianMixturePriorMixin:
         return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z, _ in draws]),
                                   likelihood=self.likelihood)
 
-    def _reconstruction_log_likelihood(self, X, means):
-        """Per-row ``log p(x | mu)`` of the decoder at means ``mu``."""
-        return _log_likelihood(X, means, self.likelihood)
+    def _reconstruction_log_likelihood(self, X, means, observed=None):
+        """Per-row ``log p(x | mu)`` of the decoder at means ``mu``, summed over the
+        ``observed`` entries only when given (``X`` finite, e.g. 0, elsewhere)."""
+        return _log_likelihood(X, means, self.likelihood, observed)
 
     def score(self, X, y=None):
         """Mean Monte-Carlo log-likelihood of ``X`` (higher is better).

@@ -182,11 +182,28 @@ def _gaussian_log_likelihood(X, means):
     return -0.5 * np.einsum("ij,ij->i", residual, residual) - 0.5 * X.shape[1] * _LOG_2PI
 
 
-def _log_likelihood(X, means, likelihood):
-    """Per-row ``log p(x | mu)`` of the decoder named ``likelihood``."""
+def _log_likelihood(X, means, likelihood, observed=None):
+    """Per-row ``log p(x | mu)`` of the decoder named ``likelihood``.
+
+    With ``observed`` (1 or True at the observed entries, 0 at missing ones,
+    where ``X`` must be finite, e.g. 0), the sum runs over the observed entries
+    only: the log-likelihood of the observed part of each row, whose Gaussian
+    constant counts the row's observed entries, ``-sum_obs (x_d - mu_d)^2 / 2
+    - D_obs log(2 pi) / 2``.
+    """
+    if observed is None:
+        if likelihood == "gaussian":
+            return _gaussian_log_likelihood(X, means)
+        return _bernoulli_log_likelihood(X, means)
+    observed = np.asarray(observed, dtype=bool)
     if likelihood == "gaussian":
-        return _gaussian_log_likelihood(X, means)
-    return _bernoulli_log_likelihood(X, means)
+        residual = np.where(observed, X - means, 0)
+        return (-0.5 * np.einsum("ij,ij->i", residual, residual)
+                - 0.5 * observed.sum(axis=1) * _LOG_2PI)
+    probabilities = np.clip(means, _EPS, 1 - _EPS)
+    log_likelihood = X * np.log(probabilities)
+    log_likelihood += (1 - X) * np.log1p(-probabilities)
+    return np.where(observed, log_likelihood, 0).sum(axis=1)
 
 
 def masked_mse(X, X_completed, mask):

@@ -59,17 +59,23 @@ def numerical_gradients(loss, params, eps=1e-6):
     return grads
 
 
+@pytest.mark.parametrize("incomplete", [False, True])
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("name", sorted(BASELINES))
-def test_gradients_match_finite_differences(name, likelihood):
+def test_gradients_match_finite_differences(name, likelihood, incomplete):
     """Encoder and decoder gradients of every baseline's loss (the VAE's with its noise
-    fixed; the adversarial term through a fixed discriminator), for both decoders."""
+    fixed; the adversarial term through a fixed discriminator), for both decoders, and
+    with the reconstruction loss masked to the observed entries."""
     model, X = tiny(name, likelihood=likelihood)
     noise = np.random.default_rng(1).standard_normal((len(X), 3))
-    _, grads = model._loss_gradients(X, noise)
+    observed = np.random.default_rng(2).uniform(size=X.shape) < 0.7 if incomplete else None
+    if incomplete:
+        X = X * observed  # missing entries enter the encoder as 0
+    _, grads = model._loss_gradients(X, noise, observed)
     params = model._params()
     assert len(grads) == len(params) == 2 * (3 + 3)
-    expected = numerical_gradients(lambda: model._loss_gradients(X, noise)[0], params)
+    expected = numerical_gradients(lambda: model._loss_gradients(X, noise, observed)[0],
+                                   params)
     for grad, numeric in zip(grads, expected):
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
@@ -119,6 +125,73 @@ def test_gaussian_loss_is_the_negative_log_density_of_a_unit_variance_decoder():
     assert model._loss_gradients(X, None)[0] == pytest.approx(nll.mean() + penalty, rel=1e-10)
     np.testing.assert_allclose(model.reconstruct(X), mean, rtol=1e-12)
     np.testing.assert_allclose(model._validation_score(X, None), -nll.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_masked_loss_sums_the_observed_entries(likelihood):
+    """The RAE loss on incomplete rows: the missing entries enter the encoder as the
+    feature means of the training data and the reconstruction loss sums the observed
+    entries only (Gaussian: ``D_obs log(2 pi) / 2``); so do the training loss and the
+    early-stopping score."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(20, 7))
+    observed = rng.uniform(size=X.shape) < 0.7
+    holes = np.where(observed, X, np.nan)
+    model, _ = tiny("RAE", holes, likelihood=likelihood, weight_decay=0.5)
+    means = np.array([X[observed[:, j], j].mean() for j in range(7)])
+    np.testing.assert_allclose(model.feature_means_, means, rtol=1e-12)
+    filled = np.where(observed, X, means)
+    tanh = np.tanh
+    (W1, W2, W3), (b1, b2, b3) = model.encoder_coefs_, model.encoder_intercepts_
+    Z = tanh(tanh(filled @ W1 + b1) @ W2 + b2) @ W3 + b3
+    (V1, V2, V3), (c1, c2, c3) = model.decoder_coefs_, model.decoder_intercepts_
+    logits = tanh(tanh(Z @ V1 + c1) @ V2 + c2) @ V3 + c3
+    if likelihood == "bernoulli":
+        p = expit(logits)
+        per_entry = -(X * np.log(p) + (1 - X) * np.log(1 - p))
+    else:
+        per_entry = 0.5 * (X - logits) ** 2 + 0.5 * np.log(2 * np.pi)
+    loss = (per_entry * observed).sum(axis=1).mean()
+    penalty = 0.25 * sum((V**2).sum() for V in (V1, V2, V3))
+    got = model._loss_gradients(filled, None, observed)[0]
+    assert got == pytest.approx(loss + penalty, rel=1e-10)
+    assert not np.isclose(got, per_entry.sum(axis=1).mean() + penalty)
+    # the early-stopping score: observed entries of the reconstruction of the completion
+    completed = model.complete(holes)
+    score = model._reconstruction_log_likelihood(completed * observed,
+                                                 model.reconstruct(completed), observed)
+    np.testing.assert_allclose(model._validation_score(holes, None), score.mean(),
+                               rtol=1e-12)
+    # an epoch of one batch reports the same loss, before its update
+    assert model.set_params(batch_size=20).partial_fit(holes).loss_ == pytest.approx(
+        loss + penalty, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES))
+def test_a_feature_missing_from_a_batch_sends_no_learning_signal(name):
+    """Feature 3 missing in every row of a batch (left out of the loss): the decoder's
+    weights and intercept of output 3 get exactly zero gradient and, in one SGD step
+    without momentum, stay exactly as they were while the rest learns (no weight
+    decay, which would shrink them).  The encoder's weights from input 3 do learn: they
+    see the constant fill ``feature_means_[3]``."""
+    model, X = tiny(name, weight_decay=0.0)
+    holes = X.copy()
+    holes[:, 3] = np.nan
+    observed = ~np.isnan(holes)
+    noise = np.random.default_rng(1).standard_normal((len(X), 3))
+    _, grads = model._loss_gradients(model._training_entries(holes)[0], noise, observed)
+    n_layers = len(model.encoder_coefs_)
+    decoder_out, decoder_intercept = grads[3 * n_layers - 1], grads[-1]
+    assert np.all(decoder_out[:, 3] == 0) and decoder_intercept[3] == 0
+    assert np.abs(decoder_out).max() > 0 and np.abs(grads[0][3]).max() > 0
+
+    before = [w.copy() for w in model._params()]
+    model.set_params(solver="sgd", momentum=0.0, batch_size=len(X)).partial_fit(holes)
+    after = model._params()
+    for index, part in [(3 * n_layers - 1, np.s_[:, 3]), (-1, np.s_[3])]:
+        np.testing.assert_array_equal(after[index][part], before[index][part])
+    assert not np.allclose(after[3 * n_layers - 1], before[3 * n_layers - 1])
+    assert not np.allclose(after[-1], before[-1])
 
 
 @pytest.mark.parametrize("name", sorted(BASELINES))
@@ -333,8 +406,14 @@ def test_clear_errors():
     gaussian, _ = tiny("RAE", X - 0.5, likelihood="gaussian")
     with pytest.raises(ValueError, match="infinity"):
         gaussian.score_samples(np.where(X > 0.5, np.inf, X))
-    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
-        gaussian.fit(np.where(X > 0.5, np.nan, X))
+    with pytest.raises(ValueError, match="NaN.*needs complete rows"):
+        gaussian.score(np.where(X > 0.5, np.nan, X))
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        gaussian.fit(np.full_like(X, np.nan))
+    never_seen = X.copy()
+    never_seen[:, 4] = np.nan
+    with pytest.raises(ValueError, match=r"Feature\(s\) \[4\] of X are missing"):
+        gaussian.fit(never_seen)
 
 
 def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():

@@ -62,9 +62,9 @@ def lateral_matrix(n_units, n_groups, excitation, inhibition):
     return excitation * eye - inhibition * blocks * (1 - eye)
 
 
-def hand_step(model, x, z, observed=None, relu_predictions=False):
-    """One settling step of SPEC section 3, computed from the equations with dense V
-    (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
+def hand_errors(model, z0, z, relu_predictions=False):
+    """Activities ``a(1..L)`` and errors ``e(0..L)`` of SPEC section 3 at input ``z0``
+    and states ``z`` (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
     type1, precision, lateral, skip, phi, dphi = SPEC_TABLE[model.variant]
     W = model.weights_
     L = len(z)
@@ -76,13 +76,23 @@ def hand_step(model, x, z, observed=None, relu_predictions=False):
             h = h + a[l + 1] @ model.skip_weights_[l]
         return h
 
-    z0 = x.copy() if observed is None else x * observed
     g0 = expit if model.likelihood == "bernoulli" else (lambda h: h)  # mu(0) = g(h(0))
     e = [z0 - g0(prediction(0))]
     for l in range(1, L):
         d = a[l - 1] - (np.maximum(prediction(l), 0) if relu_predictions else prediction(l))
         e.append(d @ np.linalg.inv(model.covariances_[l - 1]) if precision else d)
     e.append(np.zeros_like(z[-1]))
+    return a, e
+
+
+def hand_step(model, x, z, observed=None, relu_predictions=False):
+    """One settling step of SPEC section 3, computed from the equations with dense V
+    (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
+    type1, precision, lateral, skip, phi, dphi = SPEC_TABLE[model.variant]
+    W = model.weights_
+    L = len(z)
+    z0 = x.copy() if observed is None else x * observed
+    a, e = hand_errors(model, z0, z, relu_predictions)
     beta, gamma = model.inference_rate, model.leak
     new = []
     for l in range(1, L + 1):
@@ -124,6 +134,107 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     for got, want in zip(states, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)
+
+
+def hand_gradients(model, x, z, observed=None):
+    """Minus the local updates of SPEC section 3 at input ``x`` and states ``z``:
+    ``dW(l) = a(l)^T e(l-1) / N``, ``dE(l) = dW(l)^T``, ``dM(l) = a(l)^T e(l-2) / N``,
+    with the input error ``e(0) = (x - mu(0)) * m`` masked to the observed entries."""
+    a, e = hand_errors(model, x, z)
+    if observed is not None:
+        e[0] = e[0] * observed
+    n = x.shape[0]
+    dW = [a[l - 1].T @ e[l - 1] / n for l in range(1, len(z) + 1)]
+    grads = [-d for d in dW]
+    if model.error_weights_ is not None:
+        grads += [-d.T for d in dW]
+    if model.skip_weights_ is not None:
+        grads += [-(a[l - 1].T @ e[l - 2]) / n for l in range(2, len(z) + 1)]
+    return grads
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("incomplete", [False, True])
+def test_local_gradients_match_hand_computation(variant, likelihood, incomplete):
+    """The updates of training, on complete data and with missing entries (whose
+    input error is set to 0), against the equations."""
+    model, X = tiny_model(variant, likelihood=likelihood)
+    if model.covariances_ is not None:
+        random_covariances(model)
+    rng = np.random.default_rng(2)
+    x = X[:6]
+    z = [rng.normal(size=(6, size)) for size in (5, 4, 3)]
+    observed = (rng.uniform(size=x.shape) < 0.6).astype(float) if incomplete else None
+    x_in = x if observed is None else x * observed  # missing entries enter as 0
+    grads, errors, _ = model._network().gradients(x_in, z, observed=observed)
+    expected = hand_gradients(model, x_in, z, observed)
+    assert len(grads) == len(expected)
+    for got, want in zip(grads, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    if incomplete:
+        assert np.all(errors[0][observed == 0] == 0)
+        # the mask matters: without it the missing entries would send errors
+        unmasked = hand_gradients(model, x_in, z)
+        assert not np.allclose(unmasked[0], expected[0])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_feature_missing_from_a_batch_sends_no_learning_signal(variant):
+    """Feature 3 missing in every row of a batch: exactly zero updates of the synapses
+    onto it (column 3 of dW(1) and dM(2), row 3 of dE(1)).  Columns of W and M are
+    normalised one by one, so one SGD step without momentum leaves column 3 of W(1)
+    and M(2) exactly renormalised, unmoved, while the other columns learn."""
+    model, X = tiny_model(variant)
+    holes = X.copy()
+    holes[:, 3] = np.nan
+    z = model.transform_layers(holes)
+    observed = np.ones_like(X)
+    observed[:, 3] = 0
+    grads, _, _ = model._network().gradients(np.nan_to_num(holes), z, observed=observed)
+    n_layers = len(model.weights_)
+    assert np.all(grads[0][:, 3] == 0) and np.abs(grads[0]).max() > 0
+    if model.error_weights_ is not None:
+        assert np.all(grads[n_layers][3] == 0)
+    if model.skip_weights_ is not None:
+        assert np.all(grads[-(n_layers - 1)][:, 3] == 0)
+
+    before = [w.copy() for w in model.weights_ + (model.skip_weights_ or [])]
+    model.set_params(solver="sgd", momentum=0.0, learning_rate_init=0.1,
+                     batch_size=len(X)).partial_fit(holes)
+    after = model.weights_ + (model.skip_weights_ or [])
+    for index in [0] + ([n_layers] if model.skip_weights_ is not None else []):
+        expected = before[index].copy()
+        _ngc.normalize_columns(expected)
+        np.testing.assert_array_equal(after[index][:, 3], expected[:, 3])
+        assert not np.allclose(after[index][:, :3], expected[:, :3])
+
+
+def test_training_loss_sums_the_observed_entries():
+    """One epoch of one batch with missing entries: loss_ is the mean over rows of the
+    Gaussian NLL of the observed entries, ``sum_obs (x - mu)^2 / 2 + D_obs log(2 pi)
+    / 2``, at the states settled with the missing entries free, before the update."""
+    X = np.random.default_rng(5).normal(size=(12, 7))
+    observed = np.random.default_rng(6).uniform(size=X.shape) < 0.7
+    params = dict(latent_sizes=(5, 3), likelihood="gaussian", n_inference_steps=4,
+                  max_iter=1, batch_size=12, shuffle=False, n_prior_components=2,
+                  random_state=0)
+    model = GNCNAutoencoder("t1", **params).fit(np.where(observed, X, np.nan))
+    before = GNCNAutoencoder("t1", **params)
+    before._initialize(7, X.dtype, check_random_state(0))
+    mean = before._settle(X * observed, observed, output="mu0")
+    nll = (0.5 * ((X - mean) ** 2 * observed).sum(axis=1)
+           + 0.5 * observed.sum(axis=1) * np.log(2 * np.pi))
+    assert model.loss_ == pytest.approx(nll.mean(), rel=1e-10)
+    # the missing entries left out: a different number from the complete rows' NLL
+    complete = 0.5 * ((X - mean) ** 2).sum(axis=1) + 3.5 * np.log(2 * np.pi)
+    assert not np.isclose(model.loss_, complete.mean())
+    # the early-stopping score: the same masked log-likelihood, at the fitted weights
+    mean = model._settle(X * observed, observed, output="mu0")
+    log_likelihood = -(0.5 * ((X - mean) ** 2 * observed).sum(axis=1)
+                       + 0.5 * observed.sum(axis=1) * np.log(2 * np.pi))
+    assert model._validation_score(np.where(observed, X, np.nan), None) == pytest.approx(
+        log_likelihood.mean(), rel=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -519,9 +630,13 @@ def test_clear_errors():
     model, X = tiny_model("pdh")
     with pytest.raises(NotFittedError):
         GNCNAutoencoder().transform(X)
-    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
-        GNCNAutoencoder().fit(np.where(X > 0.5, np.nan, X))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        GNCNAutoencoder().fit(np.full_like(X, np.nan))
+    never_seen = X.copy()
+    never_seen[:, [2, 5]] = np.nan
+    with pytest.raises(ValueError, match=r"Feature\(s\) \[2, 5\] of X are missing"):
+        GNCNAutoencoder().fit(never_seen)
+    with pytest.raises(ValueError, match="NaN.*needs complete rows"):
         model.score_samples(np.where(X > 0.5, np.nan, X))
     with pytest.raises(ValueError, match="NaN at entries that mask marks observed"):
         model.complete(np.where(X > 0.5, np.nan, X), np.ones(7))
@@ -552,8 +667,8 @@ def test_clear_errors():
     gaussian, _ = tiny_model("t1", likelihood="gaussian")
     with pytest.raises(ValueError, match="infinity"):
         gaussian.transform(np.where(X > 0.5, np.inf, X))
-    with pytest.raises(ValueError, match="NaN.*trains on complete data"):
-        gaussian.fit(np.where(X > 0.5, np.nan, X))
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        gaussian.fit_prior(np.full_like(X, np.nan))
 
 
 def test_divergence_names_inference_rate_and_leaves_the_weights_finite():

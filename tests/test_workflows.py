@@ -3,9 +3,11 @@ data as scalers produce it, pipelines."""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sklearn_pc import (
@@ -14,6 +16,7 @@ from sklearn_pc import (
     GNCNAutoencoder,
     VariationalAutoencoder,
 )
+from sklearn_pc.metrics import binary_cross_entropy
 
 X_DIGITS = load_digits().data[:240] / 16
 
@@ -100,10 +103,71 @@ def test_completion_through_a_pipeline_with_a_scaler(name):
 
 
 @pytest.mark.parametrize("name", sorted(autoencoders()))
-def test_fit_refuses_nan_with_a_clear_error(name):
-    holes, _ = right_half_missing(X_DIGITS)
-    with pytest.raises(ValueError, match="trains on complete data"):
+def test_fit_trains_on_incomplete_data(name):
+    """NaN in fit marks a missing entry: training runs, the caller's array is left as
+    it was, a row with no observed entry is left out, and fit_prior takes NaN too."""
+    holes = np.where(np.random.default_rng(0).random(X_DIGITS.shape) < 0.2, np.nan, X_DIGITS)
+    holes[5] = np.nan
+    kept = holes.copy()
+    model = autoencoders()[name].fit(holes)
+    np.testing.assert_array_equal(holes, kept)  # NaN included
+    assert model.t_ == model.n_iter_ * (len(X_DIGITS) - 1)  # the empty row left out
+    assert np.isfinite(model.loss_curve_).all()
+    assert np.isfinite(model.score_samples(X_DIGITS)).all()
+    assert np.isfinite(model.transform(holes)).all()
+    means = model.prior_.means_.copy()
+    model.fit_prior(holes[:100])
+    np.testing.assert_array_equal(holes, kept)
+    assert not np.allclose(model.prior_.means_, means)
+
+
+@pytest.mark.parametrize("name", ["gncn-t1-sigma", "rae"])
+def test_training_with_a_fifth_of_the_entries_missing_nearly_matches_complete_data(name):
+    """On 8x8 digits with 20 % of the training entries missing at random, the held-out
+    reconstruction of complete test images is within 12 % of that of the same model
+    trained on the complete data, and better than training on the data with the missing
+    entries set to their feature means (SimpleImputer).  The reconstruction error is the
+    BCE above that of the test images themselves (their entropy as grey levels).
+    Over the missing patterns and model seeds 0-3 (GNCN) and 0-2 (RAE) the ratio to
+    complete data ranged from 1.01 to 1.09, that of mean imputation to missing entries
+    from 1.04 to 1.08."""
+    X = load_digits().data / 16
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
+    holes = np.where(np.random.default_rng(0).random(X_train.shape) < 0.2, np.nan, X_train)
+    model = {"gncn-t1-sigma": GNCNAutoencoder("t1-sigma", latent_sizes=(16,),
+                                              inference_rate=0.3, max_iter=20,
+                                              learning_rate_init=0.01, n_prior_components=3,
+                                              n_mc_samples=20, random_state=0),
+             "rae": BackpropAutoencoder(n_components=16, hidden_layer_sizes=(64,), max_iter=30,
+                                        n_prior_components=3, n_mc_samples=20,
+                                        random_state=0)}[name]
+    floor = binary_cross_entropy(X_test, X_test)
+
+    def excess(data):
+        return binary_cross_entropy(X_test, clone(model).fit(data).reconstruct(X_test)) - floor
+
+    complete, incomplete = excess(X_train), excess(holes)
+    mean_filled = excess(SimpleImputer().fit_transform(holes))
+    independent = binary_cross_entropy(
+        X_test, np.tile(X_train.mean(axis=0), (len(X_test), 1))) - floor
+    assert incomplete < 1.12 * complete
+    assert incomplete < 0.98 * mean_filled
+    assert incomplete < 0.5 * independent
+
+
+@pytest.mark.parametrize("name", sorted(autoencoders()))
+def test_fit_refuses_data_with_a_feature_or_everything_missing(name):
+    """A feature missing in every row cannot be learned: fit raises; partial_fit, whose
+    batch may lack a feature that others hold, trains on it."""
+    holes, observed = right_half_missing(X_DIGITS)
+    with pytest.raises(ValueError, match=r"Feature\(s\) \[4, 5, 6, 7, 12, .*every row"):
         autoencoders()[name].fit(holes)
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        autoencoders()[name].fit(np.full_like(X_DIGITS, np.nan))
+    model = autoencoders()[name].partial_fit(holes)
+    assert model.t_ == len(X_DIGITS) and np.isfinite(model.loss_)
+    with pytest.raises(ValueError, match="Every row of X is missing"):
+        model.partial_fit(np.full_like(X_DIGITS, np.nan))
 
 
 @pytest.mark.parametrize("name", sorted(autoencoders()))

@@ -41,6 +41,10 @@ After settling, the local updates (ascent directions of the log-likelihood)::
     dW(l) = a(l)^T e(l-1) / N,   dM(l) = a(l)^T e(l-2) / N,   dE(l) = e(l-1)^T a(l) / N
     dSigma(l) = (e(l)^T e(l) / N - P(l)) / 2
 
+When training on incomplete data the missing pixels of ``z0`` settle freely (as
+in pattern completion) and the updates use the masked input error ``e(0) * m``
+(``m = 1`` on observed pixels): an unknown pixel sends no learning signal.
+
 (The paper's factor ``lambda_E`` of ``dE`` is 1 here: Adam, the default optimizer, is
 blind to a constant factor.)  After each optimizer step every column of ``W``,
 ``E`` and ``M`` (the incoming synapses of one receiving unit) is rescaled to
@@ -354,24 +358,30 @@ class GNCN:
                 np.maximum(h, 0, out=h)
             activities[layer - 1] = self.phi(h)
 
-    def gradients(self, x, states, n_samples=None):
+    def gradients(self, x, states, n_samples=None, observed=None):
         """Descent directions of the learned arrays at the settled states.
 
         The mean runs over ``n_samples`` rows (by default those of ``x``), so
         row blocks of one batch given the batch's size have gradients that
-        sum to the batch's.
+        sum to the batch's.  ``observed`` (training on incomplete data: 1 on
+        observed entries, 0 on missing ones, of the shape of ``x``) sets the
+        input error to 0 at the missing entries before the products,
+        ``e(0) = (x - mu(0)) * m``: an unknown pixel sends no learning signal.
+        The latent errors ``e(1..L-1)`` are those of the settled states.
 
         Returns
         -------
         grads : list of ndarray
             Minus ``dW``, ``dE``, ``dM``, in the order of :meth:`learned_arrays`.
         errors : list of ndarray
-            ``e(0..L-1)`` at the settled states.
+            ``e(0..L-1)`` at the settled states (``e(0)`` masked by ``observed``).
         mu0 : ndarray of shape (N, D)
             The reconstruction ``g(h(0))``.
         """
         activities = self.activities(states)
         errors, mu0 = self.errors(x, activities)
+        if observed is not None:
+            errors[0] *= observed
         scale = self.dtype.type(-1.0 / (x.shape[0] if n_samples is None else n_samples))
         weight_grads = [scale * (a.T @ e) for a, e in zip(activities, errors)]
         grads = list(weight_grads)
