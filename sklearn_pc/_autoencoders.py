@@ -29,7 +29,7 @@ from ._core._activations import ACTIVATIONS
 from ._core._learning import OPTIMIZERS
 from ._mlp import MLP, init_layers
 from ._prior import _GaussianMixturePriorMixin
-from .metrics import _LOG_2PI, LIKELIHOODS
+from ._likelihood import _LOG_2PI, LIKELIHOODS
 
 expit = ACTIVATIONS["logistic"][0]  # the core's sigmoid, faster than scipy's
 

@@ -27,7 +27,7 @@ from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
 from ._prior import _GaussianMixturePriorMixin
-from .metrics import LIKELIHOODS
+from ._likelihood import LIKELIHOODS
 
 # The four models of Ororbia & Kifer (2022), Table 1.  "transpose" error synapses make a type-1
 # model (W^T carries the errors up, phi' gates them, Laplace prior on the

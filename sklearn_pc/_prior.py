@@ -41,7 +41,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._chunks import row_chunks
-from .metrics import _check_mask, _log_likelihood, _mc_log_likelihood
+from ._likelihood import _check_mask, _log_likelihood, _mc_log_likelihood
 
 # Inputs this far outside [0, 1] (floating-point rounding of a scaler) are clipped, not refused.
 _UNIT_TOLERANCE = 1e-6

@@ -1,13 +1,18 @@
 """Evaluation protocols shared by every estimator (Sun & Orchard 2020; Ororbia & Kifer 2022)."""
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from ._chunks import row_chunks
+from ._likelihood import (
+    _bernoulli_log_likelihood,
+    _check_mask,
+    _EPS,
+    _mc_log_likelihood,
+    LIKELIHOODS,
+)
 
 __all__ = [
     "binary_cross_entropy",
@@ -118,8 +123,6 @@ def make_generation_scorer():
     return generation_cosine
 
 
-# Probabilities are clipped to [_EPS, 1 - _EPS] before taking logarithms.
-_EPS = 1e-7
 
 def _check_unit_interval(X, name):
     if X.size and (X.min() < 0 or X.max() > 1):
@@ -162,50 +165,6 @@ def binary_cross_entropy(X, X_rec, *, eps=_EPS):
     return float(-_bernoulli_log_likelihood(X, X_rec, eps).mean())
 
 
-def _bernoulli_log_likelihood(X, probabilities, eps=_EPS):
-    """Per row, ``sum_d x_d log p_d + (1 - x_d) log(1 - p_d)``, ``p`` clipped to [eps, 1 - eps]."""
-    probabilities = np.clip(probabilities, eps, 1 - eps)
-    log_likelihood = X * np.log(probabilities)
-    log_likelihood += (1 - X) * np.log1p(-probabilities)
-    return log_likelihood.sum(axis=1)
-
-
-_LOG_2PI = float(np.log(2 * np.pi))
-
-# The decoder likelihoods of the autoencoders, by name of their ``likelihood`` parameter.
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def _gaussian_log_likelihood(X, means):
-    """Per row, ``log N(x; mu, I) = -||x - mu||^2 / 2 - D log(2 pi) / 2``."""
-    residual = X - means
-    return -0.5 * np.einsum("ij,ij->i", residual, residual) - 0.5 * X.shape[1] * _LOG_2PI
-
-
-def _log_likelihood(X, means, likelihood, observed=None):
-    """Per-row ``log p(x | mu)`` of the decoder named ``likelihood``.
-
-    With ``observed`` (1 or True at the observed entries, 0 at missing ones,
-    where ``X`` must be finite, e.g. 0), the sum runs over the observed entries
-    only: the log-likelihood of the observed part of each row, whose Gaussian
-    constant counts the row's observed entries, ``-sum_obs (x_d - mu_d)^2 / 2
-    - D_obs log(2 pi) / 2``.
-    """
-    if observed is None:
-        if likelihood == "gaussian":
-            return _gaussian_log_likelihood(X, means)
-        return _bernoulli_log_likelihood(X, means)
-    observed = np.asarray(observed, dtype=bool)
-    if likelihood == "gaussian":
-        residual = np.where(observed, X - means, 0)
-        return (-0.5 * np.einsum("ij,ij->i", residual, residual)
-                - 0.5 * observed.sum(axis=1) * _LOG_2PI)
-    probabilities = np.clip(means, _EPS, 1 - _EPS)
-    log_likelihood = X * np.log(probabilities)
-    log_likelihood += (1 - X) * np.log1p(-probabilities)
-    return np.where(observed, log_likelihood, 0).sum(axis=1)
-
-
 def masked_mse(X, X_completed, mask):
     """Squared error on the occluded pixels, summed over them and averaged over samples.
 
@@ -240,54 +199,6 @@ def masked_mse(X, X_completed, mask):
                          f"{X_completed.shape}.")
     occluded = 1.0 - _check_mask(mask, X.shape)
     return float((occluded * (X - X_completed) ** 2).sum(axis=1).mean())
-
-
-def _check_mask(mask, shape):
-    """``mask`` as a float array of 0 and 1 broadcastable to ``shape`` (n_samples, n_features)."""
-    mask = np.asarray(mask)
-    if mask.shape not in (shape, shape[1:]):
-        raise ValueError(f"mask must have shape {shape} (one per sample) or {shape[1:]} "
-                         f"(shared by every sample), got {mask.shape}.")
-    if not np.isin(mask, (0, 1)).all():
-        raise ValueError("mask must hold booleans or 0 / 1 (1 marks an observed pixel).")
-    return mask.astype(np.float64)
-
-
-def _mc_log_likelihood(X, probabilities, eps=_EPS, likelihood="bernoulli"):
-    """``logsumexp_s log p(x | z_s) - log S`` per row of ``X``, in blocks of rows."""
-    if likelihood == "gaussian":
-        return _mc_gaussian_log_likelihood(X, probabilities)
-    probabilities = np.clip(probabilities, eps, 1 - eps)
-    log_p, log_q = np.log(probabilities), np.log1p(-probabilities)
-    # log p(x | z_s) = x . (log p_s - log q_s) + sum_d log q_sd
-    log_odds = (log_p - log_q).T
-    offsets = log_q.sum(axis=1)
-    n_draws = probabilities.shape[0]
-    out = np.empty(X.shape[0], dtype=np.result_type(X, probabilities))
-    for rows in row_chunks(X.shape[0], 3 * n_draws * out.itemsize):
-        out[rows] = logsumexp(X[rows] @ log_odds + offsets, axis=1)
-    out -= np.log(n_draws)
-    return out
-
-
-def _mc_gaussian_log_likelihood(X, means):
-    """The Monte-Carlo estimate under unit-variance Gaussian decoders, in float64.
-
-    ``log N(x; m_s, I) = x . m_s - ||x||^2 / 2 - ||m_s||^2 / 2 - D log(2 pi) / 2``,
-    a matrix product over the draws.
-    """
-    means = np.asarray(means, dtype=np.float64)
-    offsets = -0.5 * np.einsum("ij,ij->i", means, means) - 0.5 * means.shape[1] * _LOG_2PI
-    n_draws = means.shape[0]
-    out = np.empty(X.shape[0], dtype=np.result_type(X, means.dtype))
-    for rows in row_chunks(X.shape[0], 3 * n_draws * 8):
-        x = np.asarray(X[rows], dtype=np.float64)
-        table = x @ means.T
-        table += offsets
-        table -= 0.5 * np.einsum("ij,ij->i", x, x)[:, None]
-        out[rows] = logsumexp(table, axis=1)
-    out -= np.log(n_draws)
-    return out
 
 
 def mc_log_likelihood(X, probabilities, *, eps=_EPS, likelihood="bernoulli"):
