@@ -416,19 +416,26 @@ def test_clear_errors():
         gaussian.fit(never_seen)
 
 
-def test_refactored_gncn_gives_the_outputs_of_before_the_prior_mixin():
-    """Numbers computed with GNCNAutoencoder before its prior moved to _prior.py."""
+@pytest.mark.parametrize("make", [
+    lambda **p: GNCNAutoencoder("pdh", latent_sizes=(10, 6, 4), n_inference_steps=5,
+                                n_groups=2, **p),
+    lambda **p: GNCNAutoencoder("t1", latent_sizes=(10, 6, 4), n_inference_steps=5,
+                                n_groups=2, **p),
+    lambda **p: BackpropAutoencoder(4, hidden_layer_sizes=(10,), **p),
+], ids=["GNCN-pdh", "GNCN-t1", "RAE"])
+def test_the_prior_is_fitted_on_at_most_prior_max_samples_rows(make):
+    """A cap the rows do not exceed fits the prior on all of them, exactly as no cap
+    does; a lower cap fits it on a subsample: another prior, the same weights."""
     X = X_DIGITS[:150]
-    expected = {"pdh": (None, [-44.36150118065644, -44.358399090225696, -44.35734080953501],
-                        -0.2814934093005836, 223.99191955047598),
-                "t1": (60, [-44.35301991343693, -44.350490408646536, -44.34976251290328],
-                       -2.4404145096372893, 223.9787051457622)}
-    for variant, (prior_max_samples, scores, z_sum, sample_sum) in expected.items():
-        model = GNCNAutoencoder(variant, latent_sizes=(10, 6, 4), n_inference_steps=5,
-                                n_groups=2, max_iter=2, batch_size=50, n_prior_components=3,
-                                n_mc_samples=40, prior_max_samples=prior_max_samples,
-                                random_state=0).fit(X)
-        model.partial_fit(X[:60]).fit_prior(X[:60])
-        np.testing.assert_allclose(model.score_samples(X)[:3], scores, rtol=1e-9)
-        assert model.transform(X).sum() == pytest.approx(z_sum, rel=1e-9)
-        assert model.sample(7, random_state=2)[0].sum() == pytest.approx(sample_sum, rel=1e-9)
+    params = dict(max_iter=2, batch_size=50, n_prior_components=3, n_mc_samples=40,
+                  random_state=0)
+    uncapped = make(**params).fit(X)
+    for cap in (150, 1000):
+        capped = make(prior_max_samples=cap, **params).fit(X)
+        np.testing.assert_array_equal(capped.prior_.means_, uncapped.prior_.means_)
+        np.testing.assert_array_equal(capped.score_samples(X), uncapped.score_samples(X))
+        np.testing.assert_array_equal(capped.sample(7, random_state=2)[0],
+                                      uncapped.sample(7, random_state=2)[0])
+    subsampled = make(prior_max_samples=60, **params).fit(X)
+    np.testing.assert_array_equal(subsampled.reconstruct(X), uncapped.reconstruct(X))
+    assert not np.allclose(subsampled.prior_.means_, uncapped.prior_.means_)
