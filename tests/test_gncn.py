@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from sklearn_pc import GNCNAutoencoder, _gncn
 from sklearn_pc._core._activations import ACTIVATIONS
+from sklearn_pc._core import _ngc
 from sklearn_pc._core._ngc import group_bounds, project_covariance
 from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, latent_step
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse
@@ -61,10 +62,12 @@ def lateral_matrix(n_units, n_groups, excitation, inhibition):
     return excitation * eye - inhibition * blocks * (1 - eye)
 
 
-def hand_errors(model, z0, z, relu_predictions=False):
+def hand_errors(model, z0, z):
     """Activities ``a(1..L)`` and errors ``e(0..L)`` of SPEC section 3 at input ``z0``
-    and states ``z`` (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
+    and states ``z``; mu(l) = relu(h(l)) for l >= 1 where the variant's row of the
+    configuration table says so (mu(l) = h(l) otherwise)."""
     type1, precision, lateral, skip, phi, dphi = SPEC_TABLE[model.variant]
+    relu_predictions = _gncn.VARIANTS[model.variant]["prediction"] == "relu"
     W = model.weights_
     L = len(z)
     a = [phi(zl) for zl in z]
@@ -84,14 +87,13 @@ def hand_errors(model, z0, z, relu_predictions=False):
     return a, e
 
 
-def hand_step(model, x, z, observed=None, relu_predictions=False):
-    """One settling step of SPEC section 3, computed from the equations with dense V
-    (``relu_predictions``: mu(l) = relu(h(l)) for l >= 1)."""
+def hand_step(model, x, z, observed=None):
+    """One settling step of SPEC section 3, computed from the equations with dense V."""
     type1, precision, lateral, skip, phi, dphi = SPEC_TABLE[model.variant]
     W = model.weights_
     L = len(z)
     z0 = x.copy() if observed is None else x * observed
-    a, e = hand_errors(model, z0, z, relu_predictions)
+    a, e = hand_errors(model, z0, z)
     beta, gamma = model.inference_rate, model.leak
     new = []
     for l in range(1, L + 1):
@@ -124,7 +126,7 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     x = X[:6]
     z = [rng.normal(size=(6, size)) for size in (5, 4, 3)]
     observed = (rng.uniform(size=x.shape) < 0.5).astype(float) if completion else None
-    expected, expected_z0 = hand_step(model, x, z, observed, prediction == "relu")
+    expected, expected_z0 = hand_step(model, x, z, observed)
 
     network = model._network()
     states = [zl.copy() for zl in z]
@@ -133,6 +135,12 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     for got, want in zip(states, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)
+
+
+def test_type2_variants_predict_hidden_layers_through_a_relu():
+    """As the authors' public GNCN-PDH does; the type-1 variants predict linearly."""
+    assert {v: _gncn.VARIANTS[v]["prediction"] for v in VARIANTS} == {
+        "t1": "identity", "t1-sigma": "identity", "t2-lsigma": "relu", "pdh": "relu"}
 
 
 def hand_gradients(model, x, z, observed=None):
