@@ -22,28 +22,30 @@ import time
 
 import numpy as np
 
-from _common import RUNS, estimator_params, load_classification_data, write_results
+from _common import (
+    RUNS,
+    estimator_params,
+    load_classification_data,
+    provenance,
+    write_results,
+)
 from sklearn_pc import GNCNAutoencoder, _gncn
 from sklearn_pc.metrics import binary_cross_entropy
 
 # name: (variant, estimator parameters, overrides of the variant's row of _gncn.VARIANTS)
+IDENTITY, RELU = {"prediction": "identity"}, {"prediction": "relu"}
+NO_LATERAL = {"lateral_excitation": 0.0, "lateral_inhibition": 0.0}
 CONFIGS = {
-    "t1-sigma, as reproduced": ("t1-sigma", {}, {}),
-    "t2-lsigma, as reproduced": ("t2-lsigma", {}, {}),
-    "pdh, as reproduced": ("pdh", {}, {}),
-    "pdh, ReLU predictions": ("pdh", {}, {"prediction": "relu"}),
-    "pdh, no lateral competition": ("pdh", {"lateral_excitation": 0.0,
-                                            "lateral_inhibition": 0.0}, {}),
-    "pdh, ReLU predictions, no lateral competition": (
-        "pdh", {"lateral_excitation": 0.0, "lateral_inhibition": 0.0},
-        {"prediction": "relu"}),
+    "t1-sigma": ("t1-sigma", {}, IDENTITY),
+    "t2-lsigma, identity predictions (as first reproduced)": ("t2-lsigma", {}, IDENTITY),
+    "pdh, identity predictions (as first reproduced)": ("pdh", {}, IDENTITY),
+    "pdh, ReLU predictions (the default since)": ("pdh", {}, RELU),
+    "pdh, identity predictions, no lateral competition": ("pdh", NO_LATERAL, IDENTITY),
+    "pdh, ReLU predictions, no lateral competition": ("pdh", NO_LATERAL, RELU),
     "pdh, ReLU predictions, public lateral (0.15 / 0.1, 30 groups)": (
-        "pdh", {"lateral_excitation": 0.15, "lateral_inhibition": 0.1, "n_groups": 30},
-        {"prediction": "relu"}),
-    "pdh, min_variance 0.01": ("pdh", {"min_variance": 0.01}, {}),
-    "t2-lsigma, ReLU predictions, no lateral competition": (
-        "t2-lsigma", {"lateral_excitation": 0.0, "lateral_inhibition": 0.0},
-        {"prediction": "relu"}),
+        "pdh", {"lateral_excitation": 0.15, "lateral_inhibition": 0.1, "n_groups": 30}, RELU),
+    "pdh, identity predictions, min_variance 0.01": ("pdh", {"min_variance": 0.01}, IDENTITY),
+    "t2-lsigma, ReLU predictions, no lateral competition": ("t2-lsigma", NO_LATERAL, RELU),
 }
 
 
@@ -66,15 +68,22 @@ def run_config(name, args, X, X_test):
             variant, latent_sizes=(24, 24, 24) if args.quick else (360, 360, 360),
             inference_rate=0.1, n_groups=4 if args.quick else 20, batch_size=args.batch_size,
             random_state=args.seed).set_params(**params)
-        curve, start = [], time.perf_counter()
+        curve, start, diverged = [], time.perf_counter(), None
         for epoch in range(args.epochs):
-            model.partial_fit(X[np.random.default_rng([args.seed, epoch]).permutation(len(X))])
+            try:
+                model.partial_fit(
+                    X[np.random.default_rng([args.seed, epoch]).permutation(len(X))])
+            except FloatingPointError as error:  # recorded, not fatal: a result of its own
+                diverged = {"pass": epoch + 1, "error": str(error)}
+                print(f"{name}: diverged in pass {epoch + 1}", flush=True)
+                break
             bce = float(binary_cross_entropy(X_test, model.reconstruct(X_test)))
             curve.append([epoch + 1, float(model.loss_curve_[-1]), bce])
             print(f"{name}: pass {epoch + 1}, training loss {curve[-1][1]:.2f}, "
                   f"test BCE {bce:.2f}", flush=True)
-        return {"variant": variant, "params": estimator_params(model),
-                "variant overrides": overrides, "curve": curve,
+        return {"variant": variant, "commit": provenance()["commit"],
+                "params": estimator_params(model),
+                "variant overrides": overrides, "curve": curve, "diverged": diverged,
                 "seconds": time.perf_counter() - start}
     finally:
         _gncn.VARIANTS[variant] = saved
@@ -84,13 +93,16 @@ def to_markdown(rows, args):
     shown = sorted({e for e in (1, 3, 6, 9, 12) if e <= args.epochs} | {args.epochs})
     lines = ["# GNCN ablations: test BCE on 2,000 MNIST test images, trained on 10,000", "",
              f"Batch {args.batch_size}, T = 50, inference rate 0.1, Adam 1e-3, "
-             f"{'24-24-24 (quick)' if args.quick else '360-360-360'}; one change per row.", "",
+             f"{'24-24-24 (quick)' if args.quick else '360-360-360'}; one change per row "
+             "(each row's JSON records the commit it ran at).", "",
              "| configuration | " + " | ".join(f"pass {e}" for e in shown)
              + " | training loss, last pass |", "|---" * (len(shown) + 2) + "|"]
     for name, row in rows.items():
         bce = {e: b for e, _, b in row["curve"]}
-        lines.append(f"| {name} | " + " | ".join(f"{bce[e]:.2f}" for e in shown)
-                     + f" | {row['curve'][-1][1]:.2f} |")
+        last = (f"diverged in pass {row['diverged']['pass']}" if row.get("diverged")
+                else f"{row['curve'][-1][1]:.2f}")
+        lines.append(f"| {name} | " + " | ".join(f"{bce[e]:.2f}" if e in bce else "-"
+                                                 for e in shown) + f" | {last} |")
     return "\n".join(lines) + "\n"
 
 
