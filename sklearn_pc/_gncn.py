@@ -115,9 +115,13 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
     Parameters
     ----------
-    variant : {"pdh", "t2-lsigma", "t1-sigma", "t1"}, default="pdh"
-        GNCN-PDH, GNCN-t2-LSigma, GNCN-t1-Sigma (Friston) or GNCN-t1 (Rao &
-        Ballard), per the table above.
+    variant : {"t1-sigma", "pdh", "t2-lsigma", "t1"}, default="t1-sigma"
+        GNCN-t1-Sigma (Friston), GNCN-PDH, GNCN-t2-LSigma or GNCN-t1 (Rao &
+        Ballard), per the table above.  GNCN-t1-Sigma is the default: at the
+        ``"auto"`` sizes it is the variant that reconstructs small data well
+        (held-out BCE on binarised ``load_digits`` 1.58 against 7.36 for
+        GNCN-PDH and 6.31 for ``PCA(n_components=20)``), and on MNIST at the
+        paper's settings it came closest to the paper's numbers here.
     latent_sizes : int, array-like of int or "auto", default="auto"
         Sizes ``J_1..J_L`` of the latent layers, bottom (next to the input) to
         top.  ``"auto"`` sizes them from the number of features ``D``: one
@@ -365,7 +369,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         "verbose": ["verbose"],
     }
 
-    def __init__(self, variant="pdh", latent_sizes="auto", *,
+    def __init__(self, variant="t1-sigma", latent_sizes="auto", *,
                  likelihood="bernoulli", n_inference_steps=50,
                  inference_rate="auto", leak=0.001, sparsity_penalty=0.01, lateral_excitation=0.13,
                  lateral_inhibition=0.125, n_groups=20, precision_learning_rate=0.01,

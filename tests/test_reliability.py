@@ -93,7 +93,8 @@ def sample_methods(name, model):
 
 NAN = X.copy()
 NAN[3, 5] = np.nan
-# The autoencoders' methods that take NaN as a missing entry and fill it in.
+# The autoencoders' methods that take NaN as a missing entry and fill it in (fit and
+# partial_fit too).
 FILLS_NAN = {"transform", "reconstruct", "complete"}
 INF = X.copy()
 INF[0, 0] = np.inf
@@ -126,7 +127,8 @@ BAD_INPUT = [
     *[(name, f"fit {case}", call, error, match)
       for name in FACTORIES
       for case, call, error, match in [
-          ("NaN", fit_call(NAN), ValueError, "NaN"),
+          # the autoencoders train on NaN as missing entries (test_gncn, test_autoencoders)
+          *([("NaN", fit_call(NAN), ValueError, "NaN")] if name in SUPERVISED else []),
           ("inf", fit_call(INF), ValueError, "infinity"),
           ("empty", fit_call(X[:0], Y[:0]), ValueError, "0 sample"),
           ("sparse", fit_call(sparse.csr_matrix(X)), TypeError, "[Ss]parse"),
@@ -270,7 +272,7 @@ DIVERGING = [
     ("PCClassifier", dict(learning_rate_init=10.0, activation="relu"), "learning_rate_init"),
     ("PCClassifier", dict(solver="sgd", learning_rate_init=10.0), "learning_rate_init"),
     ("PCGenerator", dict(inference="euler", inference_rate=3.0), "inference_rate"),
-    ("GNCNAutoencoder", dict(inference_rate=1.0), "inference_rate"),
+    ("GNCNAutoencoder", dict(inference_rate=3.0), "inference_rate"),
     *[(name, {"solver": "sgd", "learning_rate_init": 10.0}, "learning_rate_init")
       for name in BASELINES],
 ]
