@@ -53,10 +53,9 @@ from threadpoolctl import threadpool_limits
 from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 from sklearn_pc import _pc
-from sklearn_pc._core import _learning, _network, _relaxation
+from sklearn_pc._core import _kernels, _learning, _network, _relaxation
 from sklearn_pc._core._ngc import group_bounds
 from sklearn_pc._core._threads import blas_threads
-from sklearn_pc._core._relaxation_kernels import latent_step
 
 
 def gemm_rate(shapes, dtype, min_seconds):
@@ -302,9 +301,9 @@ def timed_core(spent):
     timed_numpy.matmul = timing("products", np.matmul)
     swaps = [(_relaxation, "np", timed_numpy), (_network, "np", timed_numpy),
              (_learning, "np", timed_numpy),
-             (_relaxation, "state_step", timing("passes", _relaxation.state_step)),
-             (_relaxation, "error_energy", timing("passes", _relaxation.error_energy)),
-             (_learning, "adam_update", timing("optimizer", _learning.adam_update))]
+             (_kernels, "state_step", timing("passes", _kernels.state_step)),
+             (_kernels, "error_energy", timing("passes", _kernels.error_energy)),
+             (_kernels, "adam_update", timing("optimizer", _kernels.adam_update))]
     originals = [(module, name, getattr(module, name)) for module, name, _ in swaps]
     try:
         for module, name, value in swaps:
@@ -587,8 +586,8 @@ def lateral_cost(args, rng):
 
         def step_us(groups):
             def run():
-                latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
-                            0.1, 1.0)  # the paper's beta, inference_rate="auto" of a deep GNCN
+                _kernels.latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
+                                     0.1, 1.0)  # the paper's beta, a deep GNCN's "auto" rate
             run()
             repeats, start = 0, time.perf_counter()
             while time.perf_counter() - start < args.gemm_seconds / 4:

@@ -1,5 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""One-pass elementwise work of the relaxation loops, compiled.
+"""One-pass elementwise work of the relaxation loops, compiled: an optional
+accelerator of the numpy references in ``_reference`` (where the equations
+are written out), which ``_kernels`` uses in their place when this module
+imports.
 
 Between its two matrix products, a step of ``_relaxation._AlternatingRelaxation``
 moves each free layer from its feedback and error, and recomputes the error
@@ -8,33 +11,29 @@ of ``_ngc.GNCN`` moves each latent layer from its drive, error, prior and
 lateral competition.  In numpy that is about a dozen passes over the batch
 per layer, each a separate call; here it is one or two.  Built like
 ``_update_kernels`` (baseline, AVX2 and AVX-512 versions on x86-64 Linux;
-numpy's order of operations without fused multiply-adds), with the GIL
-released so that row blocks run at once.  Every array is C-contiguous,
-``(n_rows, n_units)`` unless said otherwise, of one dtype, float32 or
-float64; the arrays written are checked to be writable.
+no fused multiply-adds), with the GIL released so that row blocks run at
+once.  Every array is C-contiguous, ``(n_rows, n_units)`` unless said
+otherwise, of one dtype, float32 or float64; the arrays written are checked
+to be writable.  Activation codes are ``_reference.ACTIVATION_CODES``.
 
 ``state_step`` can also write the new activity ``sigma(x)``, and
 ``prediction_error`` turns logits into a prediction ``sigma(h)`` and its
-error.  Both call numpy's own inner loops for ``tanh``, ``exp`` and
-``maximum`` (taken from the ufuncs at import, so the processor-specific
-versions numpy picked) on each block of a row while it is in the L1 cache:
-the activity is the one the functions of ``_activations`` compute, to the
-last bit.  ``sigma`` of the GNCN's input layer is the sigmoid, over the
-widest layer and at every step: fused with the error, its four numpy passes
-become one.
+error, each on a block of a row while it is in the L1 cache.  ``tanh`` and
+``exp`` are C's (``math.h``), so the activities may differ from numpy's in
+the last bits; the tests compare with the references by ``allclose``.
 """
 
 cimport numpy as cnp
 from libc.stdlib cimport free, malloc
 
-import numpy as np
+from sklearn_pc._core._reference import ACTIVATION_CODES, activation_function
 
 cnp.import_array()
-cnp.import_ufunc()
 
-# Which sigma state_step and prediction_error compute, and how state_step gets sigma'(x)
-# from the activity a = sigma(x) (and x, for relu).
-ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
+# the activations that numpy computes after the kernel (see SKPC_ACTIVATE)
+cdef frozenset _NUMPY_ACTIVATIONS = frozenset({ACTIVATION_CODES["tanh"],
+                                               ACTIVATION_CODES["logistic"]})
+
 
 cdef extern from *:
     """
@@ -48,32 +47,15 @@ cdef extern from *:
        one running sum. */
     #define SKPC_LANES 16
 
-    /* A numpy inner loop (PyUFuncGenericFunction) */
-    typedef void (*skpc_loop)(char **, const ptrdiff_t *, const ptrdiff_t *, void *);
-
-    /* act = sigma(x) over n entries of a row block, as the functions of
-       _activations.py compute it: identity copies, tanh is numpy's tanh loop,
-       logistic 1 / (1 + exp(-x)) with numpy's exp loop, relu numpy's
-       maximum(x, 0) loop. */
+    /* act = sigma(x) over n entries of a row block, for the activations that
+       vectorize here: the identity copies, relu is max(x, 0) (NaN kept, -0 made +0 as
+       numpy does).  tanh and the logistic function are numpy's, applied by the
+       callers (math.h's scalar tanhf is about 13 times slower than numpy's
+       vectorized one). */
     #define SKPC_ACTIVATE(NAME, T)                                                        \\
-    static inline void NAME(const T *x, T *act, ptrdiff_t n, int code, skpc_loop loop,    \\
-                            void *data) {                                                 \\
-        const ptrdiff_t unit = sizeof(T), none = 0;                                       \\
-        if (code == 1) {                                                                  \\
-            char *args[2] = {(char *)x, (char *)act};                                     \\
-            const ptrdiff_t steps[2] = {unit, unit};                                      \\
-            loop(args, &n, steps, data);                                                  \\
-        } else if (code == 2) {                                                           \\
-            for (ptrdiff_t j = 0; j < n; j++) act[j] = -x[j];                             \\
-            char *args[2] = {(char *)act, (char *)act};                                   \\
-            const ptrdiff_t steps[2] = {unit, unit};                                      \\
-            loop(args, &n, steps, data);                                                  \\
-            for (ptrdiff_t j = 0; j < n; j++) act[j] = (T)1 / (act[j] + (T)1);            \\
-        } else if (code == 3) {                                                           \\
-            T zero = 0;                                                                   \\
-            char *args[3] = {(char *)x, (char *)&zero, (char *)act};                      \\
-            const ptrdiff_t steps[3] = {unit, none, unit};                                \\
-            loop(args, &n, steps, data);                                                  \\
+    static inline void NAME(const T *x, T *act, ptrdiff_t n, int code) {                  \\
+        if (code == 3) {                                                                  \\
+            for (ptrdiff_t j = 0; j < n; j++) act[j] = x[j] <= 0 ? (T)0 : x[j];           \\
         } else if (act != x)                                                              \\
             memcpy(act, x, n * sizeof(T));                                                \\
     }
@@ -85,8 +67,8 @@ cdef extern from *:
     #define SKPC_STATE_STEP(NAME, T, U, ABS_MASK, ACTIVATE)                                      \\
     SKPC_CLONES static void NAME(const T *fb, const T *a, int code, const T *eps,        \\
                                  const T *x, T decay, T rate, const T *rates, T *out,    \\
-                                 T *largest, T *act, skpc_loop loop, void *loop_data,    \\
-                                 ptrdiff_t n_rows, ptrdiff_t n_units) {                  \\
+                                 T *largest, T *act, ptrdiff_t n_rows,                   \\
+                                 ptrdiff_t n_units) {                                    \\
         T step[SKPC_BLOCK];                                                              \\
         for (ptrdiff_t i = 0; i < n_rows; i++) {                                         \\
             const T r = rates ? rates[i] : rate;                                         \\
@@ -114,7 +96,7 @@ cdef extern from *:
                     for (ptrdiff_t j = 0; j < w; j++)                                    \\
                         step[j] = step[j] - x[at + j] * decay;                           \\
                 for (ptrdiff_t j = 0; j < w; j++) out[at + j] = x[at + j] + step[j] * r; \\
-                if (act) ACTIVATE(out + at, act + at, w, code, loop, loop_data);         \\
+                if (act) ACTIVATE(out + at, act + at, w, code);                          \\
                 if (largest) {                                                           \\
                     /* |dx| as the bits of a non-negative float, which order like the    \\
                        floats, NaN above inf: an integer max reduction vectorizes */     \\
@@ -174,14 +156,14 @@ cdef extern from *:
 
     /* h = sigma(h) in place;  e = target - h */
     #define SKPC_PREDICTION_ERROR(NAME, T, ACTIVATE)                                      \\
-    SKPC_CLONES static void NAME(T *h, const T *target, T *e, int code, skpc_loop loop,  \\
-                                 void *loop_data, ptrdiff_t n_rows, ptrdiff_t n_units) { \\
+    SKPC_CLONES static void NAME(T *h, const T *target, T *e, int code,                  \\
+                                 ptrdiff_t n_rows, ptrdiff_t n_units) {                  \\
         for (ptrdiff_t i = 0; i < n_rows; i++)                                           \\
             for (ptrdiff_t start = 0; start < n_units; start += SKPC_BLOCK) {            \\
                 const ptrdiff_t at = i * n_units + start;                                \\
                 const ptrdiff_t w = n_units - start < SKPC_BLOCK ? n_units - start       \\
                                                                  : SKPC_BLOCK;           \\
-                ACTIVATE(h + at, h + at, w, code, loop, loop_data);                      \\
+                ACTIVATE(h + at, h + at, w, code);                                       \\
                 for (ptrdiff_t j = 0; j < w; j++) e[at + j] = target[at + j] - h[at + j]; \\
             }                                                                            \\
     }
@@ -235,22 +217,20 @@ cdef extern from *:
     SKPC_LATENT_STEP(skpc_latent_step_float, float)
     SKPC_LATENT_STEP(skpc_latent_step_double, double)
     """
-    ctypedef void (*skpc_loop)(char**, const Py_ssize_t*, const Py_ssize_t*, void*) nogil
     void skpc_state_step_float(const float*, const float*, int, const float*, const float*,
-                               float, float, const float*, float*, float*, float*, skpc_loop,
-                               void*, Py_ssize_t, Py_ssize_t) nogil
+                               float, float, const float*, float*, float*, float*,
+                               Py_ssize_t, Py_ssize_t) nogil
     void skpc_state_step_double(const double*, const double*, int, const double*,
                                 const double*, double, double, const double*, double*,
-                                double*, double*, skpc_loop, void*, Py_ssize_t,
-                                Py_ssize_t) nogil
+                                double*, double*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_error_energy_float(float*, const float*, const float*, float, float, float*,
                                  float*, Py_ssize_t, Py_ssize_t) nogil
     void skpc_error_energy_double(double*, const double*, const double*, double, double,
                                   double*, double*, Py_ssize_t, Py_ssize_t) nogil
-    void skpc_prediction_error_float(float*, const float*, float*, int, skpc_loop, void*,
-                                     Py_ssize_t, Py_ssize_t) nogil
-    void skpc_prediction_error_double(double*, const double*, double*, int, skpc_loop, void*,
-                                      Py_ssize_t, Py_ssize_t) nogil
+    void skpc_prediction_error_float(float*, const float*, float*, int, Py_ssize_t,
+                                     Py_ssize_t) nogil
+    void skpc_prediction_error_double(double*, const double*, double*, int, Py_ssize_t,
+                                      Py_ssize_t) nogil
     void skpc_latent_step_float(const float*, float*, const float*, int, float, const float*,
                                 const Py_ssize_t*, const Py_ssize_t*, Py_ssize_t, float, float,
                                 float, float, float*, Py_ssize_t, Py_ssize_t) nogil
@@ -258,35 +238,6 @@ cdef extern from *:
                                  const double*, const Py_ssize_t*, const Py_ssize_t*,
                                  Py_ssize_t, double, double, double, double, double*,
                                  Py_ssize_t, Py_ssize_t) nogil
-
-
-# numpy's inner loops of the activations, by activation code and dtype (float32, float64)
-cdef skpc_loop _loop_functions[4][2]
-cdef void* _loop_data[4][2]
-
-
-cdef int _take_loops(int code, cnp.ufunc ufunc) except -1:
-    """Store ``ufunc``'s float32 and float64 inner loops for activation ``code``."""
-    cdef int typenums[2]
-    cdef int d, i, k
-    typenums[0], typenums[1] = cnp.NPY_FLOAT32, cnp.NPY_FLOAT64
-    for d in range(2):
-        for i in range(ufunc.ntypes):
-            k = 0
-            while k < ufunc.nargs and ufunc.types[i * ufunc.nargs + k] == typenums[d]:
-                k += 1
-            if k == ufunc.nargs:
-                _loop_functions[code][d] = <skpc_loop> ufunc.functions[i]
-                _loop_data[code][d] = ufunc.data[i]
-                break
-        else:
-            raise ImportError(f"numpy.{ufunc.__name__} has no float32 or float64 loop")
-    return 0
-
-
-_take_loops(ACTIVATION_CODES["tanh"], np.tanh)
-_take_loops(ACTIVATION_CODES["logistic"], np.exp)
-_take_loops(ACTIVATION_CODES["relu"], np.maximum)
 
 
 cdef void* _data(array, int typenum, Py_ssize_t size) except? NULL:
@@ -360,11 +311,12 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x not None, doub
         activity_out = sigma(out)
 
     ``feedback`` is ``eps[l+1] @ W[l]`` and ``sigma'(x)`` comes from the
-    activity ``a = sigma(x)`` by ``code`` (:data:`ACTIVATION_CODES`), as
+    activity ``a = sigma(x)`` by ``code`` (``_reference.ACTIVATION_CODES``), as
     does ``sigma``.  ``feedback`` (with ``activity``), ``error``,
     ``largest`` and ``activity_out`` may be None: zero feedback, zero
     error, no tracking, no activity.  ``rate`` is a number, or an array
-    with one rate per row.
+    with one rate per row.  A tanh or logistic ``activity_out`` is numpy's,
+    computed after the kernel's pass.
     """
     if not 0 <= code < 4:
         raise ValueError(f"unknown activation code {code}")
@@ -386,14 +338,14 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x not None, doub
     cdef void* states = _required(x, typenum, size)
     cdef void* moved = _written(out, typenum, size)
     cdef void* act = NULL if activity_out is None else _written(activity_out, typenum, size)
-    cdef int d = 0 if typenum == cnp.NPY_FLOAT32 else 1
+    if code in _NUMPY_ACTIVATIONS:
+        act = NULL
     if typenum == cnp.NPY_FLOAT32:
         with nogil:
             skpc_state_step_float(<const float*> fb, <const float*> a, code,
                                   <const float*> eps, <const float*> states,
                                   <float> decay, <float> scalar_rate, <const float*> rates,
                                   <float*> moved, <float*> most, <float*> act,
-                                  _loop_functions[code][d], _loop_data[code][d],
                                   n_rows, n_units)
     else:
         with nogil:
@@ -401,8 +353,9 @@ def state_step(feedback, activity, int code, error, cnp.ndarray x not None, doub
                                    <const double*> eps, <const double*> states,
                                    decay, scalar_rate, <const double*> rates,
                                    <double*> moved, <double*> most, <double*> act,
-                                   _loop_functions[code][d], _loop_data[code][d],
                                    n_rows, n_units)
+    if activity_out is not None and code in _NUMPY_ACTIVATIONS:
+        activation_function(code)(out, out=activity_out)
     return out
 
 
@@ -446,9 +399,10 @@ def prediction_error(cnp.ndarray logits not None, int code, target, error):
         logits = sigma(logits)                    (in place)
         error = target - logits
 
-    ``sigma`` by ``code`` (:data:`ACTIVATION_CODES`), the activation
-    function's value to the last bit (e.g. the GNCN's ``mu(0) =
-    sigmoid(h(0))`` and ``e(0) = z(0) - mu(0)``); returns ``error``.
+    ``sigma`` by ``code`` (``_reference.ACTIVATION_CODES``; tanh and the
+    logistic function are numpy's, before the kernel's pass), e.g. the
+    GNCN's ``mu(0) = sigmoid(h(0))`` and ``e(0) = z(0) - mu(0)``; returns
+    ``error``.
     """
     if not 0 <= code < 4:
         raise ValueError(f"unknown activation code {code}")
@@ -459,16 +413,16 @@ def prediction_error(cnp.ndarray logits not None, int code, target, error):
     cdef void* h = _written(logits, typenum, size)
     cdef void* t = _required(target, typenum, size)
     cdef void* e = _written(error, typenum, size)
-    cdef int d = 0 if typenum == cnp.NPY_FLOAT32 else 1
+    if code in _NUMPY_ACTIVATIONS:
+        activation_function(code)(logits, out=logits)
+        code = ACTIVATION_CODES["identity"]
     if typenum == cnp.NPY_FLOAT32:
         with nogil:
             skpc_prediction_error_float(<float*> h, <const float*> t, <float*> e, code,
-                                        _loop_functions[code][d], _loop_data[code][d],
                                         n_rows, n_units)
     else:
         with nogil:
             skpc_prediction_error_double(<double*> h, <const double*> t, <double*> e, code,
-                                         _loop_functions[code][d], _loop_data[code][d],
                                          n_rows, n_units)
     return error
 
@@ -484,7 +438,7 @@ def latent_step(drive, cnp.ndarray z not None, activity, int code, double sparsi
 
     ``drive`` is ``e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, with
     ``code=-1``: no derivative); ``phi'(z)`` comes from the activity ``a``
-    by ``code`` (:data:`ACTIVATION_CODES`); ``error`` (``e(l)``) may be
+    by ``code`` (``_reference.ACTIVATION_CODES``); ``error`` (``e(l)``) may be
     None; ``groups`` is None or ``(starts, sizes)`` of contiguous groups;
     ``keep`` is the leak factor ``1 - beta gamma``.  The groups are two intp
     arrays (``_ngc.group_bounds``).  ``excitation +
