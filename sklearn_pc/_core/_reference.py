@@ -78,8 +78,8 @@ def _check_buffers(x, *arrays):
 
 
 def _row_squares(v):
-    """``sum_j v[i, j]^2`` for every row, accumulated in float64."""
-    return np.einsum("ij,ij->i", v, v, dtype=np.float64)
+    """``sum_j v[i, j]^2`` for every row (one dot product per row, in ``v``'s dtype)."""
+    return np.matmul(v[:, None, :], v[:, :, None]).reshape(-1)
 
 
 def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
@@ -121,8 +121,11 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     if decay:
         dx -= x * dtype(decay)
     if largest is not None:
-        # NaN propagates through max and maximum: a diverged row never settles
-        np.maximum(largest, np.abs(dx).max(axis=1), out=largest)
+        # max |dx| = max(max dx, -min dx); NaN propagates through max, min and
+        # maximum: a diverged row never settles
+        most = np.max(dx, axis=1)
+        np.maximum(most, np.negative(np.min(dx, axis=1)), out=most)
+        np.maximum(largest, most, out=largest)
     rate = np.asarray(rate, dtype=x.dtype)
     dx *= rate.reshape(-1, 1) if rate.ndim else rate
     np.add(x, dx, out=out)
@@ -138,8 +141,8 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
         error = (x - prediction) / nu
         energy[i] = nu / 2 ||error[i]||^2 + decay / 2 ||x[i]||^2
 
-    The sums of squares accumulate in float64.  ``bias`` has shape
-    ``(n_units,)``, ``energy`` shape ``(n_rows,)``; returns ``error``.
+    ``bias`` has shape ``(n_units,)``, ``energy`` shape ``(n_rows,)``;
+    returns ``error``.  (The compiled version sums the squares in float64.)
     """
     _check_states(x)
     if error is None or prediction is None:
@@ -152,9 +155,9 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
     if nu != 1:
         error /= dtype(nu)
     total = _row_squares(error)
-    total *= 0.5 * float(dtype(nu))
+    total *= dtype(0.5 * nu)
     if decay:
-        total += 0.5 * float(dtype(decay)) * _row_squares(x)
+        total += dtype(0.5 * decay) * _row_squares(x)
     energy[...] = total
     return error
 
@@ -175,20 +178,29 @@ def prediction_error(logits, code, target, error):
     return np.subtract(target, logits, out=error)
 
 
-def _group_sums(a, starts, sizes):
-    """``groupsum(a)``: each unit gets the sum of ``a`` over its group (0 outside
-    every group), and the mask of the units in a group."""
-    n_units = a.shape[1]
+def _lateral(a, starts, sizes, excitation, inhibition):
+    """``a V = (excitation + inhibition) a - inhibition groupsum(a)`` on the units of
+    the groups (``starts``, ``sizes``), zero elsewhere."""
+    n_rows, n_units = a.shape
+    lateral = a * (excitation + inhibition)
     if (len(starts) and starts[0] == 0 and np.all(starts[1:] == starts[:-1] + sizes[:-1])
             and starts[-1] + sizes[-1] == n_units and np.all(sizes > 0)):
         # contiguous groups tiling the layer (``_ngc.group_bounds``)
-        return np.repeat(np.add.reduceat(a, starts, axis=1), sizes, axis=1), None
-    sums, inside = np.zeros_like(a), np.zeros(n_units, dtype=bool)
+        if np.all(sizes == sizes[0]):
+            shape = (n_rows, len(sizes), sizes[0])
+            lateral.reshape(shape)[...] -= a.reshape(shape).sum(axis=2, keepdims=True) * inhibition
+        else:
+            sums = np.add.reduceat(a, starts, axis=1)
+            sums *= inhibition
+            lateral -= np.repeat(sums, sizes, axis=1)
+        return lateral
+    inside = np.zeros(n_units, dtype=bool)
     for start, size in zip(starts, sizes):
         group = slice(start, start + size)
-        sums[:, group] = a[:, group].sum(axis=1, keepdims=True)
+        lateral[:, group] -= a[:, group].sum(axis=1, keepdims=True) * inhibition
         inside[group] = True
-    return sums, inside
+    lateral[:, ~inside] = 0
+    return lateral
 
 
 def latent_step(drive, z, activity, code, sparsity, error, groups, excitation, inhibition,
@@ -228,13 +240,7 @@ def latent_step(drive, z, activity, code, sparsity, error, groups, excitation, i
             raise ValueError("lateral groups must be two contiguous intp arrays of one length")
         if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > z.shape[1]):
             raise ValueError("lateral groups must lie within the layer")
-        sums, inside = _group_sums(activity, starts, sizes)
-        sums *= dtype(inhibition)
-        lateral = activity * (dtype(excitation) + dtype(inhibition))
-        lateral -= sums
-        if inside is not None:
-            lateral[:, ~inside] = 0
-        d += lateral
+        d += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition))
     if keep != 1:
         z *= dtype(keep)
     d *= dtype(beta)
