@@ -23,6 +23,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/compare_autoencoders.py --quick
 	$(BIN)/python benchmarks/ablate_ngc.py --quick
 	$(BIN)/python benchmarks/bench_core.py --quick
+	$(BIN)/python benchmarks/bench_kernels.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers
 	$(BIN)/python benchmarks/bench_generation.py --quick
 
