@@ -163,7 +163,7 @@ class _Optimizer:
     ``update_params`` is one step over whole arrays.  ``start_step`` then
     ``update_regions`` for each part of the arrays is the same step split
     into parts, which may run at once in threads when their regions do not
-    overlap (the compiled updates release the GIL).
+    overlap (numpy's ufuncs release the GIL).
     """
 
     def update_params(self, params, grads):
@@ -210,8 +210,7 @@ class AdamOptimizer(_Optimizer):
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as in scikit-learn.  The
     moments are stored as the sums ``m / (1 - b1)`` and ``v / (1 - b2)``
     (``sum_k b^(t-k) g_k``); the factors are folded into the step and
-    ``eps``.  Each array is updated by ``_kernels.adam_update`` (compiled: one
-    pass).
+    ``eps``.  Each array is updated in place by ``_kernels.adam_update``.
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):

@@ -210,7 +210,7 @@ class GNCN:
         self.groups = groups
         self.excitation = scalar(lateral_excitation)
         self.inhibition = scalar(lateral_inhibition)
-        # g of mu(0) = g(h(0)): its compiled code and its numpy function
+        # g of mu(0) = g(h(0)): its kernel code and its numpy function
         self.output_code = ACTIVATION_CODES[output]
         self.output = ACTIVATIONS[output][0]
         self.relu_predictions = prediction == "relu"
@@ -261,7 +261,7 @@ class GNCN:
             buffers = SettlingBuffers(self, *z0.shape)
         mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
         errors = buffers.errors
-        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0) (one pass when compiled)
+        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0)
         _kernels.prediction_error(mu0, self.output_code,
                                   np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
         for layer in range(1, self.n_layers):
@@ -284,8 +284,7 @@ class GNCN:
         :class:`SettlingBuffers` for these shapes) saves allocating the
         intermediate arrays at every step.  The leak is applied as
         ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.  After
-        its matrix product, each layer's update is one compiled pass
-        (``_kernels.latent_step``).
+        its matrix product, each layer's update is ``_kernels.latent_step``.
         """
         if buffers is None:
             buffers = SettlingBuffers(self, *z0.shape)

@@ -19,6 +19,19 @@ also stop each row on its own once it has settled, ``max |dx| <= tol``: the
 row leaves the batch and costs nothing more.  Both schedules use at most a
 fixed number of steps, per-row step sizes and per-row stops, so a sample's
 trajectory never depends on the other rows of its batch.
+
+One ``"alternating"`` step of a free layer ``l`` below the top is two matrix
+products and two elementwise passes, written out in numpy in ``_kernels``::
+
+    feedback = eps[l+1] @ W[l]
+    dx[l]    = sigma'(x[l]) * feedback - eps[l] - lambda_x x[l]     _kernels.state_step
+    x[l]    += rate * dx[l];   a[l] = sigma(x[l])                  _kernels.state_step
+    mu[l+1]  = a[l] @ M[l]
+    eps[l+1] = (x[l+1] - (mu[l+1] + b[l])) / nu[l+1]                _kernels.error_energy
+    e[l+1]   = nu[l+1] / 2 ||eps[l+1]||^2 (+ lambda_x / 2 ||x[l+1]||^2), per row
+
+``sigma'(x)`` comes from the activity already computed: ``1 - a^2`` for
+tanh, ``a (1 - a)`` for the logistic function, ``[x >= 0]`` for relu.
 """
 
 import numpy as np
@@ -273,7 +286,7 @@ class _AlternatingRelaxation:
     ones (their direction, and so their settling, stays the same).
     ``feedback`` maps each free layer below the top to its ``W[l]``.  The
     elementwise work between the matrix products is two kernels of
-    ``_kernels`` (their equations and numpy references in ``_reference``):
+    ``_kernels``, where their equations are written out:
     ``state_step`` per moving layer for its step and new activity,
     ``error_energy`` per changed layer for its error and energy.
     With a ``workspace``, every buffer comes from it.
