@@ -25,7 +25,7 @@ same run.  Inference is timed one batch at a time.  A large square
 product's rate is reported too, as the machine's ceiling.
 
 It also splits a PC MLP training batch into its matrix products (timed
-where they run, and again in a plain loop), the compiled elementwise passes,
+where they run, and again in a plain loop), the elementwise passes,
 the optimizer update and the rest, on one thread, and compares one row block
 per thread with one thread; it times one optimizer update (Adam, SGD) of the
 PC MLP's arrays, one training epoch of the PC MLP against data size and
@@ -281,7 +281,7 @@ def update_ms(name, params, grads, n_updates, repeats):
 def timed_core(spent):
     """Add to ``spent`` the seconds of the PC core's matrix products
     (``"products"``: every ``np.matmul`` of the relaxation, the bottom-up
-    sweep and the gradients), of its compiled elementwise passes
+    sweep and the gradients), of its elementwise passes
     (``"passes"``) and of its Adam updates (``"optimizer"``), where they run.
 
     It swaps timing wrappers into the core's modules for the duration: about
@@ -472,7 +472,7 @@ def breakdown_markdown(result, args):
              "everything in this section in turns; shares of the batch in brackets).  "
              "Products: every matrix product of the sweep, the relaxation and the gradients.  "
              "The plain loop runs the same products at the GEMM peak's speed on one thread, "
-             "so its share is the batch's share of the one-thread peak.  Passes: the compiled "
+             "so its share is the batch's share of the one-thread peak.  Passes: the "
              "state-step and error/energy passes.  Rest: the interpreter, numpy's other calls "
              "(copies, the gradients' activations, energy sums) and the fit's bookkeeping.  "
              "Medians of parts need not add up to the median batch.", "",
@@ -573,7 +573,7 @@ def settle_step(args, rng):
 
 
 def lateral_cost(args, rng):
-    """Microseconds of one latent layer's compiled update (``latent_step``,
+    """Microseconds of one latent layer's update (``latent_step``,
     float32, ``args.step_batch`` rows) without and with lateral competition in
     ``n_groups = 20`` groups, at each width of ``args.lateral_widths``, and of
     the product ``a V`` with a dense ``V`` that the group sums replace."""
@@ -616,7 +616,7 @@ def settle_step_markdown(step, lateral, args):
              f"| {step['pdh_over_t2_plus_skip']:.2f} (rounds "
              + ", ".join(f"{r['pdh_over_t2_plus_skip']:.2f}" for r in step["rounds"]) + ") |",
              "", "Per step, from `transform` (T steps per batch, median of "
-             f"{args.repeats} rounds).  Lateral competition in one latent layer's compiled "
+             f"{args.repeats} rounds).  Lateral competition in one latent layer's "
              "update: group sums, against the dense product `a V` that a full lateral matrix "
              f"would cost ({step['batch']} rows, 20 groups):", "",
              "| width | update without lateral (us) | with lateral (us) "
