@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-$(BIN)/.installed: pyproject.toml setup.py sklearn_pc/_core/_kernels.h sklearn_pc/_core/_update_kernels.pyx sklearn_pc/_core/_relaxation_kernels.pyx
+$(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,plot]"

@@ -25,7 +25,7 @@ same run.  Inference is timed one batch at a time.  A large square
 product's rate is reported too, as the machine's ceiling.
 
 It also splits a PC MLP training batch into its matrix products (timed
-where they run, and again in a plain loop), the compiled elementwise passes,
+where they run, and again in a plain loop), the elementwise passes,
 the optimizer update and the rest, on one thread, and compares one row block
 per thread with one thread; it times one optimizer update (Adam, SGD) of the
 PC MLP's arrays, one training epoch of the PC MLP against data size and
@@ -53,10 +53,9 @@ from threadpoolctl import threadpool_limits
 from _common import blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 from sklearn_pc import _pc
-from sklearn_pc._core import _learning, _network, _relaxation
+from sklearn_pc._core import _kernels, _learning, _network, _relaxation
 from sklearn_pc._core._ngc import group_bounds
 from sklearn_pc._core._threads import blas_threads
-from sklearn_pc._core._relaxation_kernels import latent_step
 
 
 def gemm_rate(shapes, dtype, min_seconds):
@@ -282,7 +281,7 @@ def update_ms(name, params, grads, n_updates, repeats):
 def timed_core(spent):
     """Add to ``spent`` the seconds of the PC core's matrix products
     (``"products"``: every ``np.matmul`` of the relaxation, the bottom-up
-    sweep and the gradients), of its compiled elementwise passes
+    sweep and the gradients), of its elementwise passes
     (``"passes"``) and of its Adam updates (``"optimizer"``), where they run.
 
     It swaps timing wrappers into the core's modules for the duration: about
@@ -302,9 +301,9 @@ def timed_core(spent):
     timed_numpy.matmul = timing("products", np.matmul)
     swaps = [(_relaxation, "np", timed_numpy), (_network, "np", timed_numpy),
              (_learning, "np", timed_numpy),
-             (_relaxation, "state_step", timing("passes", _relaxation.state_step)),
-             (_relaxation, "error_energy", timing("passes", _relaxation.error_energy)),
-             (_learning, "adam_update", timing("optimizer", _learning.adam_update))]
+             (_kernels, "state_step", timing("passes", _kernels.state_step)),
+             (_kernels, "error_energy", timing("passes", _kernels.error_energy)),
+             (_kernels, "adam_update", timing("optimizer", _kernels.adam_update))]
     originals = [(module, name, getattr(module, name)) for module, name, _ in swaps]
     try:
         for module, name, value in swaps:
@@ -473,7 +472,7 @@ def breakdown_markdown(result, args):
              "everything in this section in turns; shares of the batch in brackets).  "
              "Products: every matrix product of the sweep, the relaxation and the gradients.  "
              "The plain loop runs the same products at the GEMM peak's speed on one thread, "
-             "so its share is the batch's share of the one-thread peak.  Passes: the compiled "
+             "so its share is the batch's share of the one-thread peak.  Passes: the "
              "state-step and error/energy passes.  Rest: the interpreter, numpy's other calls "
              "(copies, the gradients' activations, energy sums) and the fit's bookkeeping.  "
              "Medians of parts need not add up to the median batch.", "",
@@ -574,7 +573,7 @@ def settle_step(args, rng):
 
 
 def lateral_cost(args, rng):
-    """Microseconds of one latent layer's compiled update (``latent_step``,
+    """Microseconds of one latent layer's update (``latent_step``,
     float32, ``args.step_batch`` rows) without and with lateral competition in
     ``n_groups = 20`` groups, at each width of ``args.lateral_widths``, and of
     the product ``a V`` with a dense ``V`` that the group sums replace."""
@@ -587,8 +586,8 @@ def lateral_cost(args, rng):
 
         def step_us(groups):
             def run():
-                latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
-                            0.1, 1.0)  # the paper's beta, inference_rate="auto" of a deep GNCN
+                _kernels.latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
+                                     0.1, 1.0)  # the paper's beta, a deep GNCN's "auto" rate
             run()
             repeats, start = 0, time.perf_counter()
             while time.perf_counter() - start < args.gemm_seconds / 4:
@@ -617,7 +616,7 @@ def settle_step_markdown(step, lateral, args):
              f"| {step['pdh_over_t2_plus_skip']:.2f} (rounds "
              + ", ".join(f"{r['pdh_over_t2_plus_skip']:.2f}" for r in step["rounds"]) + ") |",
              "", "Per step, from `transform` (T steps per batch, median of "
-             f"{args.repeats} rounds).  Lateral competition in one latent layer's compiled "
+             f"{args.repeats} rounds).  Lateral competition in one latent layer's "
              "update: group sums, against the dense product `a V` that a full lateral matrix "
              f"would cost ({step['batch']} rows, 20 groups):", "",
              "| width | update without lateral (us) | with lateral (us) "

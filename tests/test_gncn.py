@@ -18,7 +18,6 @@ from sklearn_pc import GNCNAutoencoder, _gncn
 from sklearn_pc._core._activations import ACTIVATIONS
 from sklearn_pc._core import _ngc
 from sklearn_pc._core._ngc import group_bounds, project_covariance
-from sklearn_pc._core._relaxation_kernels import ACTIVATION_CODES, latent_step
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -655,46 +654,3 @@ def test_divergence_names_inference_rate_and_leaves_the_weights_finite():
         model.partial_fit(X)
     for w, w_before in zip(model.weights_, before):
         np.testing.assert_array_equal(w, w_before)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", ["type1-tanh", "type1-relu", "type2-lateral"])
-def test_compiled_latent_step_matches_the_settling_equations(dtype, case):
-    """z += beta (-gamma z + phi'(z) * drive - lambda sign(z) - e + a V), V by group sums."""
-    rng = np.random.default_rng(0)
-    z, drive, error = (rng.normal(size=(4, 23)).astype(dtype) for _ in range(3))
-    z[0, :3] = 0.0  # sign(0) = 0, relu'(0) = 1
-    activation = {"type1-tanh": "tanh", "type1-relu": "relu", "type2-lateral": "relu"}[case]
-    f, df = ACTIVATIONS[activation]
-    a = f(z)
-    beta, leak, sparsity, excitation, inhibition = (dtype(c) for c in (0.1, 0.01, 0.02, 0.13,
-                                                                      0.125))
-    type1 = case.startswith("type1")
-    step = drive * df(z, a) - np.sign(z) * sparsity if type1 else drive.copy()
-    step -= error
-    groups = None
-    if not type1:
-        groups = group_bounds(23, 5)  # sizes 5, 5, 5, 4, 4
-        step += a * (excitation + inhibition)
-        sums = np.add.reduceat(a, groups[0], axis=1) * inhibition
-        step -= np.repeat(sums, groups[1], axis=1)
-    expected = z * (1 - beta * leak) + step * beta
-    latent_step(drive, z, a, ACTIVATION_CODES[activation] if type1 else -1,
-                sparsity if type1 else 0.0, error, groups, excitation, inhibition, beta,
-                1 - beta * leak)
-    if type1:  # the same operations in the same order: equal to the last bit
-        np.testing.assert_array_equal(z, expected)
-    else:  # group sums in order, not reduceat's
-        np.testing.assert_allclose(z, expected, rtol=1e-6 if dtype == np.float32 else 1e-13)
-
-
-def test_compiled_latent_step_refuses_misshapen_buffers_and_groups_outside_the_layer():
-    z = np.zeros((2, 6))
-    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
-        latent_step(np.zeros((3, 4)), z, z, -1, 0.0, None, None, 0.1, 0.1, 0.1, 1.0)
-    starts, sizes = np.array([0, 4], dtype=np.intp), np.array([4, 3], dtype=np.intp)
-    with pytest.raises(ValueError, match="within the layer"):
-        latent_step(z, z, z, -1, 0.0, None, (starts, sizes), 0.1, 0.1, 0.1, 1.0)
-    with pytest.raises(ValueError, match="intp"):
-        latent_step(z, z, z, -1, 0.0, None, (starts.astype(np.int32), sizes), 0.1, 0.1, 0.1,
-                    1.0)

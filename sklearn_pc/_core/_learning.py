@@ -17,7 +17,7 @@ units, and so run at once in threads (:func:`parameter_regions`).
 
 import numpy as np
 
-from ._update_kernels import adam_update, sgd_update
+from . import _kernels
 from ._workspace import copy, empty
 
 
@@ -163,7 +163,7 @@ class _Optimizer:
     ``update_params`` is one step over whole arrays.  ``start_step`` then
     ``update_regions`` for each part of the arrays is the same step split
     into parts, which may run at once in threads when their regions do not
-    overlap (the compiled updates release the GIL).
+    overlap (numpy's ufuncs release the GIL).
     """
 
     def update_params(self, params, grads):
@@ -188,7 +188,7 @@ class SGDOptimizer(_Optimizer):
     ``v = momentum * v - lr * grad``; ``param += v``, or with Nesterov's
     momentum ``param += momentum * v - lr * grad``.  With ``momentum=0``
     this is the Euler step ``dt / gamma`` of eq 2.9.  Each array is updated
-    in one compiled pass (``_update_kernels``).
+    in one pass (``_kernels.sgd_update``).
     """
 
     def __init__(self, params, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True):
@@ -198,8 +198,8 @@ class SGDOptimizer(_Optimizer):
         self.velocities = [np.zeros_like(p) for p in params]
 
     def _update(self, index, param, grad, region):
-        sgd_update(param, grad, self.velocities[index][region], self.learning_rate_init,
-                   self.momentum, self.nesterov)
+        _kernels.sgd_update(param, grad, self.velocities[index][region],
+                            self.learning_rate_init, self.momentum, self.nesterov)
 
 
 class AdamOptimizer(_Optimizer):
@@ -210,8 +210,7 @@ class AdamOptimizer(_Optimizer):
     ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, as in scikit-learn.  The
     moments are stored as the sums ``m / (1 - b1)`` and ``v / (1 - b2)``
     (``sum_k b^(t-k) g_k``); the factors are folded into the step and
-    ``eps``.  Each array is updated in one compiled pass
-    (``_update_kernels``).
+    ``eps``.  Each array is updated in place by ``_kernels.adam_update``.
     """
 
     def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
@@ -232,9 +231,9 @@ class AdamOptimizer(_Optimizer):
         self._eps = self.epsilon / np.sqrt(1 - self.beta_2)
 
     def _update(self, index, param, grad, region):
-        adam_update(param, grad, self.first_moment_sums[index][region],
-                    self.second_moment_sums[index][region], self.beta_1, self.beta_2,
-                    self._step_size, self._eps)
+        _kernels.adam_update(param, grad, self.first_moment_sums[index][region],
+                             self.second_moment_sums[index][region], self.beta_1, self.beta_2,
+                             self._step_size, self._eps)
 
 
 OPTIMIZERS = {"sgd": SGDOptimizer, "adam": AdamOptimizer}

@@ -61,7 +61,8 @@ import numpy as np
 from scipy import linalg
 
 from ._activations import ACTIVATIONS
-from ._relaxation_kernels import ACTIVATION_CODES, latent_step, prediction_error
+from . import _kernels
+from ._kernels import ACTIVATION_CODES
 from ._threads import one_blas_thread
 
 sigmoid = ACTIVATIONS["logistic"][0]
@@ -213,7 +214,7 @@ class GNCN:
         self.groups = groups
         self.excitation = scalar(lateral_excitation)
         self.inhibition = scalar(lateral_inhibition)
-        # g of mu(0) = g(h(0)): its compiled code and its numpy function
+        # g of mu(0) = g(h(0)): its kernel code and its numpy function
         self.output_code = ACTIVATION_CODES[output]
         self.output = ACTIVATIONS[output][0]
         self.relu_predictions = prediction == "relu"
@@ -264,9 +265,9 @@ class GNCN:
             buffers = SettlingBuffers(self, *z0.shape)
         mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
         errors = buffers.errors
-        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0), in one compiled pass
-        prediction_error(mu0, self.output_code,
-                         np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
+        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0)
+        _kernels.prediction_error(mu0, self.output_code,
+                                  np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
         for layer in range(1, self.n_layers):
             prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
                                              buffers.scratch[layer])
@@ -287,8 +288,7 @@ class GNCN:
         :class:`SettlingBuffers` for these shapes) saves allocating the
         intermediate arrays at every step.  The leak is applied as
         ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.  After
-        its matrix product, each layer's update is one compiled pass
-        (``_relaxation_kernels.latent_step``).
+        its matrix product, each layer's update is ``_kernels.latent_step``.
         """
         if buffers is None:
             buffers = SettlingBuffers(self, *z0.shape)
@@ -305,10 +305,10 @@ class GNCN:
             else:
                 np.matmul(errors[layer - 1], self.error_weights[layer - 1], out=drive)
                 code, sparsity = -1, 0.0
-            latent_step(drive, states[layer - 1], activities[layer - 1], code, sparsity,
-                        errors[layer] if layer < self.n_layers else None,
-                        None if self.groups is None else self.groups[layer - 1],
-                        self.excitation, self.inhibition, self.beta, keep)
+            _kernels.latent_step(drive, states[layer - 1], activities[layer - 1], code,
+                                 sparsity, errors[layer] if layer < self.n_layers else None,
+                                 None if self.groups is None else self.groups[layer - 1],
+                                 self.excitation, self.inhibition, self.beta, keep)
         if free_rate is not None:
             errors[0] *= free_rate
             z0 -= errors[0]

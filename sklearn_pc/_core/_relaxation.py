@@ -19,11 +19,25 @@ also stop each row on its own once it has settled, ``max |dx| <= tol``: the
 row leaves the batch and costs nothing more.  Both schedules use at most a
 fixed number of steps, per-row step sizes and per-row stops, so a sample's
 trajectory never depends on the other rows of its batch.
+
+One ``"alternating"`` step of a free layer ``l`` below the top is two matrix
+products and two elementwise passes, written out in numpy in ``_kernels``::
+
+    feedback = eps[l+1] @ W[l]
+    dx[l]    = sigma'(x[l]) * feedback - eps[l] - lambda_x x[l]     _kernels.state_step
+    x[l]    += rate * dx[l];   a[l] = sigma(x[l])                  _kernels.state_step
+    mu[l+1]  = a[l] @ M[l]
+    eps[l+1] = (x[l+1] - (mu[l+1] + b[l])) / nu[l+1]                _kernels.error_energy
+    e[l+1]   = nu[l+1] / 2 ||eps[l+1]||^2 (+ lambda_x / 2 ||x[l+1]||^2), per row
+
+``sigma'(x)`` comes from the activity already computed: ``1 - a^2`` for
+tanh, ``a (1 - a)`` for the logistic function, ``[x >= 0]`` for relu.
 """
 
 import numpy as np
 
-from ._relaxation_kernels import ACTIVATION_CODES, error_energy, state_step
+from . import _kernels
+from ._kernels import ACTIVATION_CODES
 from ._workspace import copy, empty
 
 SCHEDULES = ("alternating", "euler")
@@ -171,9 +185,9 @@ def _relax_moving_rows(network, states, free, feedback, *, n_steps, rate, tol, w
         step = np.matmul(top_error, feedback[below],
                          out=empty(workspace, ("first step", "feedback"), shape, dtype))
         # only largest |dx[L-1]| is kept: the step itself is retaken by the relaxation
-        state_step(step, activity, ACTIVATION_CODES[network.activation_names[below]], None,
-                   states[below], 0.0, 0.0, empty(workspace, ("first step", "x"), shape, dtype),
-                   largest)
+        _kernels.state_step(step, activity, ACTIVATION_CODES[network.activation_names[below]],
+                            None, states[below], 0.0, 0.0,
+                            empty(workspace, ("first step", "x"), shape, dtype), largest)
     moving = np.flatnonzero(~(largest <= dtype.type(tol)))
     if moving.size == n_rows:
         return _AlternatingRelaxation(network, states, free, feedback, rate=rate, decay=0.0,
@@ -271,9 +285,10 @@ class _AlternatingRelaxation:
     step of the batch stay instead, their proposals undone like rejected
     ones (their direction, and so their settling, stays the same).
     ``feedback`` maps each free layer below the top to its ``W[l]``.  The
-    elementwise work between the matrix products runs in the compiled
-    kernels of ``_relaxation_kernels``: one pass per moving layer for its
-    step and new activity, one per changed layer for its error and energy.
+    elementwise work between the matrix products is two kernels of
+    ``_kernels``, where their equations are written out:
+    ``state_step`` per moving layer for its step and new activity,
+    ``error_energy`` per changed layer for its error and energy.
     With a ``workspace``, every buffer comes from it.
     """
 
@@ -366,7 +381,7 @@ class _AlternatingRelaxation:
         intercepts = self.network.intercepts
         bias = intercepts[layer - 1] if fresh_prediction and intercepts is not None else None
         decay = self.decay if layer in self.free and layer < self.top else 0.0
-        error_energy(mu, bias, x, self.nu[layer], decay, eps, energy)
+        _kernels.error_energy(mu, bias, x, self.nu[layer], decay, eps, energy)
 
     def _bottom_energy(self, new):
         """Per-row energy of layer 0, which has no error: ``lambda_x / 2
@@ -391,8 +406,9 @@ class _AlternatingRelaxation:
                 if self.zero_error[top]:
                     continue
                 # dx[L] = -eps[L]
-                new[("x", top)] = state_step(None, None, 0, current[("eps", top)],
-                                             current[("x", top)], 0.0, self.rates, out, largest)
+                new[("x", top)] = _kernels.state_step(None, None, 0, current[("eps", top)],
+                                                      current[("x", top)], 0.0, self.rates, out,
+                                                      largest)
                 continue
             feedback_zero = self.zero_error[layer + 1]
             own_zero = layer == 0 or self.zero_error[layer]
@@ -405,9 +421,9 @@ class _AlternatingRelaxation:
                 activity = current[("a", layer)]
             error = None if own_zero else current[("eps", layer)]
             new[("a", layer)] = self.spare[("a", layer)]
-            new[("x", layer)] = state_step(feedback, activity, self.codes[layer], error,
-                                           current[("x", layer)], self.decay, self.rates, out,
-                                           largest, new[("a", layer)])
+            new[("x", layer)] = _kernels.state_step(
+                feedback, activity, self.codes[layer], error, current[("x", layer)], self.decay,
+                self.rates, out, largest, new[("a", layer)])
         return new
 
     def _stop_rows(self, settled, new):

@@ -1,0 +1,294 @@
+"""The elementwise steps and updates of the core, in numpy: each next to its equation.
+
+Between the matrix products, a relaxation or settling step and an optimizer
+update are elementwise work, done here by one function each, in place in
+the buffers it is given (the callers preallocate them).  These were also
+compiled kernels (Cython) until their end-to-end gain was measured: none
+saved 10 % of a training epoch (``benchmarks/results/bench_kernels.md``),
+so numpy is the only implementation.
+
+The default alternating step of ``_relaxation._AlternatingRelaxation``
+(Sun & Orchard 2020, eq 2.3, 2.4, 3.11; row-major, ``a[l] = sigma(x[l])``)
+is, for every free layer ``l`` below the top, between its two matrix
+products ``feedback[l] = eps[l+1] @ W[l]`` and ``mu[l+1] = a[l] @ M[l]``::
+
+    dx[l]  = sigma'(x[l]) * feedback[l] - eps[l] - lambda_x x[l]     (state_step)
+    x[l]  <- x[l] + rate * dx[l],   a[l] <- sigma(x[l])               (state_step)
+    eps[l] = (x[l] - (mu[l] + b[l-1])) / nu[l]                        (error_energy)
+    E_l    = nu[l] / 2 ||eps[l]||^2 + lambda_x / 2 ||x[l]||^2, per row (error_energy)
+
+and for a free top ``dx[L] = -eps[L]``.  ``sigma'`` comes from the activity
+``a = sigma(x)`` already computed: ``1 - a^2`` for tanh, ``a (1 - a)`` for
+the logistic function, ``[x >= 0]`` for relu, 1 for the identity.
+
+A GNCN settling step (``_ngc.GNCN.step``; Ororbia & Kifer 2022) predicts the
+input through ``g`` and moves each latent layer ``z(l)`` (``a(l) = phi(z(l))``)::
+
+    mu(0) = g(h(0)),   e(0) = z0 - mu(0)                               (prediction_error)
+    d(l)  = drive(l) * phi'(z(l)) - lambda sign(z(l)) - e(l) + a(l) V(l) (latent_step)
+    z(l) <- z(l) (1 - beta gamma) + beta d(l)                          (latent_step)
+
+with ``drive(l) = e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, no
+``phi'``), and the lateral term by group sums,
+``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)``.
+
+The optimizer steps of ``_learning`` update in place: Adam (moments stored
+as sums, its constants folded into ``step_size`` and ``eps``) and SGD with
+(Nesterov) momentum (:func:`adam_update`, :func:`sgd_update`).
+"""
+
+import numpy as np
+
+from ._activations import ACTIVATIONS
+
+# The activation of a kernel, by code (an int, fixed by the network at construction).
+ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
+_ACTIVATION_NAMES = {code: name for name, code in ACTIVATION_CODES.items()}
+
+
+def _activation(code):
+    """``(sigma, sigma')`` of ``_activations`` for an activation code."""
+    if code not in _ACTIVATION_NAMES:
+        raise ValueError(f"unknown activation code {code}")
+    return ACTIVATIONS[_ACTIVATION_NAMES[code]]
+
+
+def _check_states(x):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"expected an ndarray, got {type(x).__name__}")
+    if x.ndim != 2 or x.dtype.char not in "fd":
+        raise ValueError("states must be a 2-D float32 or float64 array")
+
+
+def _check_buffers(x, *arrays):
+    """Every array given (None is skipped) has ``x``'s shape and dtype."""
+    for array in arrays:
+        if array is None:
+            continue
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"expected an ndarray, got {type(array).__name__}")
+        if array.shape != x.shape or array.dtype != x.dtype:
+            raise ValueError("relaxation buffers must have the shape of the states and "
+                             "their dtype")
+
+
+def _row_squares(v):
+    """``sum_j v[i, j]^2`` for every row (one dot product per row, in ``v``'s dtype)."""
+    return np.matmul(v[:, None, :], v[:, :, None]).reshape(-1)
+
+
+def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
+               activity_out=None):
+    """One alternating step of a free layer (eq 2.3, 3.11)::
+
+        dx  = sigma'(x) * feedback - error - decay * x
+        out = x + rate * dx
+        largest[i] = max(largest[i], max_j |dx[i, j]|)        (NaN sticks)
+        activity_out = sigma(out)
+
+    ``feedback`` is ``eps[l+1] @ W[l]``; ``sigma'(x)`` comes from the
+    activity ``a = sigma(x)`` (``activity``) by ``code``
+    (:data:`ACTIVATION_CODES`), as does ``sigma``.  ``feedback`` (with
+    ``activity``), ``error``, ``largest`` and ``activity_out`` may be None:
+    zero feedback, zero error, no tracking, no new activity.  ``rate`` is a
+    number or a column of one rate per row, shape ``(n_rows, 1)``.  Returns
+    ``out``.
+    """
+    sigma, derivative = _activation(code)
+    _check_states(x)
+    _check_buffers(x, feedback, activity, error, out, activity_out)
+    if out is None:
+        raise ValueError("a required relaxation buffer is None")
+    if feedback is not None and activity is None:
+        raise ValueError("feedback needs the activity")
+    dtype = x.dtype.type
+    # dx, built in ``out`` (or a new array when ``out`` overlaps an input)
+    inputs = (feedback, activity, error, x)
+    dx = (np.empty_like(x) if any(a is not None and np.may_share_memory(out, a)
+                                   for a in inputs) else out)
+    if feedback is None:
+        dx.fill(0)
+    else:
+        derivative(x, activity, out=dx)
+        dx *= feedback
+    if error is not None:
+        dx -= error
+    if decay:
+        dx -= x * dtype(decay)
+    if largest is not None:
+        # max |dx| = max(max dx, -min dx); NaN propagates through max, min and
+        # maximum: a diverged row never settles
+        most = np.max(dx, axis=1)
+        np.maximum(most, np.negative(np.min(dx, axis=1)), out=most)
+        np.maximum(largest, most, out=largest)
+    rate = np.asarray(rate, dtype=x.dtype)
+    dx *= rate.reshape(-1, 1) if rate.ndim else rate
+    np.add(x, dx, out=out)
+    if activity_out is not None:
+        sigma(out, out=activity_out)
+    return out
+
+
+def error_energy(prediction, bias, x, nu, decay, error, energy):
+    """Error and per-row energy of a layer (eq 2.4 and minus eq 2.7)::
+
+        prediction += bias                        (in place, when bias is given)
+        error = (x - prediction) / nu
+        energy[i] = nu / 2 ||error[i]||^2 + decay / 2 ||x[i]||^2
+
+    ``bias`` has shape ``(n_units,)``, ``energy`` shape ``(n_rows,)``;
+    returns ``error``.
+    """
+    _check_states(x)
+    if error is None or prediction is None:
+        raise ValueError("a required relaxation buffer is None")
+    _check_buffers(x, prediction, error)
+    dtype = x.dtype.type
+    if bias is not None:
+        prediction += bias
+    np.subtract(x, prediction, out=error)
+    if nu != 1:
+        error /= dtype(nu)
+    total = _row_squares(error)
+    total *= dtype(0.5 * nu)
+    if decay:
+        total += dtype(0.5 * decay) * _row_squares(x)
+    energy[...] = total
+    return error
+
+
+def prediction_error(logits, code, target, error):
+    """A prediction and its error::
+
+        logits = sigma(logits)                    (in place)
+        error = target - logits
+
+    ``sigma`` by ``code`` (:data:`ACTIVATION_CODES`), e.g. the GNCN's
+    ``mu(0) = sigmoid(h(0))`` and ``e(0) = z(0) - mu(0)``; returns ``error``.
+    """
+    sigma = _activation(code)[0]
+    _check_states(logits)
+    _check_buffers(logits, target, error)
+    sigma(logits, out=logits)
+    return np.subtract(target, logits, out=error)
+
+
+def _lateral(a, starts, sizes, excitation, inhibition):
+    """``a V = (excitation + inhibition) a - inhibition groupsum(a)`` on the units of
+    the groups (``starts``, ``sizes``), zero elsewhere."""
+    n_rows, n_units = a.shape
+    lateral = a * (excitation + inhibition)
+    if (len(starts) and starts[0] == 0 and np.all(starts[1:] == starts[:-1] + sizes[:-1])
+            and starts[-1] + sizes[-1] == n_units and np.all(sizes > 0)):
+        # contiguous groups tiling the layer (``_ngc.group_bounds``)
+        if np.all(sizes == sizes[0]):
+            shape = (n_rows, len(sizes), sizes[0])
+            lateral.reshape(shape)[...] -= a.reshape(shape).sum(axis=2, keepdims=True) * inhibition
+        else:
+            sums = np.add.reduceat(a, starts, axis=1)
+            sums *= inhibition
+            lateral -= np.repeat(sums, sizes, axis=1)
+        return lateral
+    inside = np.zeros(n_units, dtype=bool)
+    for start, size in zip(starts, sizes):
+        group = slice(start, start + size)
+        lateral[:, group] -= a[:, group].sum(axis=1, keepdims=True) * inhibition
+        inside[group] = True
+    lateral[:, ~inside] = 0
+    return lateral
+
+
+def latent_step(drive, z, activity, code, sparsity, error, groups, excitation, inhibition,
+                beta, keep):
+    """One GNCN settling step of a latent layer, ``z`` updated in place
+    (``_ngc.GNCN.step``)::
+
+        d = drive * phi'(z) - sparsity * sign(z) - error
+            + (excitation + inhibition) * a - inhibition * groupsum(a)
+        z = z * keep + beta * d
+
+    ``drive`` is ``e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, with
+    ``code=-1``: no derivative); ``phi'(z)`` comes from the activity ``a``
+    (``activity``) by ``code`` (:data:`ACTIVATION_CODES`); ``error``
+    (``e(l)``) may be None; ``groups`` is None or ``(starts, sizes)`` of
+    contiguous groups of units (two intp arrays, ``_ngc.group_bounds``),
+    the lateral term applying to the units in a group; ``keep`` is the leak
+    factor ``1 - beta gamma``.
+    """
+    _check_states(z)
+    _check_buffers(z, drive, activity, error)
+    if drive is None or activity is None:
+        raise ValueError("a required relaxation buffer is None")
+    dtype = z.dtype.type
+    if code == -1:
+        d = drive.copy()
+    else:
+        d = _activation(code)[1](z, activity)
+        d *= drive
+    if sparsity:
+        d -= np.sign(z) * dtype(sparsity)
+    if error is not None:
+        d -= error
+    if groups is not None:
+        starts, sizes = (np.asarray(g) for g in groups)
+        if len(starts) != len(sizes) or starts.dtype != np.intp or sizes.dtype != np.intp:
+            raise ValueError("lateral groups must be two contiguous intp arrays of one length")
+        if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > z.shape[1]):
+            raise ValueError("lateral groups must lie within the layer")
+        d += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition))
+    if keep != 1:
+        z *= dtype(keep)
+    d *= dtype(beta)
+    z += d
+    return z
+
+
+def _check_optimizer_arrays(arrays):
+    """One float dtype and shape; every array but the gradient (position 1) writable."""
+    first = arrays[0]
+    if first.dtype.char not in "fd":
+        raise TypeError(f"optimizer arrays must be float32 or float64, got {first.dtype}")
+    for position, array in enumerate(arrays):
+        if array.dtype != first.dtype or array.shape != first.shape:
+            raise ValueError("optimizer arrays must share one dtype and shape")
+        if position != 1 and not array.flags.writeable:
+            raise ValueError("an optimizer's parameter or state array is read-only")
+
+
+def adam_update(param, grad, m_sum, v_sum, beta_1, beta_2, step_size, eps):
+    """One Adam step in place, the moments kept as sums (``_learning.AdamOptimizer``)::
+
+        m_sum = beta_1 m_sum + grad
+        v_sum = beta_2 v_sum + grad^2
+        param -= step_size m_sum / (sqrt(v_sum) + eps)
+    """
+    _check_optimizer_arrays((param, grad, m_sum, v_sum))
+    dtype = param.dtype.type
+    m_sum *= dtype(beta_1)
+    m_sum += grad
+    v_sum *= dtype(beta_2)
+    v_sum += np.square(grad)
+    denominator = np.sqrt(v_sum)
+    denominator += dtype(eps)
+    step = np.divide(m_sum, denominator, out=denominator)
+    step *= dtype(step_size)
+    param -= step
+
+
+def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):
+    """One SGD step with momentum in place (``_learning.SGDOptimizer``)::
+
+        velocity = momentum velocity - learning_rate grad
+        param += velocity                                      (plain momentum)
+        param += momentum velocity - learning_rate grad        (Nesterov)
+    """
+    _check_optimizer_arrays((param, grad, velocity))
+    dtype = param.dtype.type
+    step = grad * dtype(learning_rate)
+    velocity *= dtype(momentum)
+    velocity -= step
+    if nesterov:
+        param -= step
+        param += velocity * dtype(momentum)
+    else:
+        param += velocity

@@ -1,0 +1,281 @@
+"""The elementwise kernels of ``_core._kernels`` against their equations.
+
+Written as numpy formulas independently of the kernels (which work in
+place, in fewer passes), compared with ``allclose`` at tolerances for the
+dtype.
+"""
+
+import numpy as np
+import pytest
+
+from sklearn_pc._core import _kernels
+from sklearn_pc._core._activations import ACTIVATIONS
+from sklearn_pc._core._kernels import ACTIVATION_CODES
+from sklearn_pc._core._ngc import group_bounds
+
+# rounding of a handful of operations on values of order 1
+TOLERANCES = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def assert_close(actual, expected, dtype, **kwargs):
+    np.testing.assert_allclose(actual, expected, **{**TOLERANCES[dtype], **kwargs})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))  # each needs a kernel code
+def test_state_step_follows_its_equation(dtype, activation):
+    """dx = sigma'(x) feedback - error - decay x;  out = x + rate dx;  largest = max |dx|."""
+    state_step = _kernels.state_step
+    rng = np.random.default_rng(0)
+    x, feedback, error = (rng.normal(size=(5, 300)).astype(dtype) for _ in range(3))
+    f, df = ACTIVATIONS[activation]
+    activity = f(x)
+    decay, rates = dtype(0.05), np.array([[0.1], [0.2], [0.05], [0.1], [0.3]], dtype=dtype)
+    code = ACTIVATION_CODES[activation]
+    for with_feedback, with_error, with_decay in [(True, True, True), (True, False, False),
+                                                  (False, True, False)]:
+        step = feedback * df(x, activity) if with_feedback else np.zeros_like(x)
+        if with_error:
+            step -= error
+        if with_decay:
+            step -= x * decay
+        for rate in (dtype(0.1), rates):
+            out, largest = np.empty_like(x), np.zeros(5, dtype=dtype)
+            returned = state_step(feedback if with_feedback else None,
+                                  activity if with_feedback else None, code,
+                                  error if with_error else None, x,
+                                  decay if with_decay else 0.0, rate, out, largest)
+            assert returned is out
+            assert_close(out, x + step * rate, dtype)
+            assert_close(largest, np.abs(step).max(axis=1), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_state_step_writes_the_new_activity(dtype, activation):
+    """``activity_out`` holds ``f(out)``, through inf, NaN and signed zeros."""
+    state_step = _kernels.state_step
+    rng = np.random.default_rng(1)
+    x = (10 * rng.normal(size=(4, 700))).astype(dtype)
+    error = rng.normal(size=x.shape).astype(dtype)
+    error[0, :6] = [np.inf, -np.inf, np.nan, 0.0, 0.0, 0.0]
+    x[0, 3:6] = [-0.0, 0.0, 1e30]
+    f = ACTIVATIONS[activation][0]
+    out, activity = np.empty_like(x), np.full_like(x, 7.0)
+    with np.errstate(all="ignore"):
+        state_step(None, None, ACTIVATION_CODES[activation], error, x, 0.0, dtype(0.5), out,
+                   None, activity)
+        expected = f(out)
+    assert_close(activity, expected, dtype)
+    assert np.isnan(out[0, 2]) and np.isinf(out[0, 0])  # the special values got through
+
+
+def test_state_step_tracks_the_largest_step_and_keeps_nan():
+    state_step = _kernels.state_step
+    x = np.zeros((3, 40))
+    error = np.zeros((3, 40))
+    error[0, 7], error[1, 39], error[2, 3] = 2.0, -5.0, np.nan
+    largest = np.array([3.0, 1.0, 0.0])
+    state_step(None, None, 0, error, x, 0.0, 0.5, np.empty_like(x), largest)
+    np.testing.assert_array_equal(largest[:2], [3.0, 5.0])  # the previous largest is kept
+    assert np.isnan(largest[2])
+    state_step(None, None, 0, np.zeros_like(x), x, 0.0, 0.5, np.empty_like(x), largest)
+    assert np.isnan(largest[2])  # NaN sticks: a diverged row never counts as settled
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_prediction_error_is_the_activation_and_a_subtraction(dtype,
+                                                               activation):
+    """``logits`` becomes ``f(logits)``, ``error`` ``target - f(logits)``, through inf, NaN, signed zeros and logits
+    whose exp overflows."""
+    prediction_error = _kernels.prediction_error
+    rng = np.random.default_rng(2)
+    logits = (10 * rng.normal(size=(3, 700))).astype(dtype)
+    logits[0, :7] = [np.inf, -np.inf, np.nan, -0.0, 0.0, -1e30, 1e30]
+    target = rng.random(size=logits.shape).astype(dtype)
+    with np.errstate(all="ignore"):
+        prediction = ACTIVATIONS[activation][0](logits)
+        expected_error = target - prediction
+        h, error = logits.copy(), np.full_like(logits, 7.0)
+        assert prediction_error(h, ACTIVATION_CODES[activation], target, error) is error
+    assert_close(h, prediction, dtype)
+    assert_close(error, expected_error, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_error_and_energy_follow_their_formulas(dtype):
+    """mu += b;  eps = (x - mu) / nu;  energy = nu / 2 ||eps||^2 + decay / 2 ||x||^2."""
+    error_energy = _kernels.error_energy
+    rng = np.random.default_rng(0)
+    x, prediction = (rng.normal(size=(4, 37)).astype(dtype) for _ in range(2))
+    bias = rng.normal(size=37).astype(dtype)
+    nu, decay = dtype(0.5), dtype(0.1)
+    mu = prediction.copy()
+    error, energy = np.empty_like(x), np.empty(4, dtype=dtype)
+    assert error_energy(mu, bias, x, nu, decay, error, energy) is error
+    assert_close(mu, prediction + bias, dtype)  # the bias is added in place
+    assert_close(error, (x - (prediction + bias)) / nu, dtype)
+    eps64 = error.astype(float)
+    expected = nu / 2 * (eps64**2).sum(axis=1) + decay / 2 * (x.astype(float)**2).sum(axis=1)
+    assert_close(energy, expected, dtype)
+    error_energy(mu, None, x, 1.0, 0.0, error, energy)  # a stored prediction: no bias again
+    assert_close(mu, prediction + bias, dtype)
+    assert_close(error, x - mu, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["type1-tanh", "type1-relu", "type2-lateral"])
+def test_latent_step_matches_the_settling_equations(dtype, case):
+    """z += beta (-gamma z + phi'(z) * drive - lambda sign(z) - e + a V), V by group sums."""
+    latent_step = _kernels.latent_step
+    rng = np.random.default_rng(0)
+    z, drive, error = (rng.normal(size=(4, 23)).astype(dtype) for _ in range(3))
+    z[0, :3] = 0.0  # sign(0) = 0, relu'(0) = 1
+    activation = {"type1-tanh": "tanh", "type1-relu": "relu", "type2-lateral": "relu"}[case]
+    f, df = ACTIVATIONS[activation]
+    a = f(z)
+    beta, leak, sparsity, excitation, inhibition = (dtype(c) for c in (0.1, 0.01, 0.02, 0.13,
+                                                                      0.125))
+    type1 = case.startswith("type1")
+    step = drive * df(z, a) - np.sign(z) * sparsity if type1 else drive.copy()
+    step -= error
+    groups = None
+    if not type1:
+        groups = group_bounds(23, 5)  # sizes 5, 5, 5, 4, 4
+        # the dense lateral matrix V = alpha_e I - alpha_h (B * (1 - I))
+        blocks = np.zeros((23, 23))
+        for start, size in zip(*groups):
+            blocks[start:start + size, start:start + size] = 1
+        lateral = excitation * np.eye(23) - inhibition * (blocks * (1 - np.eye(23)))
+        step += (a.astype(float) @ lateral).astype(dtype)
+    expected = z * (1 - beta * leak) + step * beta
+    latent_step(drive, z, a, ACTIVATION_CODES[activation] if type1 else -1,
+                sparsity if type1 else 0.0, error, groups, excitation, inhibition, beta,
+                1 - beta * leak)
+    assert_close(z, expected, dtype)
+
+
+def test_latent_step_refuses_misshapen_buffers_and_groups_outside_the_layer():
+    latent_step = _kernels.latent_step
+    z = np.zeros((2, 6))
+    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
+        latent_step(np.zeros((3, 4)), z, z, -1, 0.0, None, None, 0.1, 0.1, 0.1, 1.0)
+    starts, sizes = np.array([0, 4], dtype=np.intp), np.array([4, 3], dtype=np.intp)
+    with pytest.raises(ValueError, match="within the layer"):
+        latent_step(z, z, z, -1, 0.0, None, (starts, sizes), 0.1, 0.1, 0.1, 1.0)
+    with pytest.raises(ValueError, match="intp"):
+        latent_step(z, z, z, -1, 0.0, None, (starts.astype(np.int32), sizes), 0.1, 0.1, 0.1,
+                    1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_updates_follow_their_formulas(dtype):
+    adam_update, sgd_update = _kernels.adam_update, _kernels.sgd_update
+    rng = np.random.default_rng(0)
+    param, grad, m_sum, v_sum = (rng.normal(size=1000).astype(dtype) for _ in range(4))
+    v_sum = np.abs(v_sum)
+    b1, b2, step, eps = (dtype(c) for c in (0.9, 0.999, 1e-3, 1e-7))
+    expected_m = m_sum * b1 + grad
+    expected_v = v_sum * b2 + grad * grad
+    expected = param - (expected_m / (np.sqrt(expected_v) + eps)) * step
+    adam_update(param, grad, m_sum, v_sum, 0.9, 0.999, 1e-3, 1e-7)
+    assert_close(m_sum, expected_m, dtype)
+    assert_close(v_sum, expected_v, dtype)
+    assert_close(param, expected, dtype)
+
+    lr, mom = dtype(0.01), dtype(0.9)
+    velocity = rng.normal(size=1000).astype(dtype)
+    for nesterov in (True, False):
+        start, start_velocity = param.copy(), velocity.copy()
+        expected_velocity = start_velocity * mom - grad * lr
+        expected = ((start - grad * lr) + expected_velocity * mom if nesterov
+                    else start + expected_velocity)
+        sgd_update(param, grad, velocity, 0.01, 0.9, nesterov)
+        assert_close(velocity, expected_velocity, dtype)
+        assert_close(param, expected, dtype)
+
+
+def test_updates_of_a_block_of_columns_leave_the_other_columns_alone():
+    adam_update, sgd_update = _kernels.adam_update, _kernels.sgd_update
+    rng = np.random.default_rng(0)
+    param, m_sum, v_sum = rng.normal(size=(3, 6)), rng.normal(size=(3, 6)), np.ones((3, 6))
+    grad = rng.normal(size=(3, 2))
+    expected = param.copy()
+    expected_m = m_sum[:, 1:3] * 0.9 + grad
+    expected_v = v_sum[:, 1:3] * 0.999 + grad * grad
+    expected[:, 1:3] -= (expected_m / (np.sqrt(expected_v) + 1e-8)) * 1e-3
+    adam_update(param[:, 1:3], grad, m_sum[:, 1:3], v_sum[:, 1:3], 0.9, 0.999, 1e-3, 1e-8)
+    assert_close(param, expected, np.float64)
+    assert_close(m_sum[:, 1:3], expected_m, np.float64)
+    # Fortran-ordered arrays get the same values
+    param_f, state_f = np.asfortranarray(expected), np.zeros((3, 6), order="F")
+    velocity = np.zeros((3, 6))
+    sgd_update(expected, np.ones((3, 6)), velocity, 0.1, 0.9, True)
+    sgd_update(param_f, np.ones((3, 6), order="F"), state_f, 0.1, 0.9, True)
+    assert_close(param_f, expected, np.float64)
+
+
+def test_updates_refuse_arrays_they_cannot_update_in_place():
+    adam_update, sgd_update = _kernels.adam_update, _kernels.sgd_update
+    param, grad, state = np.ones(6), np.ones(6), np.zeros(6)
+    read_only = np.ones(6)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        sgd_update(read_only, grad, state, 0.1, 0.9, True)
+    with pytest.raises(ValueError, match="read-only"):
+        adam_update(param, grad, state, read_only, 0.9, 0.999, 1e-3, 1e-8)
+    sgd_update(param, read_only, state, 0.1, 0.9, True)  # a read-only gradient is fine
+    with pytest.raises(ValueError, match="shape"):
+        sgd_update(param, np.ones(5), state, 0.1, 0.9, True)
+    with pytest.raises(ValueError, match="shape"):
+        sgd_update(param, grad.astype(np.float32), state, 0.1, 0.9, True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        sgd_update(np.ones(6, dtype=int), np.ones(6, dtype=int), np.zeros(6, dtype=int),
+                   0.1, 0.9, True)
+
+
+def test_relaxation_kernels_refuse_buffers_they_cannot_use():
+    x = np.zeros((3, 4))
+    out, energy = np.empty_like(x), np.empty(3)
+    with pytest.raises(ValueError, match="feedback needs the activity"):
+        _kernels.state_step(x, None, 1, None, x, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="activation code"):
+        _kernels.state_step(None, None, 7, None, x, 0.0, 0.1, out, None, np.empty_like(x))
+    with pytest.raises(ValueError, match="activation code"):
+        _kernels.prediction_error(x.copy(), 4, x, np.empty_like(x))
+    with pytest.raises(ValueError, match="2-D float32 or float64"):
+        _kernels.state_step(None, None, 0, None, np.zeros((3, 4), dtype=int), 0.0, 0.1, out,
+                            None)
+    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
+        _kernels.state_step(None, None, 0, np.zeros((4, 3)), x, 0.0, 0.1, out, None)
+    with pytest.raises(ValueError, match="shape of the states"):
+        _kernels.state_step(None, None, 0, None, x, 0.0, 0.1, out.astype(np.float32), None)
+    with pytest.raises(ValueError, match="shape of the states"):
+        _kernels.error_energy(x, None, x, 1.0, 0.0, np.empty(12), energy)
+    with pytest.raises(TypeError, match="ndarray"):
+        _kernels.state_step(None, None, 0, None, x, 0.0, 0.1, [[0.0] * 4] * 3, None)
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _kernels.state_step(None, None, 0, None, x, 0.0, 0.1, read_only, None)
+    with pytest.raises(ValueError, match="read-only"):
+        _kernels.error_energy(read_only, np.zeros(4), x, 1.0, 0.0, np.empty_like(x), energy)
+    _kernels.error_energy(read_only, None, x, 1.0, 0.0, np.empty_like(x), energy)  # only read
+
+
+@pytest.mark.parametrize("groups", [([0, 7, 12], [7, 5, 4]), ([2, 9], [5, 6])],
+                         ids=["uneven-sizes", "not-covering"])
+def test_latent_step_applies_the_lateral_term_to_the_units_of_a_group_only(groups):
+    rng = np.random.default_rng(1)
+    z, drive = rng.normal(size=(3, 16)), rng.normal(size=(3, 16))
+    a = np.maximum(z, 0)
+    starts, sizes = (np.array(g, dtype=np.intp) for g in groups)
+    blocks, inside = np.zeros((16, 16)), np.zeros(16)
+    for start, size in zip(starts, sizes):
+        blocks[start:start + size, start:start + size] = 1
+        inside[start:start + size] = 1
+    lateral = 0.13 * np.diag(inside) - 0.125 * (blocks * (1 - np.eye(16)))
+    expected = z + 0.1 * (drive + a @ lateral)
+    _kernels.latent_step(drive, z, a, -1, 0.0, None, (starts, sizes), 0.13, 0.125, 0.1, 1.0)
+    np.testing.assert_allclose(z, expected, rtol=1e-12, atol=1e-12)
