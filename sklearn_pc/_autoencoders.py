@@ -124,7 +124,7 @@ _SHARED_ATTRIBUTES = """encoder_coefs_, encoder_intercepts_ : list of ndarray
         Number of epochs run.
     t_ : int
         Number of training samples seen.
-    feature_means_ : ndarray of shape (n_features_in_,)
+    feature_means_ : ndarray of shape (`n_features_in_`,)
         Mean of the observed (non-NaN) entries of every feature of the data
         that initialised the networks (0 for a feature with none); it fills
         the missing inputs of the encoder in training.
