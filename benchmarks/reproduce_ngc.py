@@ -225,7 +225,7 @@ REFERENCE_METHODS = ["mean fill", "KNNImputer", "IterativeImputer",
                      "IterativeImputer, clipped to [0, 1]", "class-mean fill (oracle)"]
 
 
-def completion_references(data, seed, n_iterative, n_rows, known=None):
+def completion_references(data, seed, n_iterative, n_rows, known=None, save=None):
     """M-MSE of the imputers a scikit-learn user already has, on the test masks of
     the first ``n_rows`` test images (``KNNImputer`` searches all training images
     for every occluded column of every row: hours on one core for all 10k).
@@ -233,7 +233,9 @@ def completion_references(data, seed, n_iterative, n_rows, known=None):
     ``IterativeImputer`` runs at its defaults and, since those diverge on
     binary pixels, also with its output clipped to the pixels' range
     (``min_value=0, max_value=1``); both fit ``n_iterative`` training images.
-    Methods already in ``known`` (an earlier result on the same rows) are kept.
+    Methods already in ``known`` (an earlier result on the same rows) are kept;
+    ``save(references)`` is called after each new one.  An imputer whose
+    iterations overflow scores infinity.
     """
     from sklearn.experimental import enable_iterative_imputer  # noqa: F401
     from sklearn.impute import IterativeImputer, KNNImputer
@@ -273,9 +275,17 @@ def completion_references(data, seed, n_iterative, n_rows, known=None):
                 continue
             model, fit_seconds = imputer(method)
             start = time.perf_counter()
-            row[method] = masked_mse(X_test, model.transform(holes), mask)
+            with np.errstate(over="ignore", invalid="ignore"):
+                try:
+                    completed = model.transform(holes)
+                except ValueError:  # IterativeImputer refusing its own overflowed estimates
+                    completed = None
+            row[method] = (float("inf") if completed is None or not np.isfinite(completed).all()
+                           else masked_mse(X_test, completed, mask))
             # the fit once per method, counted with each mask's completion
             row[f"{method} seconds"] = fit_seconds + time.perf_counter() - start
+            if save:
+                save(references)
         print(f"references, {mask_name}: {json.dumps(row)}", flush=True)
     return references
 
@@ -448,7 +458,8 @@ def to_markdown(rows, references, args):
 
 def mmse_cell(value):
     """An M-MSE for the table; an imputer whose iterations ran away shows as such."""
-    return f"{value:.2f}" if value < 1e4 else f"{value:.1e} (diverged)"
+    return (f"{value:.2f}" if value < 1e4 else "diverged" if not np.isfinite(value)
+            else f"{value:.1e} (diverged)")
 
 
 def row_prior(row):
@@ -525,10 +536,12 @@ def main(argv=None):
         known = json.loads(reference_path.read_text()) if reference_path.exists() else None
         if not args.resume or (known or {}).get("rows") != args.reference_rows:
             known = None
+        save = None if args.quick else (
+            lambda references: reference_path.write_text(json.dumps(references)))
         references = completion_references(data, args.seed, args.iterative_rows,
-                                           args.reference_rows, known)
-        if not args.quick:
-            reference_path.write_text(json.dumps(references))
+                                           args.reference_rows, known, save)
+        if save:
+            save(references)
     markdown = to_markdown(rows, references, args)
     print(markdown)
     if not args.quick:
