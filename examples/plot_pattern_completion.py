@@ -37,9 +37,7 @@ def main(output=None):
     X = load_digits().data / 16
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
     X_fit, X_val = train_test_split(X_train, test_size=0.2, random_state=0)
-    model = GNCNAutoencoder("pdh", latent_sizes=(64, 64, 32), n_inference_steps=30, max_iter=40,
-                            batch_size=32, learning_rate_init=0.005, n_prior_components=10,
-                            random_state=0).fit(X_fit)
+    model = GNCNAutoencoder(random_state=0).fit(X_fit)  # the defaults, sized from the data
     bce = binary_cross_entropy(X_test, model.reconstruct(X_test))
     print(f"held-out reconstruction BCE {bce:.2f} nats")
 
