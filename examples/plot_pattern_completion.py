@@ -1,8 +1,9 @@
 """
-Pattern completion with a GNCN-PDH, beside scikit-learn's KNNImputer
-=====================================================================
+Pattern completion with a GNCN, beside scikit-learn's KNNImputer
+================================================================
 
-A :class:`sklearn_pc.GNCNAutoencoder` learns 8x8 digits with local rules only.
+A :class:`sklearn_pc.GNCNAutoencoder` at its defaults (GNCN-t1-Sigma, sized
+from the data) learns 8x8 digits with local rules only.
 The right half of each test digit is then set to NaN, which marks a missing
 entry as it does for scikit-learn's imputers: ``complete`` settles the network
 with those pixels free and returns the digit filled in; so does
