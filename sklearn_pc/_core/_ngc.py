@@ -65,7 +65,6 @@ from . import _kernels
 from ._kernels import ACTIVATION_CODES
 from ._threads import one_blas_thread
 
-sigmoid = ACTIVATIONS["logistic"][0]
 
 
 def group_bounds(n_units, n_groups):
