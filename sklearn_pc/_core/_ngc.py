@@ -66,7 +66,6 @@ from ._kernels import ACTIVATION_CODES
 from ._threads import one_blas_thread
 
 
-
 def group_bounds(n_units, n_groups):
     """Starts and sizes of ``min(n_groups, n_units)`` contiguous, nearly equal groups."""
     n_groups = min(n_groups, n_units)
