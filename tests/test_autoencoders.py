@@ -222,12 +222,21 @@ def test_pickle_round_trip(name, likelihood):
     np.testing.assert_array_equal(restored.sample(3)[0], model.sample(3)[0])
 
 
-@pytest.mark.parametrize("name", sorted(BASELINES))
+GNCN_VARIANTS = ("t1", "t1-sigma", "t2-lsigma", "pdh")
+
+
+@pytest.mark.parametrize("name", [*sorted(BASELINES), *(f"GNCN {v}" for v in GNCN_VARIANTS)])
 def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(name):
-    """With one feature, exp(score_samples) integrates to 1 over the real line, and each
-    score is the mean over the prior draws of scipy's unit-variance normal density."""
-    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 5
-    model, _ = tiny(name, x, likelihood="gaussian", n_mc_samples=25)
+    """For every autoencoder: with one feature, exp(score_samples) integrates to 1 over
+    the real line, and each score is the mean over the prior draws of scipy's
+    unit-variance normal density."""
+    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 3
+    if name.startswith("GNCN"):
+        model = GNCNAutoencoder(name.split()[1], latent_sizes=(4, 3), likelihood="gaussian",
+                                n_inference_steps=4, n_groups=2, max_iter=2, batch_size=20,
+                                n_prior_components=2, n_mc_samples=25, random_state=0).fit(x)
+    else:
+        model, _ = tiny(name, x, likelihood="gaussian", n_mc_samples=25)
     grid = np.linspace(-40, 50, 9001)[:, None]
     density = np.exp(model.score_samples(grid))
     assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-6)

@@ -422,23 +422,6 @@ def test_gaussian_training_loss_is_the_negative_log_density_at_the_settled_state
     assert model.loss_ == pytest.approx(nll.mean(), rel=1e-10)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_gaussian_score_samples_is_a_normalised_density_in_one_dimension(variant):
-    """With one feature, exp(score_samples) integrates to 1 over the real line, and each
-    score is the mean over the prior draws of scipy's unit-variance normal density."""
-    x = np.random.default_rng(4).normal(size=(40, 1)) * 2 + 1
-    model = GNCNAutoencoder(variant, latent_sizes=(4, 3), likelihood="gaussian",
-                            n_inference_steps=4, n_groups=2, max_iter=2, batch_size=20,
-                            n_prior_components=2, n_mc_samples=25, random_state=0).fit(x)
-    grid = np.linspace(-40, 40, 8001)[:, None]
-    density = np.exp(model.score_samples(grid))
-    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, rel=1e-6)
-    means = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
-        25, np.random.RandomState(model._mc_seed))])[:, 0]
-    expected = np.log(stats.norm.pdf(x - means[None, :]).mean(axis=1))
-    np.testing.assert_allclose(model.score_samples(x), expected, rtol=1e-10)
-
-
 @pytest.mark.parametrize("n_features, sizes", [(7, [14]), (64, [128]), (179, [358]),
                                                (180, [360, 360, 360]), (784, [360, 360, 360])])
 def test_auto_latent_sizes_follow_the_number_of_features(n_features, sizes):
