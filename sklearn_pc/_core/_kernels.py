@@ -21,16 +21,15 @@ and for a free top ``dx[L] = -eps[L]``.  ``sigma'`` comes from the activity
 ``a = sigma(x)`` already computed: ``1 - a^2`` for tanh, ``a (1 - a)`` for
 the logistic function, ``[x >= 0]`` for relu, 1 for the identity.
 
-A GNCN settling step (``_ngc.GNCN.step``; Ororbia & Kifer 2022) predicts the
-input through ``g`` and moves each latent layer ``z(l)`` (``a(l) = phi(z(l))``)::
-
-    mu(0) = g(h(0)),   e(0) = z0 - mu(0)                               (prediction_error)
-    d(l)  = drive(l) * phi'(z(l)) - lambda sign(z(l)) - e(l) + a(l) V(l) (latent_step)
-    z(l) <- z(l) (1 - beta gamma) + beta d(l)                          (latent_step)
-
-with ``drive(l) = e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, no
-``phi'``), and the lateral term by group sums,
-``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)``.
+The same two functions run a GNCN's settling step (Ororbia & Kifer 2022),
+the same alternating step on its stack upside down (``_ngc``): its latent
+layer ``z(l)`` is a free layer of the stack whose ``state_step`` adds the
+Laplace prior ``-lambda sign(x)`` (type 1) or, without the ``sigma'``
+gating, the lateral term by group sums,
+``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)`` (type 2); the free
+pixels of its input are a top whose step is masked per entry
+(``free = 1 - m``); ``error_energy`` (with ``nu = 1``, no energy) gives
+its errors, followed by the product with a precision matrix when there is one.
 
 The optimizer steps of ``_learning`` update in place: Adam (moments stored
 as sums, its constants folded into ``step_size`` and ``eps``) and SGD with

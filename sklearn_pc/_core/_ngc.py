@@ -1,4 +1,4 @@
-"""Neural generative coding (Ororbia & Kifer 2022): settling and local learning.
+"""Neural generative coding (Ororbia & Kifer 2022): a configuration of the shared core.
 
 Row-major notation (Ororbia & Kifer 2022) for a batch of ``N`` samples.  Layer 0
 is the input ``z0`` (``D`` units, clamped to ``x`` except for the free pixels
@@ -49,6 +49,29 @@ in pattern completion) and the updates use the masked input error ``e(0) * m``
 blind to a constant factor.)  After each optimizer step every column of ``W``,
 ``E`` and ``M`` (the incoming synapses of one receiving unit) is rescaled to
 unit L2 norm.
+
+How it runs on the shared core (``_network.LayerStack``, ``_relaxation.relax``,
+``_learning``): the GNCN is the layer stack upside down, stack layer
+``k = L - l`` holding ``z(l)``::
+
+    stack x[0]  = z(L)            free bottom: no error (e(L) = 0)
+    stack x[k]  = z(L - k)        activity errors, precision P(L - k)
+    stack x[L]  = z0              top: output g, clamped (or free where m = 0)
+    M[k] = W(L - k),  S[k] = M(L - k),  feedback W[k] = E(L - k) (type 2) or M[k]^T (type 1)
+    h(l) -> a[k] M[k] + a[k-1] S[k-1],  e(l) -> eps[k],  beta -> rate,  gamma -> lambda_x
+
+so one settling step is one step of the ``"alternating"`` schedule (errors
+at their equilibrium, every free layer moved from the same old values: the
+Jacobi step above, written in ``_kernels.state_step`` and
+``_kernels.error_energy``), with ``gated=False`` and the lateral term for
+type 2, the sparsity term for type 1, and the per-entry clamp of the top
+for pattern completion.  Settling never backtracks or stops rows early:
+with errors on activities, ungated feedback or the lateral term the step
+is not the gradient of an energy, and the paper's ``T`` is fixed.  The
+updates ``dW``, ``dE``, ``dM`` are the Hebbian rule of ``_learning`` on that
+stack (the error above times the activity below).  What only a GNCN has
+stays here, since no PC estimator learns its like: the covariance update
+and its eigenvalue projection, the unit-norm columns, the lateral groups.
 
 ``dSigma`` is the gradient in ``Sigma`` of the Gaussian log-density
 ``-log|Sigma| / 2 - d Sigma^-1 d^T / 2`` of the error ``d = a - mu`` (eq 3 of

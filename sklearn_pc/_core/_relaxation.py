@@ -7,6 +7,13 @@ Both schedules follow the state dynamics of Sun & Orchard (2020), eq 2.3 and
     dx[0] = sigma'(x[0]) * (eps[1] @ W[0]) - lambda_x x[0]             free bottom (alpha = 0)
     dx[L] = -eps[L]                                                     free top (beta = 1)
 
+and, on a stack that has them (``_network.LayerStack``; the GNCNs of
+``_ngc``), without the ``sigma'`` gating, with ``- lambda_s sign(x[l]) +
+a[l] V[l]`` (sparsity, lateral groups), and ``dx[L] = -eps[L] * (1 - m)``
+for a top clamped on the entries where ``m = 1``.  These are the
+schedules of every estimator: PCClassifier and PCGenerator clamp the
+input and the labels or the top, a GNCN settles its stack upside down.
+
 ``"euler"`` integrates these and the error units of eq 2.2,
 ``d eps[l] = x[l] - mu[l] - nu[l] eps[l]``, with step ``rate = dt / tau``.
 ``"alternating"`` is Whittington & Bogacz's accelerated method: set every
@@ -16,7 +23,9 @@ the energy (plus ``lambda_x / 2 ||x||^2``), and a step that would raise a
 row's energy is undone for that row, whose step size is halved: large
 weights can then never make the relaxation diverge.  ``"alternating"`` can
 also stop each row on its own once it has settled, ``max |dx| <= tol``: the
-row leaves the batch and costs nothing more.  Both schedules use at most a
+row leaves the batch and costs nothing more.  (On a stack whose dynamics
+are not an energy descent, ``LayerStack.descends``, nothing is undone, and
+the energy is computed only when asked for.)  Both schedules use at most a
 fixed number of steps, per-row step sizes and per-row stops, so a sample's
 trajectory never depends on the other rows of its batch.
 
@@ -26,8 +35,9 @@ products and two elementwise passes, written out in numpy in ``_kernels``::
     feedback = eps[l+1] @ W[l]
     dx[l]    = sigma'(x[l]) * feedback - eps[l] - lambda_x x[l]     _kernels.state_step
     x[l]    += rate * dx[l];   a[l] = sigma(x[l])                  _kernels.state_step
-    mu[l+1]  = a[l] @ M[l]
+    mu[l+1]  = a[l] @ M[l]  (+ a[l-1] @ S[l-1]; g(mu + b) for a nonlinear prediction)
     eps[l+1] = (x[l+1] - (mu[l+1] + b[l])) / nu[l+1]                _kernels.error_energy
+               (a[l+1] for errors on activities; then @ P[l+1] for a precision matrix)
     e[l+1]   = nu[l+1] / 2 ||eps[l+1]||^2 (+ lambda_x / 2 ||x[l+1]||^2), per row
 
 ``sigma'(x)`` comes from the activity already computed: ``1 - a^2`` for
