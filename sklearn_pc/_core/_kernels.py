@@ -77,7 +77,8 @@ def _row_squares(v):
 
 
 def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
-               activity_out=None, *, gated=True, sparsity=0.0, lateral=None, free=None):
+               activity_out=None, *, gated=True, sparsity=0.0, lateral=None, free=None,
+               scratch=None):
     """One step of a free layer (eq 2.3, 3.11; Ororbia & Kifer 2022)::
 
         dx  = sigma'(x) * feedback - error - decay * x           (gated=True)
@@ -99,7 +100,12 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     the term applying to the units in a group.  ``free`` is None or an
     array broadcasting to ``x``: 1 where an entry moves, 0 where it is
     clamped.  ``rate`` is a number or a column of one rate per row, shape
-    ``(n_rows, 1)``.  Returns ``out``.
+    ``(n_rows, 1)``.  ``out`` may be ``x`` (and ``activity_out``
+    ``activity``): a step in place.  ``scratch`` (optional, of ``x``'s
+    shape, possibly ``feedback`` itself) may be overwritten: a step in place
+    builds ``dx`` there, and, when ``largest`` is None, the decay is applied
+    as a factor, ``out = x (1 - rate decay) + rate (dx + decay x)``, one
+    pass fewer.  Returns ``out``.
     """
     sigma, derivative = _activation(code)
     _check_states(x)
@@ -109,20 +115,45 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     if (feedback is not None and gated or lateral is not None) and activity is None:
         raise ValueError("feedback and the lateral term need the activity")
     dtype = x.dtype.type
-    # dx, built in ``out`` (or a new array when ``out`` overlaps an input)
-    inputs = (feedback, activity, error, x)
-    dx = (np.empty_like(x) if any(a is not None and np.may_share_memory(out, a)
-                                   for a in inputs) else out)
+    _check_buffers(x, scratch)
+
+    share = np.may_share_memory
+
+    def overlaps(array, others):
+        for other in others:
+            if other is not None and share(array, other):
+                return True
+        return False
+
+    # dx, built in ``out``; when ``out`` overlaps an input (a step in place), in
+    # ``scratch`` (possibly the feedback itself), else in a new array
+    if not overlaps(out, (x, feedback, activity, error)):
+        dx = out
+    elif scratch is not None and not overlaps(scratch, (x, out, activity, error)):
+        dx = scratch
+    else:
+        dx = np.empty_like(x)
     if feedback is None:
         dx.fill(0)
     elif gated:
-        derivative(x, activity, out=dx)
-        dx *= feedback
-    else:
+        if dx is feedback:
+            dx *= derivative(x, activity)
+        else:
+            derivative(x, activity, out=dx)
+            dx *= feedback
+    elif dx is not feedback:
         np.copyto(dx, feedback)
     if error is not None:
         dx -= error
-    if decay:
+    # the decay as a factor, out = x (1 - rate decay) + rate (dx + decay x), needs
+    # x * factor in a buffer other than dx: ``out`` itself, or ``scratch``
+    factor_into = None
+    if decay and largest is None and free is None:
+        if dx is not out:
+            factor_into = out
+        elif scratch is not None and not overlaps(scratch, (x, out)):
+            factor_into = scratch
+    if decay and factor_into is None:
         dx -= x * dtype(decay)
     if sparsity:
         dx -= np.sign(x) * dtype(sparsity)
@@ -143,8 +174,13 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         np.maximum(most, np.negative(np.min(dx, axis=1)), out=most)
         np.maximum(largest, most, out=largest)
     rate = np.asarray(rate, dtype=x.dtype)
-    dx *= rate.reshape(-1, 1) if rate.ndim else rate
-    np.add(x, dx, out=out)
+    rate = rate.reshape(-1, 1) if rate.ndim else rate
+    dx *= rate
+    if factor_into is not None:
+        np.multiply(x, 1 - rate * dtype(decay), out=factor_into)
+        np.add(factor_into, dx, out=out)
+    else:
+        np.add(x, dx, out=out)
     if activity_out is not None:
         sigma(out, out=activity_out)
     return out

@@ -16,6 +16,10 @@ input and the labels or the top, a GNCN settles its stack upside down.
 
 ``"euler"`` integrates these and the error units of eq 2.2,
 ``d eps[l] = x[l] - mu[l] - nu[l] eps[l]``, with step ``rate = dt / tau``.
+(Error units with a precision matrix ``P`` would need its inverse,
+``d eps = v - mu - P^-1 eps``: the GNCN variants that have one settle with
+``"alternating"`` only, and ``"euler"`` refuses them rather than invert
+``P`` at every call.)
 ``"alternating"`` is Whittington & Bogacz's accelerated method: set every
 error to its equilibrium (eq 2.4), take one large step ``x += rate * dx``,
 repeat.  With tied feedback (``W = M.T``) that step is gradient descent on
@@ -420,9 +424,7 @@ class _AlternatingRelaxation:
         def hold(key, value, variable):
             self.current[key] = value = np.ascontiguousarray(value)
             if variable:
-                # (states and activities keep two buffers: a step writing over its
-                # inputs would need one more)
-                self.spare[key] = (value if in_place and key[0] not in ("x", "a")
+                self.spare[key] = (value if in_place
                                    else self._empty(("spare",) + key, value.shape))
 
         # x[L] of a clamped top and mu[1] of a clamped bottom are held, never written;
@@ -560,7 +562,8 @@ class _AlternatingRelaxation:
             new[("x", layer)] = _kernels.state_step(
                 feedback, current[("a", layer)], self.codes[layer], error, current[("x", layer)],
                 self.decay, self.rates, out, largest, new[("a", layer)],
-                gated=self.network.gated, sparsity=self.sparsity, lateral=lateral)
+                gated=self.network.gated, sparsity=self.sparsity, lateral=lateral,
+                scratch=feedback)
         return new
 
     def _stop_rows(self, settled, new):
