@@ -729,3 +729,25 @@ def test_skip_gradients_are_hebbian_and_split_into_parts():
                 target[region] = grad
     for got, want in zip(assembled, whole):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("held", [[1], [2], [0, 3]])
+def test_any_layer_can_be_clamped(held, skip):
+    """A clamped layer keeps its states exactly; the others take the step of the
+    equations (every free layer moves from the same old values)."""
+    # errors on activities, precisions, lateral groups, sparsity, skip predictions
+    net = make_stack(**({} if skip else {"skip": None}))
+    rng = np.random.default_rng(7)
+    states = [rng.normal(size=(5, n)) for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    expected = reference_stack_step(net, states, 0.1, 0.0, np.zeros_like(states[-1]))
+    given = list(states)
+    relax(net, states, clamp=held, n_steps=1, rate=0.1)
+    for layer, (got, want) in enumerate(zip(states, expected)):
+        if layer in held:
+            assert got is given[layer]
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="clamp names layers"):
+        relax(net, states, clamp=[4], n_steps=1)

@@ -74,7 +74,7 @@ def has_diverged(initial_energy, final_energy):
 def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alternating",
           n_steps=20, rate=0.1, activity_decay=0.0, errors=None, feedforward_start=False,
           tol=0.0, workspace=None, energy=None, observed=None, return_predictions=False,
-          backtrack=None):
+          backtrack=None, clamp=None):
     """Relax the free layers of ``states``, replacing their entries in the list.
 
     Parameters
@@ -86,6 +86,9 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         written); clamped ones are left untouched.
     clamp_bottom, clamp_top : bool
         Whether ``x[0]`` (input) and ``x[L]`` (class side) are held fixed.
+    clamp : iterable of int, optional
+        The layers held fixed, any of ``0 .. L``, instead of
+        ``clamp_bottom`` and ``clamp_top``.
     schedule : {"alternating", "euler"}
     n_steps : int
         Number of state updates.
@@ -148,11 +151,16 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if tol and schedule != "alternating":
         raise ValueError(f"tol > 0 needs the 'alternating' schedule, got {schedule!r}")
-    if feedforward_start and any(network.activity_errors):
-        raise ValueError("a feedforward start zeroes the errors on states only")
+    if feedforward_start and (any(network.activity_errors) or network.skip is not None):
+        raise ValueError("a feedforward start zeroes the errors on states, without skip "
+                         "predictions, only")
     n_layers = network.n_layers
-    free = [layer for layer in range(n_layers + 1)
-            if not (layer == 0 and clamp_bottom) and not (layer == n_layers and clamp_top)]
+    if clamp is None:
+        clamp = [0] * clamp_bottom + [n_layers] * clamp_top
+    clamp = set(clamp)
+    if not clamp <= set(range(n_layers + 1)):
+        raise ValueError(f"clamp names layers of 0 .. {n_layers}, got {sorted(clamp)}")
+    free = [layer for layer in range(n_layers + 1) if layer not in clamp]
     # A product with a transposed view (tied feedback) is about 10 % slower in OpenBLAS
     # than with a contiguous copy, and the copy costs about three such slowdowns: it is
     # made, once per call, for a layer that takes part in more than three products.
@@ -166,7 +174,7 @@ def relax(network, states, *, clamp_bottom=True, clamp_top=True, schedule="alter
 
     free_entries = None
     if observed is not None:
-        if clamp_top:
+        if n_layers in clamp:
             raise ValueError("observed clamps entries of a free top: pass clamp_top=False")
         free_entries = 1 - np.asarray(observed, dtype=states[n_layers].dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -442,10 +450,10 @@ class _AlternatingRelaxation:
                     layer, self.current[("x", layer)],
                     out=self._empty(("a", layer), states[layer].shape))
                 hold(("a", layer), activities[layer], True)
-            elif (not reuse_prediction or network.activity_errors[layer]
-                  or self.skip and layer + 2 <= top):
+            elif not reuse_prediction or network.activity_errors[layer]:
                 activities[layer] = network.activate(layer, states[layer])
-                if network.activity_errors[layer]:
+                if network.activity_errors[layer] or self.skip:
+                    # held: its error, or a skip prediction of a moving layer, reads it
                     hold(("a", layer), activities[layer], False)
             if reuse_prediction:
                 prediction = copy(workspace, ("mu", layer + 1), states[layer + 1])
