@@ -751,3 +751,28 @@ def test_any_layer_can_be_clamped(held, skip):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="clamp names layers"):
         relax(net, states, clamp=[4], n_steps=1)
+
+
+def test_rows_of_a_general_stack_stop_on_their_own():
+    """With ``tol``, each row of a stack with the GNCN pieces (and a top clamped
+    entry by entry) ends where it ends when relaxed alone, and some rows stop early."""
+    net = make_stack()
+    rng = np.random.default_rng(8)
+    states = [rng.normal(size=(7, n)) * (0.3 + np.arange(7)[:, None]) / 4
+              for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    observed = (rng.random(states[-1].shape) < 0.5).astype(float)
+    options = dict(clamp_bottom=False, clamp_top=False, n_steps=60, rate=0.05, tol=0.2)
+    batch = list(states)
+    errors = relax(net, batch, observed=observed, **options)
+    for row in range(7):
+        alone = [s[row:row + 1] for s in states]
+        alone_errors = relax(net, alone, observed=observed[row:row + 1], **options)
+        for got, want in zip(batch, alone):
+            np.testing.assert_allclose(got[row:row + 1], want, rtol=1e-12, atol=1e-12)
+        for got, want in zip(errors[1:], alone_errors[1:]):
+            np.testing.assert_allclose(got[row:row + 1], want, rtol=1e-12, atol=1e-12)
+    full = list(states)
+    relax(net, full, observed=observed, **{**options, "tol": 0.0})
+    stopped = [not np.allclose(batch[0][row], full[0][row]) for row in range(7)]
+    assert any(stopped) and not all(stopped)

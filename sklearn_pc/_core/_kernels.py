@@ -103,9 +103,8 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     ``(n_rows, 1)``.  ``out`` may be ``x`` (and ``activity_out``
     ``activity``): a step in place.  ``scratch`` (optional, of ``x``'s
     shape, possibly ``feedback`` itself) may be overwritten: a step in place
-    builds ``dx`` there, and, when ``largest`` is None, the decay is applied
-    as a factor, ``out = x (1 - rate decay) + rate (dx + decay x)``, one
-    pass fewer.  Returns ``out``.
+    builds ``dx`` there.  The result does not depend on where ``dx`` is
+    built, nor on ``largest``.  Returns ``out``.
     """
     sigma, derivative = _activation(code)
     _check_states(x)
@@ -145,15 +144,7 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         np.copyto(dx, feedback)
     if error is not None:
         dx -= error
-    # the decay as a factor, out = x (1 - rate decay) + rate (dx + decay x), needs
-    # x * factor in a buffer other than dx: ``out`` itself, or ``scratch``
-    factor_into = None
-    if decay and largest is None and free is None:
-        if dx is not out:
-            factor_into = out
-        elif scratch is not None and not overlaps(scratch, (x, out)):
-            factor_into = scratch
-    if decay and factor_into is None:
+    if decay:
         dx -= x * dtype(decay)
     if sparsity:
         dx -= np.sign(x) * dtype(sparsity)
@@ -174,13 +165,8 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         np.maximum(most, np.negative(np.min(dx, axis=1)), out=most)
         np.maximum(largest, most, out=largest)
     rate = np.asarray(rate, dtype=x.dtype)
-    rate = rate.reshape(-1, 1) if rate.ndim else rate
-    dx *= rate
-    if factor_into is not None:
-        np.multiply(x, 1 - rate * dtype(decay), out=factor_into)
-        np.add(factor_into, dx, out=out)
-    else:
-        np.add(x, dx, out=out)
+    dx *= rate.reshape(-1, 1) if rate.ndim else rate
+    np.add(x, dx, out=out)
     if activity_out is not None:
         sigma(out, out=activity_out)
     return out
