@@ -371,7 +371,9 @@ class _AlternatingRelaxation:
     when the dynamics descend the energy (``LayerStack.descends``) rows
     whose energy would rise get their accepted values copied back into the
     proposal before the two swap.  The energy is tracked only then, or when
-    the caller asks for it.  With ``tol > 0``, rows whose update direction
+    the caller asks for it.  Without backtracking and without stops (a GNCN
+    settling) nothing is ever undone, and every quantity has one buffer,
+    which each step overwrites.  With ``tol > 0``, rows whose update direction
     is at most ``tol`` leave every buffer (their final values are kept
     aside) before the step is computed further; rows that settle so late
     that carrying them to the end costs less than one step of the batch
