@@ -5,7 +5,7 @@ Notation follows Sun & Orchard (2020), written row-major for a batch of
 of the stack, layer ``L`` its top.  For ``l = 0 .. L-1``, with
 ``a[l] = sigma_l(x[l])``::
 
-    mu[l+1]  = g_l(a[l] @ M[l] + a[l-1] @ S[l-1] + b[l])      prediction (mu(i) = M(i-1) sigma(x(i-1)))
+    mu[l+1]  = g_l(a[l] @ M[l] + a[l-1] @ S[l-1] + b[l])      prediction (mu(i) = M(i-1) a(i-1))
     v[l]     = x[l]  or  a[l]                               what a layer's error compares
     eps[l+1] = (v[l+1] - mu[l+1]) / nu[l+1]                  error at equilibrium (eq 2.4)
              or (v[l+1] - mu[l+1]) @ P[l+1]                  with a precision matrix
