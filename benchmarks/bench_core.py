@@ -164,13 +164,13 @@ def gncn_step_products(batch, sizes, pdh=True):
 
 
 def gncn_products(batch, sizes, n_steps, training, pdh=True):
-    """Settling (``T`` steps) plus, for training, the errors at the settled
-    states, ``a^T e`` for W (and, for PDH, M), and ``e^T e`` for PDH's Sigma."""
+    """Settling (``T`` steps, and the predictions and errors of the states
+    each step moves to, or of the zero start) plus, for training, ``a^T e``
+    for W (and, for PDH, M), and ``e^T e`` for PDH's Sigma."""
     step = gncn_step_products(batch, sizes, pdh)
-    products = step * n_steps
+    n_latent = len(sizes) - 1
+    products = step * n_steps + step[:len(step) - n_latent]  # + predictions (and precisions)
     if training:
-        n_latent = len(sizes) - 1
-        products += step[:len(step) - n_latent]  # predictions (and precisions)
         products += [(sizes[l], batch, sizes[l - 1], f"grad W{l}")
                      for l in range(1, n_latent + 1)]
         if pdh:
@@ -573,7 +573,7 @@ def settle_step(args, rng):
 
 
 def lateral_cost(args, rng):
-    """Microseconds of one latent layer's update (``latent_step``,
+    """Microseconds of one latent layer's update (``state_step`` of a type-2 layer,
     float32, ``args.step_batch`` rows) without and with lateral competition in
     ``n_groups = 20`` groups, at each width of ``args.lateral_widths``, and of
     the product ``a V`` with a dense ``V`` that the group sums replace."""
@@ -581,13 +581,16 @@ def lateral_cost(args, rng):
     defaults = GNCNAutoencoder("pdh").get_params()
     excitation, inhibition = defaults["lateral_excitation"], defaults["lateral_inhibition"]
     for width in args.lateral_widths:
-        drive, z, a, e = (rng.standard_normal((batch, width)).astype(np.float32)
-                          for _ in range(4))
+        drive, z, a, e, out = (rng.standard_normal((batch, width)).astype(np.float32)
+                               for _ in range(5))
 
         def step_us(groups):
+            lateral = None if groups is None else (*groups, excitation, inhibition)
+
             def run():
-                _kernels.latent_step(drive, z, a, -1, 0.0, e, groups, excitation, inhibition,
-                                     0.1, 1.0)  # the paper's beta, a deep GNCN's "auto" rate
+                # the paper's beta, a deep GNCN's "auto" rate
+                _kernels.state_step(drive, a, 3, e, z, 0.0, 0.1, out, None, gated=False,
+                                    lateral=lateral)
             run()
             repeats, start = 0, time.perf_counter()
             while time.perf_counter() - start < args.gemm_seconds / 4:

@@ -70,7 +70,7 @@ def workloads(args):
     gncn = dict(latent_sizes=(args.gncn_width,) * 3, n_inference_steps=args.gncn_steps,
                 batch_size=args.batch, max_iter=1, random_state=0)
     relaxation = ("state_step", "error_energy")
-    settling = ("latent_step", "prediction_error")
+    settling = ("state_step", "error_energy")
     listed = [
         ("pc_tanh_adam", PCClassifier(activation="tanh", **pc), relaxation + ("adam_update",)),
         ("pc_relu_adam", PCClassifier(activation="relu", **pc), relaxation + ("adam_update",)),

@@ -379,7 +379,7 @@ def first_gncn_step(args, X, cfg):
     initial = [w.copy() for w in model.weights_]
     arrays = {**gncn_arrays(model, args, cfg["prior"], rate), "X": X}
     network = model._network()
-    states, _ = network.settle(X, args.gncn_steps)
+    states = network.settle(X, args.gncn_steps)[0]
     grads, _, _ = network.gradients(X, states)
     model._train_batch(network, X, 1)
     return model, initial, arrays, states, grads

@@ -495,7 +495,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         # every row starts from the same zero states, so one row gives the
         # latent errors and the prediction of z0 at the start
         zeros = [np.zeros((1, size), dtype=network.dtype) for size in network.latent_sizes]
-        start, mu0 = network.errors(z0[:1], network.activities(zeros))
+        start, mu0 = network.errors(z0[:1], zeros)
         initial = float(np.sum((z0 - mu0) ** 2)) + z0.shape[0] * sum(
             float(np.sum(e * e)) for e in start[1:])
         final = sum(float(np.sum(e * e)) for e in errors)
@@ -514,10 +514,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         shared = observed is None or observed.ndim == 1
 
         def settle_rows(rows):
-            states, z0 = network.settle(X[rows], self.n_inference_steps,
-                                        observed if shared else observed[rows])
-            errors, mu0 = network.errors(z0, network.activities(states))
-            return states, z0, errors, mu0
+            return network.settle(X[rows], self.n_inference_steps,
+                                  observed if shared else observed[rows])
 
         chunks = []
         with (np.errstate(over="ignore", invalid="ignore"),
@@ -555,9 +553,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
         def settle_rows(rows):
             mine = None if observed is None else observed[rows]
-            states, _ = network.settle(x[rows], self.n_inference_steps, mine)
-            grads, errors, mu0 = network.gradients(x[rows], states, n_samples=x.shape[0],
-                                                   observed=mine)
+            states, _, errors, mu0 = network.settle(x[rows], self.n_inference_steps, mine)
+            grads, errors, _ = network.gradients(x[rows], states, n_samples=x.shape[0],
+                                                 observed=mine, errors=errors)
             return states, errors, mu0, grads
 
         with np.errstate(over="ignore", invalid="ignore"):

@@ -561,3 +561,218 @@ def test_relaxation_reports_the_energy_of_its_final_states(schedule, tol, feedfo
             expected += decay / 2 * (states[layer] ** 2).sum(axis=1)
     np.testing.assert_allclose(energy, expected, rtol=1e-12, atol=1e-14)
     assert np.ptp(energy) > 0
+
+
+def make_stack(sizes=(3, 6, 5, 7), *, gated=False, seed=0, dtype=np.float64, **pieces):
+    """A stack with the pieces of a GNCN: relu predictions of the hidden layers, a
+    logistic top, errors on activities and precision matrices below the top, skip
+    predictions, learned feedback (``gated=False``), lateral groups, sparsity."""
+    rng = np.random.default_rng(seed)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    n_layers = len(pairs)
+    coefs = [rng.normal(0, 0.5, pair).astype(dtype) for pair in pairs]
+    precisions = [None]
+    for size in sizes[1:-1]:
+        factor = rng.normal(0, 0.3, (size, size))
+        precisions.append((np.eye(size) + factor @ factor.T / size).astype(dtype))
+    precisions.append(None)
+    options = dict(
+        prediction="relu", precisions=precisions, activity_errors=range(1, n_layers),
+        skip=[rng.normal(0, 0.5, (sizes[k], sizes[k + 2])).astype(dtype)
+              for k in range(n_layers - 1)],
+        gated=gated, sparsity=0.02,
+        lateral=[(np.array([0, 2], dtype=np.intp), np.array([2, sizes[k] - 2], dtype=np.intp))
+                 for k in range(n_layers)],
+        lateral_excitation=0.13, lateral_inhibition=0.125)
+    options.update(pieces)
+    feedback = None if gated else [(m.T + rng.normal(0, 0.1, m.T.shape)).astype(dtype)
+                                   for m in coefs]
+    return PCNetwork(coefs, None, feedback, ["relu"] * n_layers, np.ones(n_layers + 1),
+                     output="logistic", **options)
+
+
+def reference_stack_step(net, states, rate, decay, observed=None):
+    """One alternating step of a stack, from the equations of ``_network`` in plain
+    numpy: errors at equilibrium, then every free layer moved from the old values."""
+    top = net.n_layers
+    relu = lambda v: np.maximum(v, 0)  # noqa: E731
+    a = [relu(x) for x in states[:top]]
+    eps = [None]
+    for k in range(top):
+        h = a[k] @ net.coefs[k]
+        if net.skip is not None and k > 0:
+            h = h + a[k - 1] @ net.skip[k - 1]
+        mu = 1 / (1 + np.exp(-h)) if k == top - 1 else relu(h)
+        v = a[k + 1] if net.activity_errors[k + 1] else states[k + 1]
+        mismatch = v - mu
+        P = net.precisions[k + 1]
+        eps.append(mismatch @ P if P is not None else mismatch)
+    new = []
+    for k in range(top):
+        drive = eps[k + 1] @ net.feedback[k]
+        if net.gated:
+            drive = drive * (states[k] >= 0)
+        dx = drive - decay * states[k] - net.sparsity * np.sign(states[k])
+        if k > 0:
+            dx = dx - eps[k]
+        if net.lateral is not None:
+            starts, sizes = net.lateral[k]
+            V = np.zeros((a[k].shape[1],) * 2)
+            for start, size in zip(starts, sizes):
+                V[start:start + size, start:start + size] = -net.inhibition
+            V[np.diag_indices_from(V)] = net.excitation
+            dx = dx + a[k] @ V
+        new.append(states[k] + rate * dx)
+    free = 1 - observed
+    new.append(states[top] - rate * eps[top] * free)
+    return new
+
+
+@pytest.mark.parametrize("gated", [False, True])
+@pytest.mark.parametrize("skip", [True, False])
+def test_one_alternating_step_of_a_general_stack_matches_its_equations(gated, skip):
+    """Relu and logistic predictions, errors on activities with precision matrices,
+    skip predictions, gated or ungated feedback, sparsity, lateral groups, and a top
+    clamped entry by entry: one step of ``relax`` against the equations."""
+    net = make_stack(gated=gated, **({} if skip else {"skip": None}))
+    rng = np.random.default_rng(3)
+    states = [rng.normal(size=(5, n)) for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    observed = (rng.random(states[-1].shape) < 0.5).astype(float)
+    expected = reference_stack_step(net, states, 0.1, 0.01, observed)
+    passed, given = list(states), [s.copy() for s in states]
+    relax(net, states, clamp_bottom=False, clamp_top=False, observed=observed, n_steps=1,
+          rate=0.1, activity_decay=0.01)
+    for got, want in zip(states, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # clamped entries of the top keep their values exactly; the caller's arrays are not written
+    np.testing.assert_array_equal(states[-1][observed == 1], given[-1][observed == 1])
+    assert not np.array_equal(states[-1], given[-1])
+    for array, copy in zip(passed, given):
+        np.testing.assert_array_equal(array, copy)
+
+
+def test_a_general_stack_reports_its_final_errors_predictions_and_energy():
+    """The errors, predictions and energy returned are those of the final states
+    (the energy: the error terms, ``1/2 (v - mu) P (v - mu)^T`` with a precision
+    matrix and the binary cross-entropy at a logistic top, plus the decay and the
+    sparsity of the free layers below the top); a stack with these pieces does not
+    descend its energy, so it refuses to backtrack."""
+    net = make_stack()
+    assert not net.descends
+    rng = np.random.default_rng(4)
+    states = [rng.normal(size=(6, n)) for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    energy = np.empty(6)
+    errors, predictions = relax(net, states, clamp_bottom=False, n_steps=7, rate=0.05,
+                                activity_decay=0.01, energy=energy, return_predictions=True)
+    want_predictions, want_errors = net.predictions_and_errors(states)
+    for got, want in zip(errors[1:] + predictions[1:], want_errors[1:] + want_predictions[1:]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    expected = net.energy(states, errors)
+    for k in range(net.n_layers):
+        expected += 0.01 / 2 * (states[k] ** 2).sum(axis=1) + 0.02 * np.abs(states[k]).sum(1)
+    np.testing.assert_allclose(energy, expected, rtol=1e-12)
+    mu = want_predictions[1]
+    mismatch = np.maximum(states[1], 0) - mu
+    np.testing.assert_allclose(
+        net.energy(states, errors) - net.energy(states, [None, None] + errors[2:]),
+        0.5 * np.einsum("ij,jk,ik->i", mismatch, net.precisions[1], mismatch), rtol=1e-12)
+    with pytest.raises(ValueError, match="descend"):
+        relax(net, states, clamp_bottom=False, n_steps=1, backtrack=True)
+    with pytest.raises(NotImplementedError, match="precision"):
+        relax(net, states, clamp_bottom=False, n_steps=1, schedule="euler")
+
+
+def test_euler_runs_the_step_of_a_general_stack():
+    """Without precision matrices, Euler's states take the same step as the
+    alternating schedule's from error units at equilibrium, and its error units
+    integrate d eps = v - mu - nu eps."""
+    net = make_stack(precisions=None)
+    rng = np.random.default_rng(5)
+    states = [rng.normal(size=(4, n)) for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    alternating, euler = [s.copy() for s in states], [s.copy() for s in states]
+    relax(net, alternating, clamp_bottom=False, clamp_top=True, n_steps=1, rate=0.1)
+    start = net.errors(states)
+    errors = relax(net, euler, clamp_bottom=False, clamp_top=True, n_steps=1, rate=0.1,
+                   schedule="euler")
+    for got, want in zip(euler, alternating):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    predictions = net.predictions_and_errors(states)[0]
+    for k in range(1, net.n_layers + 1):
+        v = net.compared(k, states[k])
+        want = start[k] + 0.1 * (v - predictions[k] - start[k])
+        np.testing.assert_allclose(errors[k], want, rtol=1e-12, atol=1e-12)
+
+
+def test_skip_gradients_are_hebbian_and_split_into_parts():
+    """grad S[k] = -a[k].T eps[k+2] / N, and the parts of ``parameter_regions``
+    cover every entry of every learned array once."""
+    net = make_stack()
+    rng = np.random.default_rng(6)
+    states = [rng.normal(size=(5, n)) for n in net.layer_sizes]
+    errors = net.errors(states)
+    whole = gradients(net, states, errors)
+    params = parameters(net)
+    assert len(whole) == len(params) == 3 * net.n_layers - 1
+    for k, skip in enumerate(net.skip):
+        want = -np.maximum(states[k], 0).T @ errors[k + 2] / 5
+        np.testing.assert_allclose(whole[2 * net.n_layers + k], want, rtol=1e-12)
+        assert whole[2 * net.n_layers + k].shape == skip.shape
+    assembled = [np.full(p.shape, np.nan) for p in params]
+    for part in [(0, 2), (1, 2)]:
+        grads = gradients(net, states, errors, part=part)
+        for target, grad, region in zip(assembled, grads, parameter_regions(net, part)):
+            if region is not None:
+                assert np.all(np.isnan(target[region]))
+                target[region] = grad
+    for got, want in zip(assembled, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("held", [[1], [2], [0, 3]])
+def test_any_layer_can_be_clamped(held, skip):
+    """A clamped layer keeps its states exactly; the others take the step of the
+    equations (every free layer moves from the same old values)."""
+    # errors on activities, precisions, lateral groups, sparsity, skip predictions
+    net = make_stack(**({} if skip else {"skip": None}))
+    rng = np.random.default_rng(7)
+    states = [rng.normal(size=(5, n)) for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    expected = reference_stack_step(net, states, 0.1, 0.0, np.zeros_like(states[-1]))
+    given = list(states)
+    relax(net, states, clamp=held, n_steps=1, rate=0.1)
+    for layer, (got, want) in enumerate(zip(states, expected)):
+        if layer in held:
+            assert got is given[layer]
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="clamp names layers"):
+        relax(net, states, clamp=[4], n_steps=1)
+
+
+def test_rows_of_a_general_stack_stop_on_their_own():
+    """With ``tol``, each row of a stack with the GNCN pieces (and a top clamped
+    entry by entry) ends where it ends when relaxed alone, and some rows stop early."""
+    net = make_stack()
+    rng = np.random.default_rng(8)
+    states = [rng.normal(size=(7, n)) * (0.3 + np.arange(7)[:, None]) / 4
+              for n in net.layer_sizes]
+    states[-1] = rng.random(states[-1].shape)
+    observed = (rng.random(states[-1].shape) < 0.5).astype(float)
+    options = dict(clamp_bottom=False, clamp_top=False, n_steps=60, rate=0.05, tol=0.2)
+    batch = list(states)
+    errors = relax(net, batch, observed=observed, **options)
+    for row in range(7):
+        alone = [s[row:row + 1] for s in states]
+        alone_errors = relax(net, alone, observed=observed[row:row + 1], **options)
+        for got, want in zip(batch, alone):
+            np.testing.assert_allclose(got[row:row + 1], want, rtol=1e-12, atol=1e-12)
+        for got, want in zip(errors[1:], alone_errors[1:]):
+            np.testing.assert_allclose(got[row:row + 1], want, rtol=1e-12, atol=1e-12)
+    full = list(states)
+    relax(net, full, observed=observed, **{**options, "tol": 0.0})
+    stopped = [not np.allclose(batch[0][row], full[0][row]) for row in range(7)]
+    assert any(stopped) and not all(stopped)

@@ -128,9 +128,15 @@ def test_one_settling_step_matches_hand_computation(variant, completion, likelih
     expected, expected_z0 = hand_step(model, x, z, observed)
 
     network = model._network()
-    states = [zl.copy() for zl in z]
-    z0 = x.copy() if observed is None else x * observed
-    network.step(z0, states, None if observed is None else model.inference_rate * (1 - observed))
+    before = [zl.copy() for zl in z]
+    states, z0, errors, mu0 = network.settle(x, 1, observed, initial=z)
+    for given, kept in zip(z, before):  # the starting states are not written
+        np.testing.assert_array_equal(given, kept)
+    # the errors and prediction returned are those at the new states
+    _, expected_errors = hand_errors(model, expected_z0, expected)
+    for got, want in zip(errors, expected_errors):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mu0, expected_z0 - expected_errors[0], rtol=1e-12, atol=1e-12)
     for got, want in zip(states, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z0, expected_z0, rtol=1e-12, atol=1e-12)

@@ -84,26 +84,6 @@ def test_state_step_tracks_the_largest_step_and_keeps_nan():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_prediction_error_is_the_activation_and_a_subtraction(dtype,
-                                                               activation):
-    """``logits`` becomes ``f(logits)``, ``error`` ``target - f(logits)``, through inf, NaN, signed zeros and logits
-    whose exp overflows."""
-    prediction_error = _kernels.prediction_error
-    rng = np.random.default_rng(2)
-    logits = (10 * rng.normal(size=(3, 700))).astype(dtype)
-    logits[0, :7] = [np.inf, -np.inf, np.nan, -0.0, 0.0, -1e30, 1e30]
-    target = rng.random(size=logits.shape).astype(dtype)
-    with np.errstate(all="ignore"):
-        prediction = ACTIVATIONS[activation][0](logits)
-        expected_error = target - prediction
-        h, error = logits.copy(), np.full_like(logits, 7.0)
-        assert prediction_error(h, ACTIVATION_CODES[activation], target, error) is error
-    assert_close(h, prediction, dtype)
-    assert_close(error, expected_error, dtype)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_error_and_energy_follow_their_formulas(dtype):
     """mu += b;  eps = (x - mu) / nu;  energy = nu / 2 ||eps||^2 + decay / 2 ||x||^2."""
     error_energy = _kernels.error_energy
@@ -122,17 +102,23 @@ def test_error_and_energy_follow_their_formulas(dtype):
     error_energy(mu, None, x, 1.0, 0.0, error, energy)  # a stored prediction: no bias again
     assert_close(mu, prediction + bias, dtype)
     assert_close(error, x - mu, dtype)
+    kept = energy.copy()
+    assert error_energy(mu, None, x, nu, decay, error, None) is error  # no energy wanted
+    assert_close(error, (x - mu) / nu, dtype)
+    np.testing.assert_array_equal(energy, kept)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", ["type1-tanh", "type1-relu", "type2-lateral"])
-def test_latent_step_matches_the_settling_equations(dtype, case):
-    """z += beta (-gamma z + phi'(z) * drive - lambda sign(z) - e + a V), V by group sums."""
-    latent_step = _kernels.latent_step
+@pytest.mark.parametrize("case", ["type1-tanh", "type1-relu", "type2-lateral", "free-entries"])
+def test_state_step_matches_the_settling_equations_of_a_gncn(dtype, case):
+    """z + beta (-gamma z + phi'(z) * drive - lambda sign(z) - e + a V), V by group sums,
+    or without the phi' gating; with a per-entry clamp only the free entries move."""
+    state_step = _kernels.state_step
     rng = np.random.default_rng(0)
     z, drive, error = (rng.normal(size=(4, 23)).astype(dtype) for _ in range(3))
     z[0, :3] = 0.0  # sign(0) = 0, relu'(0) = 1
-    activation = {"type1-tanh": "tanh", "type1-relu": "relu", "type2-lateral": "relu"}[case]
+    activation = {"type1-tanh": "tanh", "type1-relu": "relu", "type2-lateral": "relu",
+                  "free-entries": "identity"}[case]
     f, df = ACTIVATIONS[activation]
     a = f(z)
     beta, leak, sparsity, excitation, inhibition = (dtype(c) for c in (0.1, 0.01, 0.02, 0.13,
@@ -140,33 +126,38 @@ def test_latent_step_matches_the_settling_equations(dtype, case):
     type1 = case.startswith("type1")
     step = drive * df(z, a) - np.sign(z) * sparsity if type1 else drive.copy()
     step -= error
-    groups = None
-    if not type1:
+    lateral, free = None, None
+    if case == "type2-lateral":
         groups = group_bounds(23, 5)  # sizes 5, 5, 5, 4, 4
         # the dense lateral matrix V = alpha_e I - alpha_h (B * (1 - I))
         blocks = np.zeros((23, 23))
         for start, size in zip(*groups):
             blocks[start:start + size, start:start + size] = 1
-        lateral = excitation * np.eye(23) - inhibition * (blocks * (1 - np.eye(23)))
-        step += (a.astype(float) @ lateral).astype(dtype)
+        dense = excitation * np.eye(23) - inhibition * (blocks * (1 - np.eye(23)))
+        step += (a.astype(float) @ dense).astype(dtype)
+        lateral = (*groups, excitation, inhibition)
     expected = z * (1 - beta * leak) + step * beta
-    latent_step(drive, z, a, ACTIVATION_CODES[activation] if type1 else -1,
-                sparsity if type1 else 0.0, error, groups, excitation, inhibition, beta,
-                1 - beta * leak)
-    assert_close(z, expected, dtype)
+    if case == "free-entries":
+        free = (rng.random(23) < 0.5).astype(dtype)
+        expected = np.where(free == 1, expected, z)
+    out = np.empty_like(z)
+    state_step(drive, a, ACTIVATION_CODES[activation], error, z, leak, beta, out, None,
+               gated=type1, sparsity=sparsity if type1 else 0.0, lateral=lateral, free=free)
+    assert_close(out, expected, dtype)
 
 
-def test_latent_step_refuses_misshapen_buffers_and_groups_outside_the_layer():
-    latent_step = _kernels.latent_step
-    z = np.zeros((2, 6))
-    with pytest.raises(ValueError, match="shape of the states"):  # same size, other shape
-        latent_step(np.zeros((3, 4)), z, z, -1, 0.0, None, None, 0.1, 0.1, 0.1, 1.0)
+def test_state_step_refuses_groups_outside_the_layer():
+    state_step = _kernels.state_step
+    z, out = np.zeros((2, 6)), np.empty((2, 6))
     starts, sizes = np.array([0, 4], dtype=np.intp), np.array([4, 3], dtype=np.intp)
     with pytest.raises(ValueError, match="within the layer"):
-        latent_step(z, z, z, -1, 0.0, None, (starts, sizes), 0.1, 0.1, 0.1, 1.0)
+        state_step(z, z, 0, None, z, 0.0, 0.1, out, None, lateral=(starts, sizes, 0.1, 0.1))
     with pytest.raises(ValueError, match="intp"):
-        latent_step(z, z, z, -1, 0.0, None, (starts.astype(np.int32), sizes), 0.1, 0.1, 0.1,
-                    1.0)
+        state_step(z, z, 0, None, z, 0.0, 0.1, out, None,
+                   lateral=(starts.astype(np.int32), sizes, 0.1, 0.1))
+    with pytest.raises(ValueError, match="need the activity"):
+        state_step(None, None, 0, None, z, 0.0, 0.1, out, None,
+                   lateral=(starts[:1], sizes[:1], 0.1, 0.1))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -238,12 +229,10 @@ def test_updates_refuse_arrays_they_cannot_update_in_place():
 def test_relaxation_kernels_refuse_buffers_they_cannot_use():
     x = np.zeros((3, 4))
     out, energy = np.empty_like(x), np.empty(3)
-    with pytest.raises(ValueError, match="feedback needs the activity"):
+    with pytest.raises(ValueError, match="need the activity"):
         _kernels.state_step(x, None, 1, None, x, 0.0, 0.1, out, None)
     with pytest.raises(ValueError, match="activation code"):
         _kernels.state_step(None, None, 7, None, x, 0.0, 0.1, out, None, np.empty_like(x))
-    with pytest.raises(ValueError, match="activation code"):
-        _kernels.prediction_error(x.copy(), 4, x, np.empty_like(x))
     with pytest.raises(ValueError, match="2-D float32 or float64"):
         _kernels.state_step(None, None, 0, None, np.zeros((3, 4), dtype=int), 0.0, 0.1, out,
                             None)
@@ -266,7 +255,7 @@ def test_relaxation_kernels_refuse_buffers_they_cannot_use():
 
 @pytest.mark.parametrize("groups", [([0, 7, 12], [7, 5, 4]), ([2, 9], [5, 6])],
                          ids=["uneven-sizes", "not-covering"])
-def test_latent_step_applies_the_lateral_term_to_the_units_of_a_group_only(groups):
+def test_state_step_applies_the_lateral_term_to_the_units_of_a_group_only(groups):
     rng = np.random.default_rng(1)
     z, drive = rng.normal(size=(3, 16)), rng.normal(size=(3, 16))
     a = np.maximum(z, 0)
@@ -277,5 +266,7 @@ def test_latent_step_applies_the_lateral_term_to_the_units_of_a_group_only(group
         inside[start:start + size] = 1
     lateral = 0.13 * np.diag(inside) - 0.125 * (blocks * (1 - np.eye(16)))
     expected = z + 0.1 * (drive + a @ lateral)
-    _kernels.latent_step(drive, z, a, -1, 0.0, None, (starts, sizes), 0.13, 0.125, 0.1, 1.0)
-    np.testing.assert_allclose(z, expected, rtol=1e-12, atol=1e-12)
+    out = np.empty_like(z)
+    _kernels.state_step(drive, a, 3, None, z, 0.0, 0.1, out, None, gated=False,
+                        lateral=(starts, sizes, 0.13, 0.125))
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)

@@ -73,10 +73,11 @@ def _softmax(z, out=None):
     return out
 
 
-# Output nonlinearities g of the top prediction mu[L] = g(sigma(x[L-1]) @ M + b).  With
-# "softmax", eps[L] = y - g(z) is minus the gradient of the cross-entropy in z, so the
-# same local rules then descend the log-loss instead of the squared error.
-OUTPUTS = {"identity": None, "softmax": _softmax}
+# Prediction functions g of mu[l+1] = g(sigma(x[l]) @ M[l] + b[l]) (None: linear).  With
+# "softmax" (or "logistic") at the top, eps[L] = y - g(z) is minus the gradient of the
+# cross-entropy (or binary cross-entropy) in z, so the same local rules then descend that
+# loss instead of the squared error.  "relu" predicts hidden layers of the GNCN-PDH kind.
+OUTPUTS = {"identity": None, "softmax": _softmax, "logistic": _logistic, "relu": _relu}
 
 ACTIVATIONS = {
     "identity": (_identity, _identity_derivative),

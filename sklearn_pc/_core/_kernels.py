@@ -21,16 +21,15 @@ and for a free top ``dx[L] = -eps[L]``.  ``sigma'`` comes from the activity
 ``a = sigma(x)`` already computed: ``1 - a^2`` for tanh, ``a (1 - a)`` for
 the logistic function, ``[x >= 0]`` for relu, 1 for the identity.
 
-A GNCN settling step (``_ngc.GNCN.step``; Ororbia & Kifer 2022) predicts the
-input through ``g`` and moves each latent layer ``z(l)`` (``a(l) = phi(z(l))``)::
-
-    mu(0) = g(h(0)),   e(0) = z0 - mu(0)                               (prediction_error)
-    d(l)  = drive(l) * phi'(z(l)) - lambda sign(z(l)) - e(l) + a(l) V(l) (latent_step)
-    z(l) <- z(l) (1 - beta gamma) + beta d(l)                          (latent_step)
-
-with ``drive(l) = e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, no
-``phi'``), and the lateral term by group sums,
-``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)``.
+The same two functions run a GNCN's settling step (Ororbia & Kifer 2022),
+the same alternating step on its stack upside down (``_ngc``): its latent
+layer ``z(l)`` is a free layer of the stack whose ``state_step`` adds the
+Laplace prior ``-lambda sign(x)`` (type 1) or, without the ``sigma'``
+gating, the lateral term by group sums,
+``a V = (alpha_e + alpha_h) a - alpha_h groupsum(a)`` (type 2); the free
+pixels of its input are a top whose step is masked per entry
+(``free = 1 - m``); ``error_energy`` (with ``nu = 1``, no energy) gives
+its errors, followed by the product with a precision matrix when there is one.
 
 The optimizer steps of ``_learning`` update in place: Adam (moments stored
 as sums, its constants folded into ``step_size`` and ``eps``) and SGD with
@@ -78,43 +77,87 @@ def _row_squares(v):
 
 
 def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
-               activity_out=None):
-    """One alternating step of a free layer (eq 2.3, 3.11)::
+               activity_out=None, *, gated=True, sparsity=0.0, lateral=None, free=None,
+               scratch=None):
+    """One step of a free layer (eq 2.3, 3.11; Ororbia & Kifer 2022)::
 
-        dx  = sigma'(x) * feedback - error - decay * x
+        dx  = sigma'(x) * feedback - error - decay * x           (gated=True)
+        dx  =             feedback - error - decay * x           (gated=False)
+              - sparsity * sign(x)
+              + (excitation + inhibition) * a - inhibition * groupsum(a)   (lateral)
+        dx *= free                                               (per-entry clamp)
         out = x + rate * dx
-        largest[i] = max(largest[i], max_j |dx[i, j]|)        (NaN sticks)
+        largest[i] = max(largest[i], max_j |dx[i, j]|)           (NaN sticks)
         activity_out = sigma(out)
 
     ``feedback`` is ``eps[l+1] @ W[l]``; ``sigma'(x)`` comes from the
     activity ``a = sigma(x)`` (``activity``) by ``code``
-    (:data:`ACTIVATION_CODES`), as does ``sigma``.  ``feedback`` (with
-    ``activity``), ``error``, ``largest`` and ``activity_out`` may be None:
-    zero feedback, zero error, no tracking, no new activity.  ``rate`` is a
-    number or a column of one rate per row, shape ``(n_rows, 1)``.  Returns
-    ``out``.
+    (:data:`ACTIVATION_CODES`), as does ``sigma``.  ``feedback``, ``error``,
+    ``largest`` and ``activity_out`` may be None: zero feedback, zero
+    error, no tracking, no new activity.  ``lateral`` is None or
+    ``(starts, sizes, excitation, inhibition)`` with ``(starts, sizes)``
+    contiguous groups of units (two intp arrays, ``_ngc.group_bounds``),
+    the term applying to the units in a group.  ``free`` is None or an
+    array broadcasting to ``x``: 1 where an entry moves, 0 where it is
+    clamped.  ``rate`` is a number or a column of one rate per row, shape
+    ``(n_rows, 1)``.  ``out`` may be ``x`` (and ``activity_out``
+    ``activity``): a step in place.  ``scratch`` (optional, of ``x``'s
+    shape, possibly ``feedback`` itself) may be overwritten: a step in place
+    builds ``dx`` there.  The result does not depend on where ``dx`` is
+    built, nor on ``largest``.  Returns ``out``.
     """
     sigma, derivative = _activation(code)
     _check_states(x)
     _check_buffers(x, feedback, activity, error, out, activity_out)
     if out is None:
         raise ValueError("a required relaxation buffer is None")
-    if feedback is not None and activity is None:
-        raise ValueError("feedback needs the activity")
+    if (feedback is not None and gated or lateral is not None) and activity is None:
+        raise ValueError("feedback and the lateral term need the activity")
     dtype = x.dtype.type
-    # dx, built in ``out`` (or a new array when ``out`` overlaps an input)
-    inputs = (feedback, activity, error, x)
-    dx = (np.empty_like(x) if any(a is not None and np.may_share_memory(out, a)
-                                   for a in inputs) else out)
+    _check_buffers(x, scratch)
+
+    share = np.may_share_memory
+
+    def overlaps(array, others):
+        for other in others:
+            if other is not None and share(array, other):
+                return True
+        return False
+
+    # dx, built in ``out``; when ``out`` overlaps an input (a step in place), in
+    # ``scratch`` (possibly the feedback itself), else in a new array
+    if not overlaps(out, (x, feedback, activity, error)):
+        dx = out
+    elif scratch is not None and not overlaps(scratch, (x, out, activity, error)):
+        dx = scratch
+    else:
+        dx = np.empty_like(x)
     if feedback is None:
         dx.fill(0)
-    else:
-        derivative(x, activity, out=dx)
-        dx *= feedback
+    elif gated:
+        if dx is feedback:
+            dx *= derivative(x, activity)
+        else:
+            derivative(x, activity, out=dx)
+            dx *= feedback
+    elif dx is not feedback:
+        np.copyto(dx, feedback)
     if error is not None:
         dx -= error
     if decay:
         dx -= x * dtype(decay)
+    if sparsity:
+        dx -= np.sign(x) * dtype(sparsity)
+    if lateral is not None:
+        starts, sizes, excitation, inhibition = lateral
+        starts, sizes = np.asarray(starts), np.asarray(sizes)
+        if len(starts) != len(sizes) or starts.dtype != np.intp or sizes.dtype != np.intp:
+            raise ValueError("lateral groups must be two contiguous intp arrays of one length")
+        if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > x.shape[1]):
+            raise ValueError("lateral groups must lie within the layer")
+        dx += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition))
+    if free is not None:
+        dx *= free
     if largest is not None:
         # max |dx| = max(max dx, -min dx); NaN propagates through max, min and
         # maximum: a diverged row never settles
@@ -136,7 +179,8 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
         error = (x - prediction) / nu
         energy[i] = nu / 2 ||error[i]||^2 + decay / 2 ||x[i]||^2
 
-    ``bias`` has shape ``(n_units,)``, ``energy`` shape ``(n_rows,)``;
+    ``bias`` has shape ``(n_units,)``, ``energy`` shape ``(n_rows,)``, or
+    None when nobody needs it (the relaxation then skips its sums);
     returns ``error``.
     """
     _check_states(x)
@@ -149,28 +193,14 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
     np.subtract(x, prediction, out=error)
     if nu != 1:
         error /= dtype(nu)
+    if energy is None:
+        return error
     total = _row_squares(error)
     total *= dtype(0.5 * nu)
     if decay:
         total += dtype(0.5 * decay) * _row_squares(x)
     energy[...] = total
     return error
-
-
-def prediction_error(logits, code, target, error):
-    """A prediction and its error::
-
-        logits = sigma(logits)                    (in place)
-        error = target - logits
-
-    ``sigma`` by ``code`` (:data:`ACTIVATION_CODES`), e.g. the GNCN's
-    ``mu(0) = sigmoid(h(0))`` and ``e(0) = z(0) - mu(0)``; returns ``error``.
-    """
-    sigma = _activation(code)[0]
-    _check_states(logits)
-    _check_buffers(logits, target, error)
-    sigma(logits, out=logits)
-    return np.subtract(target, logits, out=error)
 
 
 def _lateral(a, starts, sizes, excitation, inhibition):
@@ -196,51 +226,6 @@ def _lateral(a, starts, sizes, excitation, inhibition):
         inside[group] = True
     lateral[:, ~inside] = 0
     return lateral
-
-
-def latent_step(drive, z, activity, code, sparsity, error, groups, excitation, inhibition,
-                beta, keep):
-    """One GNCN settling step of a latent layer, ``z`` updated in place
-    (``_ngc.GNCN.step``)::
-
-        d = drive * phi'(z) - sparsity * sign(z) - error
-            + (excitation + inhibition) * a - inhibition * groupsum(a)
-        z = z * keep + beta * d
-
-    ``drive`` is ``e(l-1) W(l)^T`` (type 1) or ``e(l-1) E(l)`` (type 2, with
-    ``code=-1``: no derivative); ``phi'(z)`` comes from the activity ``a``
-    (``activity``) by ``code`` (:data:`ACTIVATION_CODES`); ``error``
-    (``e(l)``) may be None; ``groups`` is None or ``(starts, sizes)`` of
-    contiguous groups of units (two intp arrays, ``_ngc.group_bounds``),
-    the lateral term applying to the units in a group; ``keep`` is the leak
-    factor ``1 - beta gamma``.
-    """
-    _check_states(z)
-    _check_buffers(z, drive, activity, error)
-    if drive is None or activity is None:
-        raise ValueError("a required relaxation buffer is None")
-    dtype = z.dtype.type
-    if code == -1:
-        d = drive.copy()
-    else:
-        d = _activation(code)[1](z, activity)
-        d *= drive
-    if sparsity:
-        d -= np.sign(z) * dtype(sparsity)
-    if error is not None:
-        d -= error
-    if groups is not None:
-        starts, sizes = (np.asarray(g) for g in groups)
-        if len(starts) != len(sizes) or starts.dtype != np.intp or sizes.dtype != np.intp:
-            raise ValueError("lateral groups must be two contiguous intp arrays of one length")
-        if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > z.shape[1]):
-            raise ValueError("lateral groups must lie within the layer")
-        d += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition))
-    if keep != 1:
-        z *= dtype(keep)
-    d *= dtype(beta)
-    z += d
-    return z
 
 
 def _check_optimizer_arrays(arrays):

@@ -6,6 +6,10 @@ At the relaxed states, the learning rules of Sun & Orchard (2020), eq 2.9,
     grad M[l] = -sigma(x[l]).T @ eps[l+1] / N + lambda_M M[l]
     grad W[l] = -eps[l+1].T @ sigma(x[l]) / N + lambda_W W[l]
     grad b[l] = -mean(eps[l+1])
+    grad S[l] = -sigma(x[l]).T @ eps[l+2] / N              (skip predictions)
+
+The same Hebbian rule trains the GNCNs of ``_ngc`` (Ororbia & Kifer 2022):
+their ``dW``, ``dE`` and ``dM`` are these, on their stack upside down.
 
 Each update uses only the activity below and the error above a synapse.  The
 feedback product is the transpose of the forward one, so it is computed once,
@@ -45,6 +49,8 @@ def parameter_regions(network, part=(0, 1)):
     if not network.tied:
         regions += [(slice(None), input_unit_slice(coef.shape[0], part))
                     for coef in network.coefs]
+    if network.skip is not None:
+        regions += [input_unit_slice(skip.shape[0], part) for skip in network.skip]
     return regions
 
 
@@ -94,13 +100,22 @@ def local_gradients(network, factors, *, forward_decay=0.0, feedback_decay=0.0,
     -------
     grads : list of ndarray or None
         In the order of :func:`parameters`: forward weights, then intercepts
-        (when present), then feedback weights (when not tied); the gradient of
+        (when present), then feedback weights (when not tied), then skip
+        weights (when present); the gradient of
         each region of ``parameter_regions(network, part)``, None where that
         is None.
     """
     dtype = network.dtype
-    coef_grads, intercept_grads, feedback_grads = [], [], []
+    coef_grads, intercept_grads, feedback_grads, skip_grads = [], [], [], []
     for layer, (activity, error) in enumerate(factors):
+        if network.skip is not None and layer + 1 < len(factors):
+            # grad S[l] = a[l].T @ e[l+1]: the activity of l, the error of l + 2
+            skip_activity = activity[:, input_unit_slice(activity.shape[1], part)]
+            skip_error = factors[layer + 1][1]
+            rows = np.flatnonzero(skip_error.any(axis=1))
+            if rows.size < skip_error.shape[0]:
+                skip_activity, skip_error = skip_activity[rows], skip_error[rows]
+            skip_grads.append(skip_activity.T @ skip_error)
         inputs = input_unit_slice(activity.shape[1], part)
         activity = activity[:, inputs]
         rows = np.flatnonzero(error.any(axis=1))
@@ -119,7 +134,7 @@ def local_gradients(network, factors, *, forward_decay=0.0, feedback_decay=0.0,
         coef_grads.append(coef_grad)
         if network.intercepts is not None:
             intercept_grads.append(error.sum(axis=0) if part[0] == 0 else None)
-    return coef_grads + intercept_grads + feedback_grads
+    return coef_grads + intercept_grads + feedback_grads + skip_grads
 
 
 def decay_penalty(network, *, forward_decay=0.0, feedback_decay=0.0):
@@ -146,6 +161,8 @@ def parameters(network):
         params += network.intercepts
     if not network.tied:
         params += network.feedback
+    if network.skip is not None:
+        params += network.skip
     return params
 
 

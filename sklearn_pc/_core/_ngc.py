@@ -1,4 +1,4 @@
-"""Neural generative coding (Ororbia & Kifer 2022): settling and local learning.
+"""Neural generative coding (Ororbia & Kifer 2022): a configuration of the shared core.
 
 Row-major notation (Ororbia & Kifer 2022) for a batch of ``N`` samples.  Layer 0
 is the input ``z0`` (``D`` units, clamped to ``x`` except for the free pixels
@@ -50,6 +50,29 @@ blind to a constant factor.)  After each optimizer step every column of ``W``,
 ``E`` and ``M`` (the incoming synapses of one receiving unit) is rescaled to
 unit L2 norm.
 
+How it runs on the shared core (``_network.LayerStack``, ``_relaxation.relax``,
+``_learning``): the GNCN is the layer stack upside down, stack layer
+``k = L - l`` holding ``z(l)``::
+
+    stack x[0]  = z(L)            free bottom: no error (e(L) = 0)
+    stack x[k]  = z(L - k)        activity errors, precision P(L - k)
+    stack x[L]  = z0              top: output g, clamped (or free where m = 0)
+    M[k] = W(L - k),  S[k] = M(L - k),  feedback W[k] = E(L - k) (type 2) or M[k]^T (type 1)
+    h(l) -> a[k] M[k] + a[k-1] S[k-1],  e(l) -> eps[k],  beta -> rate,  gamma -> lambda_x
+
+so one settling step is one step of the ``"alternating"`` schedule (errors
+at their equilibrium, every free layer moved from the same old values: the
+Jacobi step above, written in ``_kernels.state_step`` and
+``_kernels.error_energy``), with ``gated=False`` and the lateral term for
+type 2, the sparsity term for type 1, and the per-entry clamp of the top
+for pattern completion.  Settling never backtracks or stops rows early:
+with errors on activities, ungated feedback or the lateral term the step
+is not the gradient of an energy, and the paper's ``T`` is fixed.  The
+updates ``dW``, ``dE``, ``dM`` are the Hebbian rule of ``_learning`` on that
+stack (the error above times the activity below).  What only a GNCN has
+stays here, since no PC estimator learns its like: the covariance update
+and its eigenvalue projection, the unit-norm columns, the lateral groups.
+
 ``dSigma`` is the gradient in ``Sigma`` of the Gaussian log-density
 ``-log|Sigma| / 2 - d Sigma^-1 d^T / 2`` of the error ``d = a - mu`` (eq 3 of
 the paper).  After each step ``Sigma`` is symmetrised and its eigenvalues are
@@ -60,9 +83,9 @@ gives the precision from the same eigendecomposition.
 import numpy as np
 from scipy import linalg
 
-from ._activations import ACTIVATIONS
-from . import _kernels
-from ._kernels import ACTIVATION_CODES
+from ._learning import gradient_factors, local_gradients
+from ._network import LayerStack
+from ._relaxation import relax
 from ._threads import one_blas_thread
 
 
@@ -132,34 +155,20 @@ def project_covariance(covariance, precision, min_variance, previous_above=None)
     return n_above
 
 
-class SettlingBuffers:
-    """Preallocated arrays of one settling run over ``n_samples`` rows.
-
-    ``activities[l]``, ``drives[l]``: shape ``(N, J_{l+1})``;
-    ``predictions[l]``, ``scratch[l]`` (skip products), ``errors[l]``: shape
-    ``(N, J_l)`` with ``J_0 = n_features``, for ``l = 0..L-1``.
-    ``feedback[l]``: for type-1 variants, a contiguous copy of ``W(l+1)^T``
-    (made on first use by :meth:`GNCN.step`), whose products run about 10 %
-    faster than with the transposed view.
-    """
-
-    def __init__(self, network, n_samples, n_features):
-        sizes = [n_features] + network.latent_sizes
-
-        def arrays(widths):
-            return [np.empty((n_samples, width), dtype=network.dtype) for width in widths]
-
-        self.activities = arrays(sizes[1:])
-        self.drives = arrays(sizes[1:])
-        self.predictions = arrays(sizes[:-1])
-        self.scratch = arrays(sizes[:-1]) if network.skip_weights is not None else [None] * (
-            len(sizes) - 1)
-        self.errors = arrays(sizes[:-1])
-        self.feedback = None
-
-
 class GNCN:
-    """A generative neural coding network held as plain arrays (no copies).
+    """A generative neural coding network held as plain arrays (no copies),
+    settled and trained on the shared layer stack (``_network.LayerStack``).
+
+    The stack is the GNCN upside down: its layer ``k`` is ``z(L - k)``, so
+    the top latent ``z(L)`` is the stack's free bottom (no error) and the
+    input ``z0`` its top, and ``W(l)``, ``E(l)``, ``M(l)``, ``P(l)`` are the
+    stack's ``M[L-l]``, ``W[L-l]``, ``S[L-l]``, ``P[L-l]``.  Settling is the
+    ``"alternating"`` relaxation of ``_relaxation.relax`` (Jacobi steps,
+    errors at equilibrium) from zero states with ``rate = beta`` and
+    ``activity_decay = gamma``, the input clamped (or clamped on its
+    observed entries); the updates are the Hebbian rule of ``_learning``.
+    What stays here is what only a GNCN has: the covariance update and its
+    projection, the column normalisation, the lateral groups.
 
     Parameters
     ----------
@@ -203,19 +212,22 @@ class GNCN:
         # eigenvalues above the floor at each covariance's last projection (see
         # project_covariance), None before the first
         self.n_above_floor = [None] * len(covariances or [])
-        self.phi = ACTIVATIONS[activation][0]
-        self.activation_code = ACTIVATION_CODES[activation]
         scalar = weights[0].dtype.type
         self.beta = scalar(beta)
         self.leak = scalar(leak)
-        self.sparsity_penalty = scalar(sparsity_penalty)
-        self.groups = groups
-        self.excitation = scalar(lateral_excitation)
-        self.inhibition = scalar(lateral_inhibition)
-        # g of mu(0) = g(h(0)): its kernel code and its numpy function
-        self.output_code = ACTIVATION_CODES[output]
-        self.output = ACTIVATIONS[output][0]
-        self.relu_predictions = prediction == "relu"
+        n_layers = len(weights)
+        self.stack = LayerStack(
+            weights[::-1], None, None if error_weights is None else error_weights[::-1],
+            [activation] * n_layers, np.ones(n_layers + 1), output=output,
+            prediction=prediction,
+            precisions=[None] + (precisions[::-1] if precisions is not None
+                                 else [None] * (n_layers - 1)) + [None],
+            activity_errors=range(1, n_layers),
+            skip=None if skip_weights is None else skip_weights[::-1],
+            gated=error_weights is None,
+            sparsity=sparsity_penalty if error_weights is None else 0.0,
+            lateral=None if groups is None else groups[::-1],
+            lateral_excitation=lateral_excitation, lateral_inhibition=lateral_inhibition)
 
     @property
     def dtype(self):
@@ -238,81 +250,18 @@ class GNCN:
         """Arrays updated by the optimizer: ``W``, then ``E``, then ``M``."""
         return self.weights + (self.error_weights or []) + (self.skip_weights or [])
 
-    def activities(self, states):
-        return [self.phi(z) for z in states]
+    def _stack_states(self, z0, states):
+        """The stack's states ``[z(L), ..., z(1), z0]`` of latents ``z(1..L)``."""
+        return states[::-1] + [z0]
 
-    def pre_activation(self, layer, activities, out=None, scratch=None):
-        """``h(layer) = a(layer+1) W(layer+1) + a(layer+2) M(layer+2)``.
+    def errors(self, z0, states):
+        """Errors ``e(0..L-1)`` and the prediction ``mu(0)`` of the input at the
+        latents ``states`` = ``z(1..L)``."""
+        predictions, errors = self.stack.predictions_and_errors(self._stack_states(z0, states))
+        return errors[:0:-1], predictions[-1]
 
-        The logits of ``z0`` for ``layer = 0``, the prediction ``mu(layer)``
-        above (``activities[i]`` holds ``a(i + 1)``).  ``out`` and
-        ``scratch`` (for the skip product) are optional buffers of its shape.
-        """
-        h = np.matmul(activities[layer], self.weights[layer], out=out)
-        if self.skip_weights is not None and layer + 1 < self.n_layers:
-            h += np.matmul(activities[layer + 1], self.skip_weights[layer], out=scratch)
-        return h
-
-    def errors(self, z0, activities, buffers=None):
-        """Errors ``e(0..L-1)`` and the prediction ``mu(0)`` of the input.
-
-        With ``buffers`` (a :class:`SettlingBuffers`) the results are written
-        into its arrays; otherwise they are new arrays.
-        """
-        if buffers is None:
-            buffers = SettlingBuffers(self, *z0.shape)
-        mu0 = self.pre_activation(0, activities, buffers.predictions[0], buffers.scratch[0])
-        errors = buffers.errors
-        # mu(0) = g(h(0)) in place and e(0) = z(0) - mu(0)
-        _kernels.prediction_error(mu0, self.output_code,
-                                  np.ascontiguousarray(z0, dtype=self.dtype), errors[0])
-        for layer in range(1, self.n_layers):
-            prediction = self.pre_activation(layer, activities, buffers.predictions[layer],
-                                             buffers.scratch[layer])
-            if self.relu_predictions:
-                np.maximum(prediction, 0, out=prediction)
-            if self.precisions is None:
-                np.subtract(activities[layer - 1], prediction, out=errors[layer])
-            else:
-                mismatch = np.subtract(activities[layer - 1], prediction, out=prediction)
-                np.matmul(mismatch, self.precisions[layer - 1], out=errors[layer])
-        return errors, mu0
-
-    def step(self, z0, states, free_rate=None, buffers=None):
-        """One settling step, updating ``states`` (and free pixels of ``z0``) in place.
-
-        ``free_rate`` is ``beta * (1 - m)`` for pattern completion (``m = 1``
-        on observed pixels), or None when ``z0`` is clamped.  ``buffers`` (a
-        :class:`SettlingBuffers` for these shapes) saves allocating the
-        intermediate arrays at every step.  The leak is applied as
-        ``z(1 - beta gamma)``, the same step as ``beta (-gamma z)``.  After
-        its matrix product, each layer's update is ``_kernels.latent_step``.
-        """
-        if buffers is None:
-            buffers = SettlingBuffers(self, *z0.shape)
-        activities = [self.phi(z, out=a) for z, a in zip(states, buffers.activities)]
-        errors, _ = self.errors(z0, activities, buffers)
-        keep = 1 - self.beta * self.leak
-        for layer in range(1, self.n_layers + 1):
-            drive = buffers.drives[layer - 1]
-            if self.is_type1:
-                if buffers.feedback is None:
-                    buffers.feedback = [np.ascontiguousarray(w.T) for w in self.weights]
-                np.matmul(errors[layer - 1], buffers.feedback[layer - 1], out=drive)
-                code, sparsity = self.activation_code, self.sparsity_penalty
-            else:
-                np.matmul(errors[layer - 1], self.error_weights[layer - 1], out=drive)
-                code, sparsity = -1, 0.0
-            _kernels.latent_step(drive, states[layer - 1], activities[layer - 1], code,
-                                 sparsity, errors[layer] if layer < self.n_layers else None,
-                                 None if self.groups is None else self.groups[layer - 1],
-                                 self.excitation, self.inhibition, self.beta, keep)
-        if free_rate is not None:
-            errors[0] *= free_rate
-            z0 -= errors[0]
-
-    def settle(self, x, n_steps, observed=None):
-        """Run ``n_steps`` settling steps from zero states.
+    def settle(self, x, n_steps, observed=None, initial=None):
+        """Run ``n_steps`` settling steps, from zero states by default.
 
         Parameters
         ----------
@@ -324,6 +273,8 @@ class GNCN:
         observed : ndarray of shape (N, D) or (D,), or None
             Pattern completion: 1 on observed pixels, 0 on free ones, which
             start at 0.  None clamps every pixel.
+        initial : list of ndarray, optional
+            Starting latents ``z(1..L)`` instead of zeros (not written to).
 
         Returns
         -------
@@ -332,31 +283,31 @@ class GNCN:
         z0 : ndarray of shape (N, D)
             Settled input layer (when every pixel is clamped, ``x`` itself, or
             its C-contiguous copy in the network's dtype if ``x`` is not one).
+        errors : list of ndarray
+            ``e(0..L-1)`` at the settled states.
+        mu0 : ndarray of shape (N, D)
+            The prediction ``g(h(0))`` of the input at the settled states.
         """
         n_samples = x.shape[0]
-        states = [np.zeros((n_samples, size), dtype=self.dtype) for size in self.latent_sizes]
-        free_rate = None if observed is None else self.beta * (1 - observed)
-        # C-contiguous in the network's dtype, as the compiled passes need it (no copy if so)
+        if initial is None:
+            states = [np.zeros((n_samples, size), dtype=self.dtype)
+                      for size in self.latent_sizes]
+        else:
+            states = [np.asarray(z, dtype=self.dtype) for z in initial]
         z0 = (np.ascontiguousarray(x, dtype=self.dtype) if observed is None
               else np.multiply(x, observed, dtype=self.dtype, order="C"))
-        buffers = SettlingBuffers(self, *x.shape)
-        for _ in range(n_steps):
-            self.step(z0, states, free_rate, buffers)
-        return states, z0
+        stack_states = self._stack_states(z0, states)
+        errors, predictions = relax(
+            self.stack, stack_states, clamp_bottom=False, clamp_top=observed is None,
+            observed=observed, schedule="alternating", n_steps=n_steps, rate=self.beta,
+            activity_decay=self.leak, return_predictions=True, backtrack=False)
+        return stack_states[-2::-1], stack_states[-1], errors[:0:-1], predictions[-1]
 
     def ancestral(self, top):
         """Top-down pass from ``z(L) = top``, each state set to its prediction; ``mu(0)``."""
-        activities = [None] * self.n_layers
-        activities[-1] = self.phi(top)
-        for layer in range(self.n_layers - 1, -1, -1):
-            h = self.pre_activation(layer, activities)
-            if layer == 0:
-                return self.output(h, out=h)
-            if self.relu_predictions:
-                np.maximum(h, 0, out=h)
-            activities[layer - 1] = self.phi(h)
+        return self.stack.feedforward(top)[-1]
 
-    def gradients(self, x, states, n_samples=None, observed=None):
+    def gradients(self, x, states, n_samples=None, observed=None, errors=None):
         """Descent directions of the learned arrays at the settled states.
 
         The mean runs over ``n_samples`` rows (by default those of ``x``), so
@@ -366,6 +317,8 @@ class GNCN:
         input error to 0 at the missing entries before the products,
         ``e(0) = (x - mu(0)) * m``: an unknown pixel sends no learning signal.
         The latent errors ``e(1..L-1)`` are those of the settled states.
+        ``errors`` (``e(0..L-1)``, from :meth:`settle`) saves recomputing
+        them; its ``e(0)`` is masked in place.
 
         Returns
         -------
@@ -373,21 +326,26 @@ class GNCN:
             Minus ``dW``, ``dE``, ``dM``, in the order of :meth:`learned_arrays`.
         errors : list of ndarray
             ``e(0..L-1)`` at the settled states (``e(0)`` masked by ``observed``).
-        mu0 : ndarray of shape (N, D)
-            The reconstruction ``g(h(0))``.
+        mu0 : ndarray of shape (N, D) or None
+            The reconstruction ``g(h(0))`` (None when ``errors`` are given).
         """
-        activities = self.activities(states)
-        errors, mu0 = self.errors(x, activities)
+        mu0 = None
+        if errors is None:
+            errors, mu0 = self.errors(x, states)
         if observed is not None:
             errors[0] *= observed
-        scale = self.dtype.type(-1.0 / (x.shape[0] if n_samples is None else n_samples))
-        weight_grads = [scale * (a.T @ e) for a, e in zip(activities, errors)]
-        grads = list(weight_grads)
+        stack = self.stack
+        factors = gradient_factors(stack, self._stack_states(x, states), [None] + errors[::-1],
+                                   n_samples=x.shape[0] if n_samples is None else n_samples)
+        grads = local_gradients(stack, factors)
+        n_layers = self.n_layers
+        # the stack's order (M, then W when learned, then S) and layers, reversed
+        parts = [grads[:n_layers][::-1]]
         if self.error_weights is not None:
-            grads += [g.T.copy() for g in weight_grads]
+            parts.append(grads[n_layers:2 * n_layers][::-1])
         if self.skip_weights is not None:
-            grads += [scale * (a.T @ e) for a, e in zip(activities[1:], errors)]
-        return grads, errors, mu0
+            parts.append(grads[len(grads) - (n_layers - 1):][::-1])
+        return [g for part in parts for g in part], errors, mu0
 
     def normalize(self):
         """Unit-norm columns of ``W``, ``E``, ``M``, in place.
