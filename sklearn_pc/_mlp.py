@@ -6,6 +6,11 @@ weight matrices and intercepts stored on the estimator (row-major: ``h(l+1)
 = f(h(l) W(l) + b(l))``; the last layer is linear, its nonlinearity and loss
 belong to the caller).  Everything is vectorised over the rows of a batch and
 stays in the dtype of the weights.
+
+It is not the predictive-coding layer stack of :mod:`sklearn_pc._core` on
+purpose: the baselines are the backprop models that Ororbia & Kifer (2022)
+compare against, with no states to relax and no local errors, so they train
+by one forward and one backward pass, as their papers define them.
 """
 
 from itertools import pairwise
