@@ -3,20 +3,23 @@
     python benchmarks/bench_core.py            # full run (13-15 minutes on 2 cores)
     python benchmarks/bench_core.py --quick    # smoke run, small sizes
 
-Two models, at batch sizes 32 / 128 / 512 in float32 and float64:
+Two models, the PC MLP at batch sizes 32 / 128 / 512 in float32 and float64:
 
 - ``PCClassifier`` 784-600-600-10 tanh, alternating inference with ``T``
   steps (training: feedforward start, relaxation with both ends clamped, local
   updates, Adam; inference: ``predict``, a feedforward sweep, which is the
   equilibrium of the discriminative mode);
-- ``GNCNAutoencoder("pdh")`` 784-360-360-360, ``T = 50`` (training: settling
-  plus updates of W, E, M and Sigma; inference: ``transform``, settling only).
+- ``GNCNAutoencoder`` 784-360-360-360, ``T = 50``, every variant ("t1",
+  "t1-sigma", "t2-lsigma", "pdh"), at batch sizes 128 / 512 in float32
+  (``--gncn-batch-sizes``, ``--gncn-dtypes``; training: settling plus updates
+  of W, E, M and Sigma; inference: ``transform``, settling only).
 
 For each we report samples per second, the matrix-product FLOPs executed per
 sample (counted from the layer shapes and the code path: the products
 actually executed, so not those the PC MLP skips while its error wavefront
-has not reached a layer; elementwise work and Sigma's per-batch
-eigendecomposition are not counted), the achieved GFLOP/s, and the fraction
+has not reached a layer, and for a GNCN those of its variant, see
+:func:`gncn_products`; elementwise work and Sigma's per-batch
+projection are not counted), the achieved GFLOP/s, and the fraction
 of the GEMM peak: the best rate of plain numpy loops over the *same list of
 matrix products* (same shapes, same dtype, the products of one weight
 sharing their arrays as the model's do), with all BLAS threads on each
@@ -143,39 +146,63 @@ def pc_inference_products(batch, sizes):
     return [(batch, sizes[l], sizes[l + 1], f"M{l}") for l in range(len(sizes) - 1)]
 
 
-def gncn_step_products(batch, sizes, pdh=True):
-    """Matrix products ``(m, k, n, operand)`` of one settling step
-    (``sizes = [D, J1, .., JL]``; see :func:`gemm_rate`).
+# The products a GNCN variant adds to GNCN-t1's: precision matrices P(l) (their
+# product with the latent errors, and Sigma's update e^T e) and the skip path M.
+# Type 2's learned error synapses E have the shapes of type 1's W^T (copied to a
+# contiguous array once per settle call), so they cost the same products.
+GNCN_VARIANTS = {"t1": dict(precision=False, skip=False),
+                 "t1-sigma": dict(precision=True, skip=False),
+                 "t2-lsigma": dict(precision=True, skip=False),
+                 "pdh": dict(precision=True, skip=True)}
 
-    Predictions ``a(l+1) W(l+1)`` and drives ``e(l-1) E(l)`` (``W(l)^T`` for
-    type 1); GNCN-PDH (``pdh=True``) adds the skip products ``a(l+2) M(l+2)``
-    and the precision products ``(a(l) - mu(l)) P(l)`` for ``l = 1..L-1``.
+
+def _gncn_terms(variant, pdh):
+    return GNCN_VARIANTS[variant if variant is not None else ("pdh" if pdh else "t1")]
+
+
+def gncn_step_products(batch, sizes, pdh=True, *, variant=None):
+    """Matrix products ``(m, k, n, operand)`` of one settling step
+    (``sizes = [D, J1, .., JL]``; see :func:`gemm_rate`) of GNCN ``variant``
+    (by default GNCN-PDH, or GNCN-t1 with ``pdh=False``).
+
+    Predictions ``a(l+1) W(l+1)``, the skip products ``a(l+2) M(l+2)``
+    (GNCN-PDH), the precision products ``(a(l) - mu(l)) P(l)`` for ``l =
+    1..L-1`` (every variant but GNCN-t1), and the drives ``e(l-1) E(l)``
+    (``W(l)^T`` for type 1), the last ``L`` products of the list.
     """
+    terms = _gncn_terms(variant, pdh)
     n_latent = len(sizes) - 1
     products = []
     for layer in range(n_latent):
         products.append((batch, sizes[layer + 1], sizes[layer], f"W{layer + 1}"))
-        if pdh and layer + 2 <= n_latent:
+        if terms["skip"] and layer + 2 <= n_latent:
             products.append((batch, sizes[layer + 2], sizes[layer], f"M{layer + 2}"))
-    if pdh:
+    if terms["precision"]:
         products += [(batch, sizes[l], sizes[l], f"P{l}") for l in range(1, n_latent)]
     products += [(batch, sizes[l - 1], sizes[l], f"E{l}") for l in range(1, n_latent + 1)]
     return products
 
 
-def gncn_products(batch, sizes, n_steps, training, pdh=True):
-    """Settling (``T`` steps, and the predictions and errors of the states
-    each step moves to, or of the zero start) plus, for training, ``a^T e``
-    for W (and, for PDH, M), and ``e^T e`` for PDH's Sigma."""
-    step = gncn_step_products(batch, sizes, pdh)
+def gncn_products(batch, sizes, n_steps, training, pdh=True, *, variant=None):
+    """Settling (the predictions, skip and precision products of the zero
+    start, then ``T`` steps) plus, for training, the batch update's ``a^T e``
+    for ``W`` (``E``'s gradient is its transpose, no product) and, for
+    GNCN-PDH, ``M``, and ``e^T e`` for each ``Sigma``.  The projection of
+    each ``Sigma`` after its update (an eigendecomposition and the products
+    that rebuild ``Sigma`` and ``P`` from it) is not counted: it is not the
+    network's maths but the constraint's, and its cost depends on how many
+    eigenvalues are above the floor."""
+    terms = _gncn_terms(variant, pdh)
+    step = gncn_step_products(batch, sizes, variant=variant, pdh=pdh)
     n_latent = len(sizes) - 1
-    products = step * n_steps + step[:len(step) - n_latent]  # + predictions (and precisions)
+    products = step * n_steps + step[:len(step) - n_latent]  # + the zero start's
     if training:
         products += [(sizes[l], batch, sizes[l - 1], f"grad W{l}")
                      for l in range(1, n_latent + 1)]
-        if pdh:
+        if terms["skip"]:
             products += [(sizes[l], batch, sizes[l - 2], f"grad M{l}")
                          for l in range(2, n_latent + 1)]
+        if terms["precision"]:
             products += [(sizes[l], batch, sizes[l], f"Sigma{l}") for l in range(1, n_latent)]
     return products
 
@@ -237,22 +264,24 @@ def run_case(model, batch, dtype, args, rng):
         row["inference"] = measure(lambda: per_batch(estimator.predict, X, batch), n_samples,
                                    batch, pc_inference_products(batch, sizes), dtype, args)
     else:
+        variant = model.removeprefix("gncn-")
         sizes = [784, *args.gncn_latent]
         n_samples = max(4 * batch, args.min_samples // 2)
         X = (rng.random((n_samples, sizes[0])) > 0.5).astype(dtype)
-        estimator = GNCNAutoencoder("pdh", latent_sizes=tuple(args.gncn_latent),
+        estimator = GNCNAutoencoder(variant, latent_sizes=tuple(args.gncn_latent),
                                     n_inference_steps=args.gncn_steps, batch_size=batch,
                                     max_iter=1, shuffle=False, n_prior_components=1,
                                     prior_max_samples=2, random_state=0)
         estimator.fit(X[:batch])
         row["train"] = measure(lambda: estimator.fit(X), n_samples, batch,
-                               gncn_products(batch, sizes, args.gncn_steps, training=True),
-                               dtype, args)
+                               gncn_products(batch, sizes, args.gncn_steps, training=True,
+                                             variant=variant), dtype, args)
         row["inference"] = measure(lambda: per_batch(estimator.transform, X, batch), n_samples,
                                    batch, gncn_products(batch, sizes, args.gncn_steps,
-                                                        training=False), dtype, args)
+                                                        training=False, variant=variant),
+                                   dtype, args)
     train, infer = row["train"]["samples_per_s"], row["inference"]["samples_per_s"]
-    print(f"{model:4s} batch {batch:4d} {dtype}: train {train:8.0f}/s "
+    print(f"{model:14s} batch {batch:4d} {dtype}: train {train:8.0f}/s "
           f"({row['train']['fraction_of_peak']:.0%} of peak), inference {infer:8.0f}/s "
           f"({row['inference']['fraction_of_peak']:.0%})", flush=True)
     return row
@@ -653,7 +682,8 @@ def scaling_markdown(result, args):
 def to_markdown(rows, square, args):
     lines = ["# Core throughput against the GEMM peak", "",
              f"PC MLP 784-{'-'.join(map(str, args.pc_hidden))}-10 tanh, alternating, "
-             f"T = {args.pc_steps}; GNCN-PDH 784-{'-'.join(map(str, args.gncn_latent))}, "
+             f"T = {args.pc_steps}; GNCN (each variant) 784-"
+             f"{'-'.join(map(str, args.gncn_latent))}, "
              f"T = {args.gncn_steps}.  Threads: {os.environ.get('OMP_NUM_THREADS', 'all')}.  "
              "Peak: the faster of two numpy loops over the same matrix products, those of one "
              "weight sharing their arrays (all BLAS threads per product, or one row block "
@@ -665,12 +695,23 @@ def to_markdown(rows, square, args):
              "and then its peak loops, since this machine's speed drifts by up to 30 % within "
              "minutes (every round is in the JSON).  " + blas_sentence(), "",
              "| model | batch | dtype | train samples/s | MFLOP/sample | % of peak "
-             "| inference samples/s | % of peak |", "|---" * 8 + "|"]
+             "| time / floor | inference samples/s | MFLOP/sample | % of peak |",
+             "|---" * 10 + "|"]
     for r in rows:
         t, i = r["train"], r["inference"]
         lines.append(f"| {r['model']} | {r['batch']} | {r['dtype']} | {t['samples_per_s']:.0f} "
                      f"| {t['mflop_per_sample']:.1f} | {t['fraction_of_peak']:.0%} "
-                     f"| {i['samples_per_s']:.0f} | {i['fraction_of_peak']:.0%} |")
+                     f"| {1 / t['fraction_of_peak']:.2f} "
+                     f"| {i['samples_per_s']:.0f} | {i['mflop_per_sample']:.1f} "
+                     f"| {i['fraction_of_peak']:.0%} |")
+    lines += ["", "Time / floor: the training time over that of its matrix products at the "
+              "peak (1 / % of peak).  A GNCN row's products are its variant's own "
+              "(`gncn_products`): per settling step the predictions, drives (`E`, or `W^T` "
+              "for type 1), precision products (all but t1) and skip products (pdh); per "
+              "batch the gradients `a^T e` and `Sigma`'s `e^T e`.  Not counted: the "
+              "elementwise passes (state steps, lateral group sums, errors), the "
+              "optimizer, the column normalisation and `Sigma`'s projection (an "
+              "eigendecomposition per covariance and batch)."]
     return "\n".join(lines) + "\n"
 
 
@@ -684,6 +725,10 @@ def main(argv=None):
     parser.add_argument("--pc-steps", type=int, default=20)
     parser.add_argument("--gncn-latent", type=int, nargs="+", default=[360, 360, 360])
     parser.add_argument("--gncn-steps", type=int, default=50)
+    parser.add_argument("--gncn-variants", nargs="+", choices=list(GNCN_VARIANTS),
+                        default=list(GNCN_VARIANTS))
+    parser.add_argument("--gncn-batch-sizes", type=int, nargs="+", default=[128, 512])
+    parser.add_argument("--gncn-dtypes", nargs="+", default=["float32"])
     parser.add_argument("--min-samples", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of estimator and peak timings (medians kept)")
@@ -702,6 +747,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.pc_hidden, args.gncn_latent, args.batch_sizes = [64, 64], [32, 32, 32], [32]
+        args.gncn_batch_sizes = [32]
         args.min_samples, args.repeats, args.gemm_seconds, args.square = 128, 1, 0.05, 256
         args.scaling_sizes, args.scaling_widths = [100, 200], [16, 32]
         args.step_batch, args.lateral_widths, args.breakdown_rows = 32, [40, 80], [32]
@@ -709,9 +755,12 @@ def main(argv=None):
     warn_if_blas_pinned()
     rng = np.random.default_rng(0)
     square = {dtype: gemm_rate([(args.square,) * 3 + ("square",)], dtype, args.gemm_seconds)["peak"]
-              for dtype in args.dtypes}
-    rows = [run_case(model, batch, dtype, args, rng) for model in args.models
+              for dtype in dict.fromkeys(args.dtypes + args.gncn_dtypes)}
+    rows = [run_case(model, batch, dtype, args, rng) for model in args.models if model == "pc"
             for dtype in args.dtypes for batch in args.batch_sizes]
+    rows += [run_case(f"gncn-{variant}", batch, dtype, args, rng)
+             for variant in (args.gncn_variants if "gncn" in args.models else [])
+             for dtype in args.gncn_dtypes for batch in args.gncn_batch_sizes]
     breakdown = time_breakdown(args, rng)
     optimizer = optimizer_step(args, rng)
     scaled = scaling(args, rng) if args.scaling_sizes and args.scaling_widths else None

@@ -115,7 +115,7 @@ def local_gradients(network, factors, *, forward_decay=0.0, feedback_decay=0.0,
             rows = np.flatnonzero(skip_error.any(axis=1))
             if rows.size < skip_error.shape[0]:
                 skip_activity, skip_error = skip_activity[rows], skip_error[rows]
-            skip_grads.append(skip_activity.T @ skip_error)
+            skip_grads.append(np.matmul(skip_activity.T, skip_error))
         inputs = input_unit_slice(activity.shape[1], part)
         activity = activity[:, inputs]
         rows = np.flatnonzero(error.any(axis=1))

@@ -170,7 +170,7 @@ class LayerStack:
         later; a nonlinear ``g`` always gets it first."""
         mu = np.matmul(activity, self.coefs[layer], out=out)
         if self.skip is not None and layer > 0:
-            mu += below @ self.skip[layer - 1]
+            mu += np.matmul(below, self.skip[layer - 1])
         function = self.prediction_function(layer)
         if self.intercepts is not None and (add_bias or function is not None):
             mu += self.intercepts[layer]
@@ -190,7 +190,7 @@ class LayerStack:
         ``(v - mu) @ P`` with a precision matrix."""
         eps = np.subtract(v, mu)
         if self.precisions[layer] is not None:
-            return eps @ self.precisions[layer]
+            return np.matmul(eps, self.precisions[layer])
         if self.variances[layer] != 1.0:
             eps /= eps.dtype.type(self.variances[layer])
         return eps

@@ -365,7 +365,7 @@ class GNCN:
         scale = self.dtype.type(1.0 / errors[0].shape[0])
         for layer, (covariance, precision, e) in enumerate(
                 zip(self.covariances, self.precisions, errors[1:])):
-            grad = e.T @ e
+            grad = np.matmul(e.T, e)
             grad *= scale
             grad -= precision
             grad *= rate
