@@ -61,7 +61,7 @@ from sklearn_pc._core._ngc import group_bounds
 from sklearn_pc._core._threads import blas_threads
 
 
-def gemm_rate(shapes, dtype, min_seconds):
+def gemm_rate(shapes, dtype, min_seconds, clock=time.perf_counter):
     """GFLOP/s of plain numpy loops over ``(m, k, n, operand)`` products
     ``A(m, k) @ B(k, n)``.
 
@@ -69,7 +69,9 @@ def gemm_rate(shapes, dtype, min_seconds):
     product (``"blas_threads"``), and the rows ``m`` cut into one block per
     BLAS thread, each block's loop in its own thread on one BLAS thread
     (``"row_blocks"``, the schedule sklearn-pc's fixed-length loops use).
-    Returns both rates and their maximum, the peak.
+    Returns both rates and their maximum, the peak.  ``clock`` times the
+    loops (``time.process_time`` for one loop on one thread: CPU time, which
+    another job on the same core does not inflate).
 
     Products that name the same ``operand`` (a weight matrix, say) share
     their arrays, as the model's products do from one step to the next: its
@@ -95,12 +97,12 @@ def gemm_rate(shapes, dtype, min_seconds):
         operands = [operands_of(block_shapes) for _ in range(n_loops)]
 
         def loop(ops, seconds):
-            repeats, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
+            repeats, start = 0, clock()
+            while clock() - start < seconds:
                 for a, b, out in ops:
                     np.matmul(a, b, out=out)
                 repeats += 1
-            return repeats, time.perf_counter() - start
+            return repeats, clock() - start
 
         for a, b, out in (op for ops in operands for op in ops):  # warm up
             np.matmul(a, b, out=out)
@@ -531,6 +533,147 @@ def breakdown_markdown(result, args):
     return lines
 
 
+class ExclusiveTimers:
+    """Seconds spent in each wrapped function, exclusive of the wrapped
+    functions it calls (a product inside the covariance projection counts
+    as the projection's only if products are not wrapped there), on the
+    clock ``clock``."""
+
+    def __init__(self, clock=time.process_time):
+        self.spent, self.clock, self.stack, self.mark = Counter(), clock, [], 0.0
+
+    def wrap(self, key, function):
+        def run(*args, **kwargs):
+            now = self.clock()
+            if self.stack:
+                self.spent[self.stack[-1]] += now - self.mark
+            self.stack.append(key)
+            self.mark = now
+            try:
+                return function(*args, **kwargs)
+            finally:
+                now = self.clock()
+                self.spent[self.stack.pop()] += now - self.mark
+                self.mark = now
+        return run
+
+
+@contextlib.contextmanager
+def timed_gncn(timers):
+    """Swap ``timers``' wrappers into the GNCN's core for the duration: its
+    matrix products (every ``np.matmul`` of the relaxation, the stack and the
+    gradients, and ``Sigma``'s ``e^T e``), the state steps (their lateral
+    group sums apart), the errors, ``Sigma``'s projection (with its
+    eigendecomposition and the products that rebuild ``Sigma`` and ``P``),
+    the optimizer and the column normalisation."""
+    from sklearn_pc._core import _ngc
+
+    timed_numpy = types.ModuleType("timed_numpy")
+    timed_numpy.__getattr__ = lambda name: getattr(np, name)
+    timed_numpy.matmul = timers.wrap("products", np.matmul)
+    timed_product = timers.wrap("products", np.matmul)
+
+    def ngc_matmul(*args, **kwargs):  # the projection's products are the projection's
+        inside = timers.stack and timers.stack[-1] == "projection"
+        return (np.matmul if inside else timed_product)(*args, **kwargs)
+
+    ngc_numpy = types.ModuleType("ngc_numpy")
+    ngc_numpy.__getattr__ = lambda name: getattr(np, name)
+    ngc_numpy.matmul = ngc_matmul
+    swaps = [(_relaxation, "np", timed_numpy), (_network, "np", timed_numpy),
+             (_learning, "np", timed_numpy), (_ngc, "np", ngc_numpy),
+             (_kernels, "state_step", timers.wrap("state steps", _kernels.state_step)),
+             (_kernels, "_lateral", timers.wrap("lateral groups", _kernels._lateral)),
+             (_kernels, "error_energy", timers.wrap("errors", _kernels.error_energy)),
+             (_kernels, "adam_update", timers.wrap("optimizer", _kernels.adam_update)),
+             (_ngc, "project_covariance", timers.wrap("projection", _ngc.project_covariance)),
+             (_ngc.GNCN, "normalize", timers.wrap("normalisation", _ngc.GNCN.normalize))]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in swaps]
+    try:
+        for owner, name, value in swaps:
+            setattr(owner, name, value)
+        yield timers.spent
+    finally:
+        for owner, name, value in originals:
+            setattr(owner, name, value)
+
+
+GNCN_PARTS = ("products", "state steps", "lateral groups", "errors", "projection",
+              "optimizer", "normalisation", "rest")
+
+
+def gncn_breakdown(args, rng):
+    """Where a GNCN training batch's time goes, per variant (float32, one
+    thread, batches of ``args.step_batch`` rows, 8 per run).
+
+    Split by :func:`timed_gncn` on the process's CPU clock (so that another
+    job on the same core does not count), against the same products in the
+    GEMM peak's plain loop on one thread, timed on the same clock right
+    after; medians over ``args.repeats`` rounds, each running every variant
+    in turn.  "rest" is everything else: the interpreter, allocations, the
+    checks, the loss."""
+    batch, sizes, n_batches = args.step_batch, [784, *args.gncn_latent], 8
+    X = (rng.random((n_batches * batch, sizes[0])) > 0.5).astype(np.float32)
+    models = {}
+    with threadpool_limits(1, user_api="blas"):
+        for variant in args.gncn_variants:
+            models[variant] = GNCNAutoencoder(
+                variant, latent_sizes=tuple(args.gncn_latent), n_inference_steps=args.gncn_steps,
+                batch_size=batch, max_iter=1, shuffle=False, n_prior_components=1,
+                prior_max_samples=2, random_state=0).fit(X[:batch])
+    rounds = {variant: [] for variant in models}
+    for _ in range(args.repeats):
+        for variant, model in models.items():
+            products = gncn_products(batch, sizes, args.gncn_steps, training=True,
+                                     variant=variant)
+            flops = sum(2 * m * k * n for m, k, n, _ in products)
+            with threadpool_limits(1, user_api="blas"):
+                timers = ExclusiveTimers()
+                with timed_gncn(timers) as spent:
+                    start = time.process_time()
+                    model.partial_fit(X)
+                    total = time.process_time() - start
+                plain = gemm_rate(products, np.float32, args.gemm_seconds,
+                                  clock=time.process_time)["blas_threads"]
+            one = {key: 1e3 * spent[key] / n_batches for key in GNCN_PARTS[:-1]}
+            one["batch"] = 1e3 * total / n_batches
+            one["rest"] = one["batch"] - sum(one[key] for key in GNCN_PARTS[:-1])
+            one["plain_products"] = 1e3 * flops / (plain * 1e9)
+            rounds[variant].append(one)
+    result = {}
+    for variant, runs in rounds.items():
+        result[variant] = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
+        result[variant]["over_floor"] = float(np.median(
+            [r["batch"] / r["plain_products"] for r in runs]))
+        result[variant]["rounds"] = runs
+        r = result[variant]
+        print(f"gncn breakdown, {variant}, batch {batch}, one thread: {r['batch']:.1f} ms, "
+              f"products {r['products']:.1f} (plain loop {r['plain_products']:.1f}), "
+              + ", ".join(f"{key} {r[key]:.1f}" for key in GNCN_PARTS[1:])
+              + f"; {r['over_floor']:.2f} x floor", flush=True)
+    return {"batch": batch, "variants": result}
+
+
+def gncn_breakdown_markdown(result, args):
+    lines = ["", f"## Where a GNCN training batch's time goes (float32, one thread, batch "
+             f"{result['batch']}, 784-{'-'.join(map(str, args.gncn_latent))}, "
+             f"T = {args.gncn_steps})", "",
+             "Milliseconds per batch of CPU time, split where they run (exclusive: the "
+             "lateral group sums are not in the state steps, the projection's products are "
+             "in the projection); the floor is the variant's products (`gncn_products`) in "
+             "the GEMM peak's plain loop on one thread, timed right after on the same clock.  "
+             f"Medians of {args.repeats} rounds.", "",
+             "| variant | batch | products | products at the floor | state steps "
+             "| lateral groups | errors | projection | optimizer | normalisation | rest "
+             "| batch / floor |", "|---" * 12 + "|"]
+    for variant, r in result["variants"].items():
+        lines.append(f"| {variant} | {r['batch']:.1f} | {r['products']:.1f} "
+                     f"| {r['plain_products']:.1f} | "
+                     + " | ".join(f"{r[key]:.1f}" for key in GNCN_PARTS[1:])
+                     + f" | {r['over_floor']:.2f} |")
+    return lines
+
+
 def optimizer_step(args, rng):
     """Milliseconds of one optimizer update of the PC MLP's weights and biases (float32)."""
     params, grads = mlp_arrays([784, *args.pc_hidden, 10], rng)
@@ -762,6 +905,7 @@ def main(argv=None):
              for variant in (args.gncn_variants if "gncn" in args.models else [])
              for dtype in args.gncn_dtypes for batch in args.gncn_batch_sizes]
     breakdown = time_breakdown(args, rng)
+    gncn_split = gncn_breakdown(args, rng) if "gncn" in args.models else None
     optimizer = optimizer_step(args, rng)
     scaled = scaling(args, rng) if args.scaling_sizes and args.scaling_widths else None
     step = settle_step(args, rng)
@@ -771,6 +915,8 @@ def main(argv=None):
                  f"float32 weights and biases: Adam {optimizer['adam']:.2f} ms, SGD with "
                  f"momentum {optimizer['sgd']:.2f} ms.\n")
     markdown += "\n".join(breakdown_markdown(breakdown, args)) + "\n"
+    if gncn_split:
+        markdown += "\n".join(gncn_breakdown_markdown(gncn_split, args)) + "\n"
     if scaled:
         markdown += "\n".join(scaling_markdown(scaled, args)) + "\n"
     markdown += "\n".join(settle_step_markdown(step, lateral, args)) + "\n"
@@ -778,7 +924,8 @@ def main(argv=None):
     if not args.quick:
         write_results(args.name, {"config": vars(args), "square_gemm_gflops": square,
                                   "optimizer_step_ms": optimizer,
-                                  "rows": rows, "breakdown": breakdown, "scaling": scaled,
+                                  "rows": rows, "breakdown": breakdown, "gncn_breakdown": gncn_split,
+                                  "scaling": scaled,
                                   "settle_step": step, "lateral": lateral}, markdown)
 
 

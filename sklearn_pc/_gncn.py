@@ -26,6 +26,7 @@ from ._core._learning import OPTIMIZERS
 from ._core._ngc import GNCN, group_bounds, normalize_columns
 from ._core._relaxation import has_diverged
 from ._core._threads import map_row_blocks, row_parallelism, sum_over_blocks
+from ._core._workspace import Workspace
 from ._prior import _GaussianMixturePriorMixin
 from ._likelihood import LIKELIHOODS
 
@@ -539,13 +540,14 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
                                for rows in row_chunks(Z.shape[0], self._row_bytes())])
 
     # -- training ----------------------------------------------------------------
-    def _train_batch(self, network, x, n_blocks):
+    def _train_batch(self, network, x, n_blocks, workspace=None):
         """Settle, check, apply the local updates; return the batch's summed loss.
 
         Row blocks settle in parallel; their gradients, computed with the
         batch's size, sum to the batch's.  The NaN of ``x`` (missing entries)
         settle freely, as in :meth:`complete`; the updates and the loss see
-        the observed entries only.
+        the observed entries only.  With a ``workspace`` (``_core._workspace``)
+        the settling's buffers are kept from batch to batch.
         """
         x, observed = self._observed_entries(x)
         if observed is not None:
@@ -553,7 +555,8 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
 
         def settle_rows(rows):
             mine = None if observed is None else observed[rows]
-            states, _, errors, mu0 = network.settle(x[rows], self.n_inference_steps, mine)
+            states, _, errors, mu0 = network.settle(x[rows], self.n_inference_steps, mine,
+                                                    workspace=workspace)
             grads, errors, _ = network.gradients(x[rows], states, n_samples=x.shape[0],
                                                  observed=mine, errors=errors)
             return states, errors, mu0, grads
@@ -582,8 +585,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     @contextmanager
     def _batch_trainer(self, batch_size):
         with row_parallelism(batch_size) as n_blocks:
-            network = self._network()
-            yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks)
+            network, workspace = self._network(), Workspace()
+            yield lambda x, targets, rng, progress: self._train_batch(network, x, n_blocks,
+                                                                      workspace)
 
     def _validation_score(self, X_val, labels):
         """The held-out mean reconstruction log-likelihood (higher is better), over

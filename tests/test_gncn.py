@@ -643,3 +643,22 @@ def test_divergence_names_inference_rate_and_leaves_the_weights_finite():
         model.partial_fit(X)
     for w, w_before in zip(model.weights_, before):
         np.testing.assert_array_equal(w, w_before)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_settling_in_a_workspace_gives_what_fresh_buffers_give(variant):
+    """A training loop's workspace is reused from batch to batch (the smaller last
+    batch in a view of the buffers): each call's results are those of a call
+    with buffers of its own, whatever the calls before it left there."""
+    from sklearn_pc._core._workspace import Workspace
+
+    model, X = tiny_model(variant, sparsity_penalty=0.05)
+    if model.covariances_ is not None:
+        random_covariances(model)
+    network, workspace = model._network(), Workspace()
+    for rows in (slice(0, 8), slice(8, 11), slice(3, 11)):
+        fresh = network.settle(X[rows], 5)
+        reused = network.settle(X[rows], 5, workspace=workspace)
+        for got, want in zip(reused[0] + [reused[1]] + reused[2] + [reused[3]],
+                             fresh[0] + [fresh[1]] + fresh[2] + [fresh[3]]):
+            np.testing.assert_array_equal(got, want)

@@ -151,11 +151,8 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     if lateral is not None:
         starts, sizes, excitation, inhibition = lateral
         starts, sizes = np.asarray(starts), np.asarray(sizes)
-        if len(starts) != len(sizes) or starts.dtype != np.intp or sizes.dtype != np.intp:
-            raise ValueError("lateral groups must be two contiguous intp arrays of one length")
-        if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > x.shape[1]):
-            raise ValueError("lateral groups must lie within the layer")
-        dx += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition))
+        layout = _group_layout(starts, sizes, x.shape[1])
+        dx += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition), layout)
     if free is not None:
         dx *= free
     if largest is not None:
@@ -203,15 +200,46 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
     return error
 
 
-def _lateral(a, starts, sizes, excitation, inhibition):
-    """``a V = (excitation + inhibition) a - inhibition groupsum(a)`` on the units of
-    the groups (``starts``, ``sizes``), zero elsewhere."""
-    n_rows, n_units = a.shape
-    lateral = a * (excitation + inhibition)
+# The layout of each distinct set of lateral groups seen (see _group_layout): checked
+# once, not at every step (the checks cost about a tenth of a 128-row layer's step).
+_GROUP_LAYOUTS = {}
+_MAX_GROUP_LAYOUTS = 256
+
+
+def _group_layout(starts, sizes, n_units):
+    """Check lateral groups ``(starts, sizes)`` of a layer of ``n_units`` units;
+    return their layout: ``"equal"`` (contiguous groups of one size tiling the
+    layer, ``_ngc.group_bounds``), ``"tiling"`` (contiguous groups of
+    several sizes tiling it) or ``"general"``.  Remembered by value, so a
+    relaxation's steps check their groups once."""
+    if len(starts) != len(sizes) or starts.dtype != np.intp or sizes.dtype != np.intp:
+        raise ValueError("lateral groups must be two contiguous intp arrays of one length")
+    key = (starts.tobytes(), sizes.tobytes(), n_units)
+    layout = _GROUP_LAYOUTS.get(key)
+    if layout is not None:
+        return layout
+    if np.any(starts < 0) or np.any(sizes < 0) or np.any(starts + sizes > n_units):
+        raise ValueError("lateral groups must lie within the layer")
+    layout = "general"
     if (len(starts) and starts[0] == 0 and np.all(starts[1:] == starts[:-1] + sizes[:-1])
             and starts[-1] + sizes[-1] == n_units and np.all(sizes > 0)):
+        layout = "equal" if np.all(sizes == sizes[0]) else "tiling"
+    if len(_GROUP_LAYOUTS) < _MAX_GROUP_LAYOUTS:
+        _GROUP_LAYOUTS[key] = layout
+    return layout
+
+
+def _lateral(a, starts, sizes, excitation, inhibition, layout=None):
+    """``a V = (excitation + inhibition) a - inhibition groupsum(a)`` on the units of
+    the groups (``starts``, ``sizes``, of :func:`_group_layout` ``layout``), zero
+    elsewhere."""
+    n_rows, n_units = a.shape
+    if layout is None:
+        layout = _group_layout(np.asarray(starts), np.asarray(sizes), n_units)
+    lateral = a * (excitation + inhibition)
+    if layout != "general":
         # contiguous groups tiling the layer (``_ngc.group_bounds``)
-        if np.all(sizes == sizes[0]):
+        if layout == "equal":
             shape = (n_rows, len(sizes), sizes[0])
             lateral.reshape(shape)[...] -= a.reshape(shape).sum(axis=2, keepdims=True) * inhibition
         else:

@@ -87,6 +87,7 @@ from ._learning import gradient_factors, local_gradients
 from ._network import LayerStack
 from ._relaxation import relax
 from ._threads import one_blas_thread
+from ._workspace import empty
 
 
 def group_bounds(n_units, n_groups):
@@ -260,7 +261,7 @@ class GNCN:
         predictions, errors = self.stack.predictions_and_errors(self._stack_states(z0, states))
         return errors[:0:-1], predictions[-1]
 
-    def settle(self, x, n_steps, observed=None, initial=None):
+    def settle(self, x, n_steps, observed=None, initial=None, workspace=None):
         """Run ``n_steps`` settling steps, from zero states by default.
 
         Parameters
@@ -275,6 +276,11 @@ class GNCN:
             start at 0.  None clamps every pixel.
         initial : list of ndarray, optional
             Starting latents ``z(1..L)`` instead of zeros (not written to).
+        workspace : Workspace, optional
+            Where the settling's buffers live (``_workspace``), so that a
+            training loop reuses them from batch to batch: everything
+            returned, but a ``z0`` that is ``x``, is then a view of them,
+            valid until the next call with it in the same thread.
 
         Returns
         -------
@@ -290,8 +296,10 @@ class GNCN:
         """
         n_samples = x.shape[0]
         if initial is None:
-            states = [np.zeros((n_samples, size), dtype=self.dtype)
-                      for size in self.latent_sizes]
+            states = [empty(workspace, ("zero start", layer), (n_samples, size), self.dtype)
+                      for layer, size in enumerate(self.latent_sizes)]
+            for state in states:
+                state.fill(0)
         else:
             states = [np.asarray(z, dtype=self.dtype) for z in initial]
         z0 = (np.ascontiguousarray(x, dtype=self.dtype) if observed is None
@@ -300,7 +308,8 @@ class GNCN:
         errors, predictions = relax(
             self.stack, stack_states, clamp_bottom=False, clamp_top=observed is None,
             observed=observed, schedule="alternating", n_steps=n_steps, rate=self.beta,
-            activity_decay=self.leak, return_predictions=True, backtrack=False)
+            activity_decay=self.leak, return_predictions=True, backtrack=False,
+            workspace=workspace)
         return stack_states[-2::-1], stack_states[-1], errors[:0:-1], predictions[-1]
 
     def ancestral(self, top):
