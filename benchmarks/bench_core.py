@@ -1,6 +1,6 @@
 """Throughput of the dynamics core against the machine's matrix-multiply peak.
 
-    python benchmarks/bench_core.py            # full run (13-15 minutes on 2 cores)
+    python benchmarks/bench_core.py            # full run (about 17 minutes on 2 cores)
     python benchmarks/bench_core.py --quick    # smoke run, small sizes
 
 Two models, the PC MLP at batch sizes 32 / 128 / 512 in float32 and float64:
@@ -32,7 +32,10 @@ where they run, and again in a plain loop), the elementwise passes,
 the optimizer update and the rest, on one thread, and compares one row block
 per thread with one thread; it times one optimizer update (Adam, SGD) of the
 PC MLP's arrays, one training epoch of the PC MLP against data size and
-against width, and one GNCN settling step: GNCN-PDH against GNCN-t2-LSigma
+against width, where a GNCN training batch's time goes for each variant
+(its products, state steps, lateral group sums, errors, Sigma's projection,
+optimizer, normalisation and the rest, on one thread and the CPU clock,
+against its products at the one-thread floor), and one GNCN settling step: GNCN-PDH against GNCN-t2-LSigma
 plus PDH's skip products at the GEMM peak (PDH is t2-LSigma with the skip
 path ``M``), and the lateral competition's share of a latent layer's update
 at growing widths, against the dense product a full lateral matrix would

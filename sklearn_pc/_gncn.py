@@ -207,9 +207,14 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
     prior_max_samples : int or None, default=None
         Fit the prior on at most this many training rows, drawn at random
         (None: all of them).  The EM cost of a full-covariance mixture grows
-        as ``n_rows * n_prior_components * J_L^2``; on MNIST's 60k rows with
-        360 top units a subsample of 10k cuts it from most of an hour to
-        minutes on two cores.
+        as ``n_rows * n_prior_components * J_L^2``, and the rows must first be
+        settled (as costly as a training epoch without the updates).  On
+        MNIST with the paper's network and 75 components, on one core: all
+        60k rows took 716 s of EM (6 iterations) and about 100 s of
+        settling, 14 % of a 50-epoch GNCN-t1-Sigma fit (116 s an epoch); 10k
+        rows took 32 s of EM (2 iterations; a tighter ``tol`` did not add
+        any) and 17 s of settling, under 1 % of it, for a test log p(x) of
+        -118.39 against -117.76 nats with all rows.
     n_mc_samples : int, default=5000
         Prior draws ``S`` of the Monte-Carlo likelihood (the paper: 5000).
     random_state : int, RandomState instance or None, default=None
