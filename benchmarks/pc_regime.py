@@ -314,6 +314,9 @@ def main(argv=None):
     parser.add_argument("--pcx", nargs="*",
                         help="run pcx's PC MLP beside the refit of these rows (no name: "
                              "the chosen one)")
+    parser.add_argument("--refit-only", metavar="ROW",
+                        help="only refit this row on all the training images and store it "
+                             "(so that a later run finds it), without its grid row")
     parser.add_argument("--peers-venv", default=str(HERE / ".peers-venv"))
     parser.add_argument("--name", default="pc_regime_mnist", help="result file stem")
     args = parser.parse_args(argv)
@@ -353,8 +356,9 @@ def main(argv=None):
         done[key] = row
         return row
 
-    grid = [grid_row(name, {**base, **change}) for name, change in variants]
-    base_accuracy = grid[0]["val_accuracy"] if variants and not variants[0][1] else None
+    grid = [] if args.refit_only else [grid_row(name, {**base, **change})
+                                       for name, change in variants]
+    base_accuracy = grid[0]["val_accuracy"] if grid and not variants[0][1] else None
     helped = [(name, change) for (name, change), row in zip(variants, grid)
               if change and base_accuracy is not None and row["val_accuracy"] > base_accuracy]
     if args.combine and len(helped) >= 2:
@@ -387,6 +391,10 @@ def main(argv=None):
             print(f"  {kind}: from {refits_file}", flush=True)
         return {k: v for k, v in stored[key].items() if k != "key"}
 
+    if args.refit_only:
+        config = {**base, **dict([*VARIANTS, *MORE_VARIANTS])[args.refit_only]}
+        grid = [{"name": args.refit_only, "config": config, "val_accuracy": None}]
+        args.choose, args.no_refit = args.refit_only, False
     if grid:
         chosen = (next(row for row in grid if row["name"] == args.choose) if args.choose
                   else max(grid, key=lambda row: row["val_accuracy"]))
@@ -414,6 +422,8 @@ def main(argv=None):
                 entry["pcx"] = stored_run("pcx", config, lambda: run_pcx(
                     config, X_train, y_train, X_test, y_test, args.seed, args.peers_venv))
             payload["refits"].append(entry)
+    if args.refit_only:
+        return
     text = markdown(payload)
     print(text)
     if not args.quick:
