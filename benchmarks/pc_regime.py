@@ -263,9 +263,18 @@ def markdown(payload):
              "fit time (s) |", "|---|---|---|---|---|"]
     for row in payload["grid"]:
         best = max(row["curve"], key=lambda point: point["accuracy"])
-        lines.append(f"| {row['name']} | {row['val_accuracy']:.4f} | {best['epoch']} "
-                     f"({best['accuracy']:.4f}) | {row['settledness']['fraction']:.3f} | "
+        settled = row["settledness"]
+        stopped = row.get("stopped_after_epochs")
+        name = row["name"] + (f" (stopped after {stopped} of {row['config']['epochs']} "
+                              "epochs)" if stopped else "")
+        lines.append(f"| {name} | {row['val_accuracy']:.4f} | {best['epoch']} "
+                     f"({best['accuracy']:.4f}) | "
+                     f"{'n/a' if settled is None else format(settled['fraction'], '.3f')} | "
                      f"{row['curve'][-1]['seconds']:.0f} |")
+    if any(row.get("stopped_after_epochs") for row in payload["grid"]):
+        lines += ["", "A row stopped early (for lack of time) has its last epoch's "
+                  "validation accuracy in the first column, its curve read from the run's "
+                  "log, and no settledness."]
     chosen = payload.get("chosen")
     if chosen:
         lines += ["", f"Chosen by last-epoch validation accuracy: **{chosen['name']}**."]
