@@ -28,6 +28,11 @@ Their differences from what PCClassifier can express, and how each is mapped:
   errors live after the activation (``h[l] ~ f(W h[l-1])``) and ours before
   it (``x[l] ~ W f(x[l-1])``, ``input_activation="identity"``): the
   feedforward nets are equal, the energies are not;
+* initial weights: Glorot-uniform, zero biases (PCClassifier's), where the paper
+  keeps pcx's ``Linear`` default (uniform with bound ``1 / sqrt(fan_in)``);
+  the pcx run beside ours starts from our arrays;
+* the weight gradient is taken at the relaxed states on both sides, and is
+  the batch mean on both (it only scales Adam's input);
 * inputs scaled to [-1, 1] as pcx's ``Normalize((0.5,), (0.5,))``;
 * pcx reports the best test accuracy over its epochs; here the
   configuration is picked on a validation split (the last 10,000 training
