@@ -16,6 +16,9 @@ Inference is plain gradient descent on the states (``optax.sgd(rate)``) on
 the energy summed over the batch (so each row gets its own gradient), the
 weights take one Adam step on the same energy divided by the batch size
 (``scale_by=1/N``), i.e. the batch-mean gradient that sklearn-pc uses.
+Optional inputs: ``input_activation`` (sklearn-pc's; by default the hidden
+activation, as above) and ``lr_per_epoch`` with ``steps_per_epoch`` (Adam's
+learning rate epoch by epoch, for ``pc_regime.py``).
 """
 
 import json
