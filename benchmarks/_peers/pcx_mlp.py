@@ -16,6 +16,9 @@ Inference is plain gradient descent on the states (``optax.sgd(rate)``) on
 the energy summed over the batch (so each row gets its own gradient), the
 weights take one Adam step on the same energy divided by the batch size
 (``scale_by=1/N``), i.e. the batch-mean gradient that sklearn-pc uses.
+Optional inputs: ``input_activation`` (sklearn-pc's; by default the hidden
+activation, as above) and ``lr_per_epoch`` with ``steps_per_epoch`` (Adam's
+learning rate epoch by epoch, for ``pc_regime.py``).
 """
 
 import json
@@ -39,14 +42,17 @@ import pcx.predictive_coding as pxc  # noqa: E402
 import pcx.utils as pxu  # noqa: E402
 
 
-ACTIVATIONS = {"tanh": jax.nn.tanh, "relu": jax.nn.relu}
+ACTIVATIONS = {"tanh": jax.nn.tanh, "relu": jax.nn.relu, "identity": lambda x: x}
 TOP_ENERGIES = {"squared_error": pxc.se_energy, "log_loss": pxc.ce_energy}
 
 
 class PCMLP(pxc.EnergyModule):
-    def __init__(self, coefs, intercepts, activation="tanh", loss="squared_error"):
+    def __init__(self, coefs, intercepts, activation="tanh", loss="squared_error",
+                 input_activation=None):
         super().__init__()
         self.act_fn = pcx.static(ACTIVATIONS[activation])
+        # sklearn-pc's input_activation (None: the same as activation)
+        self.input_act_fn = pcx.static(ACTIVATIONS[input_activation or activation])
         self.layers = []
         for m, b in zip(coefs, intercepts):
             layer = pxnn.Linear(m.shape[0], m.shape[1])
@@ -58,9 +64,10 @@ class PCMLP(pxc.EnergyModule):
         self.vodes[-1].h.frozen = True
 
     def __call__(self, x, y=None):
-        # the input layer goes through sigma too, as in sklearn-pc (mu[1] = sigma(x[0]) M[0] + b[0])
-        for vode, layer in zip(self.vodes, self.layers):
-            x = vode(layer(self.act_fn(x)))
+        # the input layer goes through its own activation, as in sklearn-pc
+        # (mu[1] = sigma_in(x[0]) M[0] + b[0], sigma_in = sigma by default)
+        for i, (vode, layer) in enumerate(zip(self.vodes, self.layers)):
+            x = vode(layer((self.input_act_fn if i == 0 else self.act_fn)(x)))
         if y is not None:
             self.vodes[-1].set("h", y)
         return self.vodes[-1].get("u")
@@ -136,7 +143,13 @@ def build(data, lr, batch_size):
     coefs = [np.asarray(data[f"M{i}"]) for i in range(n_layers)]
     intercepts = [np.asarray(data[f"b{i}"]) for i in range(n_layers)]
     model = PCMLP(coefs, intercepts, str(data.get("activation", "tanh")),
-                  str(data.get("loss", "squared_error")))
+                  str(data.get("loss", "squared_error")),
+                  str(data["input_activation"]) if "input_activation" in data else None)
+    if "lr_per_epoch" in data:
+        # one learning rate per epoch of steps_per_epoch Adam steps (pc_regime.py's schedule)
+        rates = jnp.asarray(data["lr_per_epoch"], jnp.float32)
+        steps = int(data["steps_per_epoch"])
+        lr = lambda count: rates[jnp.minimum(count // steps, rates.shape[0] - 1)]  # noqa: E731
     n_in = coefs[0].shape[0]
     with pxu.step(model, pxc.STATUS.INIT, clear_params=pxc.VodeParam.Cache):
         forward(jnp.zeros((batch_size, n_in), jnp.float32), None, model=model)
