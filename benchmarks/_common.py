@@ -3,6 +3,7 @@
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -137,7 +138,7 @@ def provenance():
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"command": "python " + " ".join(sys.argv), "commit": commit,
+    return {"command": "python " + shlex.join(sys.argv), "commit": commit,
             "dirty": None if status is None else bool(status),
             "packages": {"sklearn_pc": sklearn_pc.__version__, "numpy": np.__version__,
                          "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
