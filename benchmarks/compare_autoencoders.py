@@ -73,7 +73,7 @@ names its result, else at their defaults; GNCNs at the paper's.
 Checkpoints: under ``$SKLEARN_PC_RUNS/NAME/``, one file per grid point
 (``tune/MODEL/PARAMS.joblib``), per final run (``MODEL.final.joblib``, with its
 evaluation's stages) and per (model, fraction, seed)
-(``efficiency/MODEL_FRACTION_SEED.joblib``), saved after every pass; with
+(``efficiency/MODEL_FRACTION_SEED[_SETTINGS].joblib``), saved after every pass; with
 ``--resume`` a finished one is read back, not trained, and an unfinished one
 continues from its last pass.  Every pass visits its rows in an order drawn
 from ``(seed, pass)`` and the model carries its generator, so a result is the
@@ -364,6 +364,8 @@ def data_efficiency_early_stopped(models, data, args, runs, settings):
     results = {}
     for name in models:
         results[name] = {}
+        # a run at other settings has a checkpoint of its own
+        key = "".join(f"_{k}={v}" for k, v in sorted(settings.get(name, {}).items()))
         for fraction in args.fractions:
             n_rows = max(int(round(fraction * X_train.shape[0])), 2)
             runs_of_fraction = []
@@ -375,7 +377,7 @@ def data_efficiency_early_stopped(models, data, args, runs, settings):
                     model, X_train[rows], X_val, seed=seed,
                     **early_stopping_args(args, args.efficiency_checks),
                     check_samples=args.check_samples,
-                    path=runs / "efficiency" / f"{name}_{fraction}_{seed}.joblib" if runs
+                    path=runs / "efficiency" / f"{name}_{fraction}_{seed}{key}.joblib" if runs
                     else None, resume=args.resume)
                 bce = binary_cross_entropy(X_test, state["best"].reconstruct(X_test))
                 runs_of_fraction.append({"seed": seed, "rows": n_rows, "test BCE": bce,
@@ -433,6 +435,9 @@ def plot_efficiency_band(results, path):
         ax.fill_between(x, [curve[f]["min"] for f in fractions],
                         [curve[f]["max"] for f in fractions], color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
+    ticks = sorted({100 * float(f) for curve in results.values() for f in curve})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("training data used (%)")
     ax.set_ylabel("test BCE (nats, lower is better)")
     ax.set_title("Data efficiency on binarised MNIST, early stopping\n"
