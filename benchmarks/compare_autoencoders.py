@@ -2,6 +2,10 @@
 
     python benchmarks/compare_autoencoders.py rae gvae gvae-cv gan-ae --resume \
         --from-results reproduce_ngc_mnist                     # the baselines, 50 passes
+    python benchmarks/compare_autoencoders.py --tune --resume            # issue 33 item 4
+    python benchmarks/compare_autoencoders.py --efficiency --resume \
+        --settings-from compare_autoencoders_mnist_tuned \
+        --efficiency-models rae gvae gvae-cv gan-ae t1-sigma pdh        # issue 33 item 5
     python benchmarks/compare_autoencoders.py --quick         # smoke run on load_digits
 
 Ororbia & Kifer (2022), Tables 1-2 (MNIST columns) and the data-efficiency
@@ -21,19 +25,89 @@ this script: same protocol function, same seed), which saves hours of CPU.
 Training checkpoints every epoch under ``$SKLEARN_PC_RUNS`` and ``--resume``
 continues an interrupted run, as ``reproduce_ngc.py`` does.
 
-Data efficiency: each model is trained on the first 2 %, 10 %, 20 %, 50 % and
-100 % of a fixed random permutation of the training set for the same number
-of epochs, and its test BCE recorded (a PNG is written beside the results).
+Data efficiency (the table's run): each model is trained on the first 2 %, 10 %,
+20 %, 50 % and 100 % of a fixed random permutation of the training set for the
+same number of epochs, and its test BCE recorded (a PNG is written beside the
+results).
+
+Issue 33 items 4 and 5 (``--tune``, ``--efficiency``; each writes its own
+results, ``NAME_tuned`` and ``NAME_efficiency``, instead of the table above).
+Both use one fixed validation split: the last ``--validation`` (10,000) of the
+60k training images; what trains is the first 50,000 (a subset of them for
+item 5); the 10k test images choose nothing.  Early stopping
+(``train_early_stopped``) checks the validation BCE, stops after
+``--patience`` (5) checks without an improvement of more than ``--tol`` (0.01)
+nats, and keeps the best check's weights, as the estimators' own
+``early_stopping`` does; it is done here, not by the estimators, because theirs
+holds out a random fraction of what ``fit`` is given and cannot be
+checkpointed between epochs.
+
+``--tune`` (item 4), for each baseline named (default: all four): every point
+of its grid (``GRID``: weight_decay in {0, 1e-4, 1e-3} x learning_rate_init in
+{1e-3, 3e-4} for RAE, GVAE and GAN-AE; fixed_variance in {0.025, 0.1, 0.5, 1} x
+weight_decay in {0, 1e-4, 1e-3} for GVAE-CV, at Adam 1e-3) trains on the
+50,000 with early stopping on the 10,000, for at most ``--tune-epochs`` (50)
+passes; the point of lowest validation BCE is chosen (the first in grid order
+on a tie).  The chosen setting then trains on all 60k for the paper's 50 passes
+(``--epochs``) and is scored by ``evaluate_autoencoder``, like every other row:
+50 passes rather than early stopping, so that the row reads at equal epochs and
+on the same training images beside the GNCN rows (trained 50 passes on 60k),
+while the chosen point's validation curve (recorded) shows whether 50 passes
+over- or under-train it.  Each row records the grid, every point's validation
+BCE, best pass, passes run and seconds, the chosen setting, the epochs of the
+final run and its fit seconds, and the grid's seconds ("tuning seconds"), so
+the table reads at equal epochs and at equal compute.
+
+``--efficiency`` (item 5), for each of ``--efficiency-models`` (GNCN variants or
+baselines), fraction (``--fractions``, of the 50,000) and seed (``--seeds``, 3,
+at fractions up to 20 %; ``--seeds-large``, 1, above): a subset drawn by the
+seed, trained to convergence with early stopping on the 10,000 (a check every
+``max(1, ceil(--check-samples / rows))`` passes, so a 1,000-image subset is
+checked every 10 passes, not after 5 updates; at most ``--efficiency-checks``,
+100), its best weights scored on the test BCE.  The JSON holds every run
+(seed, rows, test BCE, validation curve, passes, fit seconds) and per point
+the mean, std, min and max over seeds; the PNG plots the mean with a min-max
+band.  Baselines train at the setting ``--tune`` chose when ``--settings-from``
+names its result, else at their defaults; GNCNs at the paper's.
+
+Checkpoints: under ``$SKLEARN_PC_RUNS/NAME/``, one file per grid point
+(``tune/MODEL/PARAMS.joblib``), per final run (``MODEL.final.joblib``, with its
+evaluation's stages) and per (model, fraction, seed)
+(``efficiency/MODEL_FRACTION_SEED[_SETTINGS].joblib``), saved after every pass; with
+``--resume`` a finished one is read back, not trained, and an unfinished one
+continues from its last pass.  Every pass visits its rows in an order drawn
+from ``(seed, pass)`` and the model carries its generator, so a result is the
+same whether or not the run was interrupted (``--quick`` checks it).  Runs of
+the same NAME may be split over commands (say, baselines first), since a
+finished point costs only its test scoring when read back; the result files
+are those of the last command, so end with one naming every model.
+
+Cost on one core (``benchmarks/results/README.md`` has the sums): ``--tune``
+at most about 5 h for the four baselines (1.7 h with ``--tune-epochs 10``);
+``--efficiency`` at its caps about 1 h per baseline and 13-19 h per GNCN, less
+where early stopping stops first.  The tuned rows can join the table:
+``--from-results reproduce_ngc_mnist compare_autoencoders_mnist_tuned``.
+
+``--quick`` runs the table's protocol and both items shrunk on load_digits
+(last 300 training images validate; two grid points per baseline, RAE and
+GVAE-CV; RAE and GNCN-t1 at 20 % and 100 %, two seeds at 20 %), checkpoints in
+a temporary folder, and writes no result file.
 """
 
 import argparse
+import copy
 import json
+import tempfile
+import time
 import warnings
+from pathlib import Path
 
+import joblib
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import ParameterGrid
 
-from _common import RESULTS, RUNS, write_results
+from _common import RESULTS, RUNS, estimator_params, write_results
 from reproduce_ngc import PAPER as GNCN_PAPER
 from reproduce_ngc import VARIANTS, evaluate_autoencoder, load, right_half_mask
 from sklearn_pc import (
@@ -53,6 +127,15 @@ PAPER = {"rae": [60.946, -117.009, 11.99, 22.10], "gvae-cv": [69.904, -106.413, 
          **GNCN_PAPER}
 NAMES = {**BASELINES, **VARIANTS}
 COLUMNS = ["BCE", "log p(x)", "error %", "M-MSE"]
+# Issue 33 item 4: the grid each baseline is tuned over on the validation split
+# (ParameterGrid order).  The L2 penalty and the learning rate for every
+# baseline; for GVAE-CV its fixed variance in [0.025, 1] (the paper's range)
+# instead of the learning rate, which keeps its grid at 12 points.
+GRID = {name: {"weight_decay": [0.0, 1e-4, 1e-3], "learning_rate_init": [1e-3, 3e-4]}
+        for name in ("rae", "gvae", "gan-ae")}
+GRID["gvae-cv"] = {"fixed_variance": [0.025, 0.1, 0.5, 1.0], "weight_decay": [0.0, 1e-4, 1e-3]}
+QUICK_GRID = {name: {"weight_decay": [0.0, 1e-3]} for name in ("rae", "gvae", "gan-ae")}
+QUICK_GRID["gvae-cv"] = {"fixed_variance": [0.1, 1.0]}
 
 
 def make_model(name, args, epochs):
@@ -115,6 +198,281 @@ def data_efficiency(models, data, args, full_rows, known):
     return curves
 
 
+def split_validation(X, n_validation):
+    """The fixed split of the training images: the first ``len(X) - n_validation``
+    rows train, the last ``n_validation`` validate (on MNIST the last 10k of the
+    60k training images; the 10k test images are never looked at to choose)."""
+    if not 0 < n_validation < X.shape[0]:
+        raise SystemExit(f"--validation {n_validation} must be between 0 and {X.shape[0]}")
+    return X[:-n_validation], X[-n_validation:]
+
+
+def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
+                        check_samples=0, path=None, resume=False, stop_after=None,
+                        verbose=False):
+    """Train ``model`` one ``partial_fit`` pass at a time, with early stopping on
+    the fixed validation rows ``X_val``; checkpointed at ``path`` after every pass.
+
+    Pass ``e`` visits the rows in the order ``default_rng([seed, e]).permutation``
+    (as ``reproduce_ngc.train_checkpointed`` does), and the model carries its own
+    random generator, so a run interrupted and resumed (``resume``) ends with the
+    same weights and scores as one run straight through.  The validation BCE is
+    checked every ``ceil(check_samples / len(X))`` passes (at least one: a small
+    training subset is checked after as many samples as a large one, not after
+    a handful of updates); training stops after ``patience`` checks without an
+    improvement of more than ``tol`` nats, or after ``max_checks`` checks, and the
+    weights of the best check are kept (the estimators' own ``early_stopping``
+    follows the same rule, but on a random ``validation_fraction`` of what
+    ``fit`` is given, and cannot be checkpointed between epochs).
+
+    Returns the state ``{"best": model at the best check, "best BCE",
+    "best epoch", "epoch": passes run, "checks": [[pass, validation BCE], ...],
+    "seconds": training seconds (``partial_fit`` only), "validation seconds"}``,
+    or None if ``stop_after`` passes stopped it (a simulated interruption).
+    """
+    params = estimator_params(model)
+    params.pop("random_state")
+    state = joblib.load(path) if resume and path and path.exists() else None
+    if state is not None and state["params"] != params:
+        raise SystemExit(f"{path} was made with other parameters: {state['params']}; remove "
+                         "it or run without --resume")
+    if state is None:
+        if isinstance(model.random_state, (int, np.integer)):
+            model.set_params(random_state=np.random.RandomState(model.random_state))
+        state = {"params": params, "model": model, "best": None, "best BCE": np.inf,
+                 "best epoch": 0, "since best": 0, "epoch": 0, "checks": [], "seconds": 0.0,
+                 "validation seconds": 0.0, "done": False}
+    passes = max(1, -(-check_samples // X.shape[0]))
+    while not state["done"]:
+        if stop_after is not None and state["epoch"] >= stop_after:
+            return None
+        order = np.random.default_rng([seed, state["epoch"]]).permutation(X.shape[0])
+        start = time.perf_counter()
+        state["model"].partial_fit(X[order])
+        state["seconds"] += time.perf_counter() - start
+        state["epoch"] += 1
+        if state["epoch"] % passes == 0:
+            start = time.perf_counter()
+            bce = binary_cross_entropy(X_val, state["model"].reconstruct(X_val))
+            state["validation seconds"] += time.perf_counter() - start
+            state["checks"].append([state["epoch"], bce])
+            if bce < state["best BCE"] - tol:
+                state.update({"best": copy.deepcopy(state["model"]), "best BCE": bce,
+                              "best epoch": state["epoch"], "since best": 0})
+            else:
+                state["since best"] += 1
+            state["done"] = (state["since best"] >= patience
+                             or len(state["checks"]) >= max_checks)
+            if verbose:
+                print(f"    pass {state['epoch']}: validation BCE {bce:.3f}", flush=True)
+        if state["done"]:
+            state["model"] = None  # the best weights are kept; the last are not needed
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            joblib.dump(state, partial)
+            partial.replace(path)
+    return state
+
+
+def run_summary(state):
+    """What a row records of an early-stopped run (JSON-ready)."""
+    return {"validation BCE": state["best BCE"], "best epoch": state["best epoch"],
+            "epochs": state["epoch"], "fit seconds": state["seconds"],
+            "validation seconds": state["validation seconds"],
+            "validation curve": state["checks"]}
+
+
+def early_stopping_args(args, max_checks):
+    return dict(max_checks=max_checks, patience=args.patience, tol=args.tol)
+
+
+def tune(name, data, args, runs):
+    """Issue 33 item 4 for one baseline: every point of its grid trained on the
+    training part with early stopping on the validation split (at most
+    ``--tune-epochs`` passes), the point of lowest validation BCE chosen, then
+    trained on all training images for ``--epochs`` passes and scored by the
+    protocol of every other row (``evaluate_autoencoder``)."""
+    X, _, _, _ = data
+    X_train, X_val = split_validation(X, args.validation)
+    grid = list(ParameterGrid((QUICK_GRID if args.quick else GRID)[name]))
+    points = []
+    for point in grid:
+        model = make_model(name, args, args.tune_epochs).set_params(**point)
+        key = "_".join(f"{k}={v}" for k, v in sorted(point.items()))
+        state = train_early_stopped(
+            model, X_train, X_val, seed=args.seed, **early_stopping_args(args, args.tune_epochs),
+            path=runs / "tune" / name / f"{key}.joblib" if runs else None, resume=args.resume)
+        points.append({"params": point, **run_summary(state)})
+        print(f"tune {NAMES[name]} {point}: validation BCE {state['best BCE']:.3f} at pass "
+              f"{state['best epoch']} of {state['epoch']} ({state['seconds']:.0f} s)", flush=True)
+    chosen = min(points, key=lambda p: p["validation BCE"])["params"]
+    model = make_model(name, args, args.epochs).set_params(**chosen)
+    row = evaluate_autoencoder(model, data, path=runs / f"{name}.final.joblib" if runs else None,
+                               resume=args.resume, epochs=args.epochs, seed=args.seed,
+                               latent_subset=args.latent_subset,
+                               prior_samples=args.prior_samples)
+    row.update({"grid": (QUICK_GRID if args.quick else GRID)[name], "grid points": points,
+                "chosen": chosen, "tuning seconds": sum(p["fit seconds"] + p["validation seconds"]
+                                                        for p in points),
+                "validation rows": args.validation, "tune epochs": args.tune_epochs})
+    print(NAMES[name], "tuned:", json.dumps(chosen), f"test BCE {row['BCE']:.2f}", flush=True)
+    return row
+
+
+def tuned_table(rows, args):
+    lines = ["# Ororbia & Kifer (2022), MNIST: the baselines tuned on a validation split "
+             "(issue 33 item 4), ours (paper in brackets)", "",
+             f"Each point of a small grid trained on the training images but the last "
+             f"{args.validation}, with early stopping on those (at most {args.tune_epochs} "
+             f"passes, patience {args.patience} passes, tol {args.tol} nats); the point of "
+             f"lowest validation BCE trained on all training images for {args.epochs} passes "
+             "and scored as every row of `compare_autoencoders_mnist.md`.  Fit: seconds of "
+             "the final training; tuning: seconds of the whole grid (training and "
+             "validation).", "",
+             "| model | " + " | ".join(COLUMNS) + " | chosen | validation BCE | epochs "
+             "| fit (s) | tuning (s) |", "|---" * (len(COLUMNS) + 6) + "|"]
+    for name, row in rows.items():
+        cells = [f"{row[c]:.2f} ({p})" for c, p in zip(COLUMNS, PAPER[name])]
+        best = min(p["validation BCE"] for p in row["grid points"])
+        chosen = ", ".join(f"{k} {v}" for k, v in row["chosen"].items())
+        lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + f" | {chosen} | {best:.2f} | "
+                     f"{row['epochs']} | {row['fit seconds']:.0f} | {row['tuning seconds']:.0f} |")
+    lines += ["", "Validation BCE of every grid point (best pass / passes run):", ""]
+    for name, row in rows.items():
+        lines.append(f"- {NAMES[name]}: " + "; ".join(
+            ", ".join(f"{k} {v}" for k, v in p["params"].items())
+            + f": {p['validation BCE']:.2f} ({p['best epoch']}/{p['epochs']})"
+            for p in row["grid points"]))
+    return lines
+
+
+def efficiency_seeds(fraction, args):
+    return args.seeds if fraction <= 0.2 else args.seeds_large
+
+
+def data_efficiency_early_stopped(models, data, args, runs, settings):
+    """Issue 33 item 5: test BCE per model, fraction of the training part and seed,
+    every run trained to convergence with early stopping on the validation split.
+
+    The subset of seed ``s`` is the first ``fraction`` of
+    ``RandomState(s).permutation`` of the training part (the validation rows are
+    never trained on); the model is seeded with ``s`` too.  A baseline takes the
+    settings in ``settings`` (the ones ``--tune`` chose), else its defaults."""
+    X, _, X_test, _ = data
+    X_train, X_val = split_validation(X, args.validation)
+    results = {}
+    for name in models:
+        results[name] = {}
+        # a run at other settings has a checkpoint of its own
+        key = "".join(f"_{k}={v}" for k, v in sorted(settings.get(name, {}).items()))
+        for fraction in args.fractions:
+            n_rows = max(int(round(fraction * X_train.shape[0])), 2)
+            runs_of_fraction = []
+            for seed in range(args.seed, args.seed + efficiency_seeds(fraction, args)):
+                rows = np.random.RandomState(seed).permutation(X_train.shape[0])[:n_rows]
+                model = make_model(name, args, args.efficiency_checks).set_params(
+                    random_state=seed, **settings.get(name, {}))
+                state = train_early_stopped(
+                    model, X_train[rows], X_val, seed=seed,
+                    **early_stopping_args(args, args.efficiency_checks),
+                    check_samples=args.check_samples,
+                    path=runs / "efficiency" / f"{name}_{fraction}_{seed}{key}.joblib" if runs
+                    else None, resume=args.resume)
+                bce = binary_cross_entropy(X_test, state["best"].reconstruct(X_test))
+                runs_of_fraction.append({"seed": seed, "rows": n_rows, "test BCE": bce,
+                                         **run_summary(state)})
+                print(f"data efficiency {NAMES[name]} {fraction:.0%} seed {seed}: test BCE "
+                      f"{bce:.2f} (best pass {state['best epoch']} of {state['epoch']}, "
+                      f"{state['seconds']:.0f} s)", flush=True)
+            scores = np.array([r["test BCE"] for r in runs_of_fraction])
+            results[name][str(fraction)] = {
+                "mean": float(scores.mean()), "std": float(scores.std(ddof=1)) if len(scores) > 1
+                else 0.0, "min": float(scores.min()), "max": float(scores.max()),
+                "seeds": len(scores), "runs": runs_of_fraction}
+    return results
+
+
+def efficiency_table(results, args):
+    fractions = [str(f) for f in args.fractions]
+    lines = ["# Data efficiency on binarised MNIST (issue 33 item 5): test BCE, mean "
+             "[min, max] over seeds", "",
+             f"Each run: a random subset (the column's fraction) of the training images but "
+             f"the last {args.validation}, trained with early stopping on those last "
+             f"{args.validation} (validation BCE checked every "
+             f"max(1, ceil({args.check_samples} / rows)) passes, patience {args.patience} "
+             f"checks, tol {args.tol} nats, at most {args.efficiency_checks} checks; the best "
+             f"check's weights kept).  Seeds: {args.seeds} at fractions up to 20 %, "
+             f"{args.seeds_large} above.", "",
+             "| model | " + " | ".join(f"{float(f):.0%}" for f in fractions) + " |",
+             "|---" * (len(fractions) + 1) + "|"]
+    for name, curve in results.items():
+        lines.append(f"| {NAMES[name]} | " + " | ".join(
+            f"{curve[f]['mean']:.2f} [{curve[f]['min']:.2f}, {curve[f]['max']:.2f}]"
+            if curve[f]["seeds"] > 1 else f"{curve[f]['mean']:.2f}" for f in fractions) + " |")
+    lines += ["", "Passes run / fit seconds (mean over seeds):", "",
+              "| model | " + " | ".join(f"{float(f):.0%}" for f in fractions) + " |",
+              "|---" * (len(fractions) + 1) + "|"]
+    for name, curve in results.items():
+        lines.append(f"| {NAMES[name]} | " + " | ".join(
+            f"{np.mean([r['epochs'] for r in curve[f]['runs']]):.0f} / "
+            f"{np.mean([r['fit seconds'] for r in curve[f]['runs']]):.0f}"
+            for f in fractions) + " |")
+    return lines
+
+
+def plot_efficiency_band(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curve in results.items():
+        fractions = sorted(curve, key=float)
+        x = [100 * float(f) for f in fractions]
+        line, = ax.plot(x, [curve[f]["mean"] for f in fractions], marker="o", label=NAMES[name])
+        ax.fill_between(x, [curve[f]["min"] for f in fractions],
+                        [curve[f]["max"] for f in fractions], color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log")
+    ticks = sorted({100 * float(f) for curve in results.values() for f in curve})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("training data used (%)")
+    ax.set_ylabel("test BCE (nats, lower is better)")
+    ax.set_title("Data efficiency on binarised MNIST, early stopping\n"
+                 "(mean over seeds; band: min to max)", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def learned_arrays(model):
+    """The weights of a fitted GNCN or baseline."""
+    if hasattr(model, "weights_"):
+        return list(model.weights_)
+    return [*model.encoder_coefs_, *model.decoder_coefs_]
+
+
+def check_early_stopping_resume(name, args, data, runs):
+    """An early-stopped run interrupted after its first pass and resumed ends as
+    one run straight through: same checks, same best weights."""
+    X_train, X_val = split_validation(data[0], args.validation)
+    kwargs = dict(seed=args.seed, **early_stopping_args(args, args.tune_epochs))
+    straight = train_early_stopped(make_model(name, args, 1), X_train, X_val, **kwargs)
+    path = runs / "resume_check" / f"{name}.joblib"
+    assert train_early_stopped(make_model(name, args, 1), X_train, X_val, path=path,
+                               stop_after=1, **kwargs) is None
+    resumed = train_early_stopped(make_model(name, args, 1), X_train, X_val, path=path,
+                                  resume=True, **kwargs)
+    assert straight["checks"] == resumed["checks"]
+    for a, b in zip(learned_arrays(straight["best"]), learned_arrays(resumed["best"])):
+        np.testing.assert_array_equal(a, b)
+    print(f"resume check ({NAMES[name]}, early stopping): an interrupted and resumed run "
+          "ends as an uninterrupted one", flush=True)
+
+
 def plot_efficiency(curves, path):
     import matplotlib
 
@@ -160,13 +518,51 @@ def main(argv=None):
                         help="epochs of the data-efficiency runs (default: --epochs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="compare_autoencoders_mnist")
+    items = parser.add_argument_group(
+        "issue 33 items 4-5 (instead of the table above; see the module docstring)")
+    items.add_argument("--tune", action="store_true",
+                       help="tune each baseline named (default: all four) on the validation "
+                            "split, then train and score the chosen setting; writes "
+                            "NAME_tuned.json/.md")
+    items.add_argument("--efficiency", action="store_true",
+                       help="data efficiency with early stopping on the validation split, "
+                            "of --efficiency-models; writes NAME_efficiency.json/.md/.png")
+    items.add_argument("--validation", type=int, default=10000,
+                       help="the last VALIDATION training images are the validation split")
+    items.add_argument("--tune-epochs", type=int, default=50,
+                       help="most passes of a grid point, early stopping within them "
+                            "(default: the final run's 50, so that a slower learning rate "
+                            "is not judged on a shorter budget; 10 costs a fifth)")
+    items.add_argument("--patience", type=int, default=5,
+                       help="validation checks without improvement that stop a run")
+    items.add_argument("--tol", type=float, default=0.01,
+                       help="improvement of the validation BCE (nats) that counts")
+    items.add_argument("--seeds", type=int, default=3,
+                       help="seeds per data-efficiency point at fractions up to 20 %%")
+    items.add_argument("--seeds-large", type=int, default=1,
+                       help="seeds per data-efficiency point above 20 %%")
+    items.add_argument("--efficiency-checks", type=int, default=100,
+                       help="most validation checks of a data-efficiency run")
+    items.add_argument("--check-samples", type=int, default=10000,
+                       help="training samples between validation checks, at least one pass")
+    items.add_argument("--settings-from", metavar="NAME", default=None,
+                       help="train each baseline of --efficiency at the setting chosen in "
+                            "benchmarks/results/NAME.json (a --tune result)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.components, args.mc_samples, args.latent_subset = 2, 3, 100, 1000
         args.efficiency_models = ["rae", "t1"]
+        args.validation, args.tune_epochs, args.patience, args.check_samples = 300, 3, 2, 500
+        args.efficiency_checks, args.seeds = 3, 2
     args.prior_samples = args.prior_samples or None
     args.efficiency_epochs = args.efficiency_epochs or args.epochs
     data = load(args.quick)
+    if args.tune or args.efficiency or args.quick:
+        with tempfile.TemporaryDirectory() as quick_runs:
+            # --quick checkpoints in a folder it removes, and writes no result
+            items_4_5(args, data, Path(quick_runs) if args.quick else RUNS / args.name)
+        if not args.quick:
+            return
     known_rows, known_sources, known_curves = {}, {}, {}
     for result in args.from_results:
         payload = json.loads((RESULTS / f"{result}.json").read_text())
@@ -215,6 +611,50 @@ def main(argv=None):
             "paper": {"columns": COLUMNS, **PAPER}}, markdown)
         if curves:
             plot_efficiency(curves, RESULTS / f"{args.name}_data_efficiency.png")
+
+
+def items_4_5(args, data, runs):
+    """``--tune`` and ``--efficiency`` (both, shrunk, under ``--quick``)."""
+    if args.quick:
+        check_early_stopping_resume("rae", args, data, runs)
+    if args.tune or args.quick:
+        names = ["rae", "gvae-cv"] if args.quick else (args.models or list(BASELINES))
+        unknown = [name for name in names if name not in BASELINES]
+        if unknown:
+            raise SystemExit(f"--tune tunes the baselines ({', '.join(BASELINES)}), not "
+                             f"{', '.join(unknown)}")
+        rows = {name: tune(name, data, args, runs) for name in names}
+        markdown = "\n".join(tuned_table(rows, args)) + "\n"
+        print(markdown)
+        if not args.quick:
+            write_results(f"{args.name}_tuned", {"settings": vars(args), "rows": rows,
+                                                 "grid": GRID,
+                                                 "paper": {"columns": COLUMNS, **PAPER}},
+                          markdown)
+    if args.efficiency or args.quick:
+        settings = {}
+        if args.settings_from:
+            payload = json.loads((RESULTS / f"{args.settings_from}.json").read_text())
+            settings = {name: row["chosen"] for name, row in payload["rows"].items()
+                        if "chosen" in row}
+        fractions = [0.2, 1.0] if args.quick else args.fractions
+        results = data_efficiency_early_stopped(args.efficiency_models, data,
+                                                argparse.Namespace(**{**vars(args),
+                                                                      "fractions": fractions}),
+                                                runs, settings)
+        markdown = "\n".join(efficiency_table(results, argparse.Namespace(
+            **{**vars(args), "fractions": fractions}))) + "\n"
+        if settings:
+            markdown += (f"\nBaselines at the settings `{args.settings_from}.json` chose: "
+                         + "; ".join(f"{NAMES[n]} {json.dumps(v)}" for n, v in settings.items()
+                                     if n in args.efficiency_models) + ".\n")
+        print(markdown)
+        if not args.quick:
+            write_results(f"{args.name}_efficiency", {
+                "settings": vars(args), "baseline settings": settings,
+                # not "data_efficiency", which --from-results reads as the table's curves
+                "data efficiency, early stopping": results}, markdown)
+            plot_efficiency_band(results, RESULTS / f"{args.name}_efficiency.png")
 
 
 if __name__ == "__main__":
