@@ -21,7 +21,8 @@ same with the decay tapered to zero over training, a softmax (log-loss) output w
 decay, and relu networks with light weight decay and a softmax output (the library's
 defaults, wider).
 
-    python benchmarks/classify_generate_front.py                 # MNIST, ~30 min on one core
+    python benchmarks/classify_generate_front.py                 # MNIST, all points
+    python benchmarks/classify_generate_front.py --points 4 5 6  # some points (~15 min)
     python benchmarks/classify_generate_front.py --quick         # smoke run on load_digits
 """
 
@@ -71,14 +72,16 @@ def cosine_summary(generated, classes, X, y):
     return {"avg": float(np.mean(cosines)), "max": float(np.max(cosines))}
 
 
-def run(quick):
+def run(quick, selected=None, samples_per_class=SAMPLES_PER_CLASS):
     dataset = "digits" if quick else "mnist"
     X, y, X_test, y_test = load_classification_data(dataset, np.float32,
                                                     n_train=None if quick else N_TRAIN)
     real = cosine_summary(X_test, y_test, X, y)
     print(f"real test digits: mean cosine {real['avg']:.3f} to their class means")
     rows, drawn = {}, {}
-    for name, settings in points(quick):
+    for index, (name, settings) in enumerate(points(quick), start=1):
+        if selected and index not in selected:
+            continue
         start = time.perf_counter()
         gen = generator(**settings).fit(X, y)
         fit_seconds = time.perf_counter() - start
@@ -89,10 +92,10 @@ def run(quick):
             label_cosine = cosine_summary(label_clamped, classes, X, y)
         except FloatingPointError as error:
             label_clamped, label_cosine = None, {"error": str(error)}
-        sampled, sampled_y = gen.sample(SAMPLES_PER_CLASS * classes.size, random_state=0)
+        sampled, sampled_y = gen.sample(samples_per_class * classes.size, random_state=0)
         hidden_cosine = cosine_summary(sampled, sampled_y, X, y)
         rows[name] = {
-            "test_accuracy": accuracy, "cosine_label_clamped": label_cosine,
+            "point": index, "test_accuracy": accuracy, "cosine_label_clamped": label_cosine,
             "cosine_hidden_gaussian": hidden_cosine,
             "meets_goal": {
                 "label clamped": bool(accuracy >= GOAL["test_accuracy"] and label_cosine.get(
@@ -101,12 +104,12 @@ def run(quick):
                                         and hidden_cosine["avg"] >= GOAL["cosine"])},
             "fit_seconds": fit_seconds, "seconds": time.perf_counter() - start,
             "settings": estimator_params(gen)}
-        drawn[name] = (label_clamped, sampled[:classes.size])
+        drawn[(index, name)] = (label_clamped, sampled[:classes.size])
         print(name, {key: rows[name][key] for key in
                      ("test_accuracy", "cosine_label_clamped", "cosine_hidden_gaussian")},
               flush=True)
     return {"dataset": dataset, "n_train": int(X.shape[0]), "goal": GOAL,
-            "samples_per_class": SAMPLES_PER_CLASS, "real_test_digits_cosine": real,
+            "samples_per_class": samples_per_class, "real_test_digits_cosine": real,
             "rows": rows}, drawn, (X, y)
 
 
@@ -123,6 +126,7 @@ def draw(drawn, data, path):
     images = [np.stack([X[y == c].mean(axis=0) for c in classes])]
     labels = ["class means"]
     for index, (name, (clamped, sampled)) in enumerate(drawn.items(), start=1):
+        index = name[0]
         if clamped is not None:
             images.append(clamped)
             labels.append(f"{index}: label clamped")
@@ -140,7 +144,8 @@ def to_markdown(result):
              f"means. Real test digits: mean cosine {result['real_test_digits_cosine']['avg']:.3f}.",
              "", "| # | network | test accuracy | cosine, label clamped (avg / max) "
              "| cosine, hidden Gaussian (avg / max) | goal met by |", "|---|---|---|---|---|---|"]
-    for index, (name, row) in enumerate(result["rows"].items(), start=1):
+    for name, row in result["rows"].items():
+        index = row["point"]
         clamped = row["cosine_label_clamped"]
         clamped = (f"{clamped['avg']:.3f} / {clamped['max']:.3f}" if "avg" in clamped
                    else "diverged")
@@ -151,8 +156,8 @@ def to_markdown(result):
     lines += ["", "Label clamped: Sun & Orchard's generative mode, Table 4's measure (one digit "
               "per class). Hidden Gaussian: `sample()`, the top hidden layer drawn from its "
               "class's Gaussian fitted to the training digits' hidden states "
-              f"({result['samples_per_class']} per class). Figure: "
-              "`classify_generate_front_mnist.png` (numbered as the table).", ""]
+              f"({result['samples_per_class']} per class). Figure: the PNG of the same name "
+              "(rows numbered as the table).", ""]
     return "\n".join(lines)
 
 
@@ -160,12 +165,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="small smoke run on load_digits, no result files written")
+    parser.add_argument("--points", type=int, nargs="+",
+                        help="run only these points (numbered as in the table); the result "
+                             "files then end in _points_<numbers>")
+    parser.add_argument("--samples-per-class", type=int, default=SAMPLES_PER_CLASS,
+                        help="hidden-Gaussian samples per class (each costs a full "
+                             "generative relaxation: 30,000 Euler steps for the PC-decay "
+                             "networks)")
     args = parser.parse_args(argv)
-    result, drawn, data = run(args.quick)
+    result, drawn, data = run(args.quick, args.points, args.samples_per_class)
     print(to_markdown(result))
     if not args.quick:
-        write_results("classify_generate_front_mnist", result, to_markdown(result))
-        draw(drawn, data, "benchmarks/results/classify_generate_front_mnist.png")
+        name = "classify_generate_front_mnist" + (
+            "_points_" + "_".join(map(str, args.points)) if args.points else "")
+        write_results(name, result, to_markdown(result))
+        draw(drawn, data, f"benchmarks/results/{name}.png")
 
 
 if __name__ == "__main__":
