@@ -122,8 +122,8 @@ def machine():
 
 
 def provenance():
-    """What made a result: the exact command, the git commit (and whether
-    tracked files differed from it), and the versions of the packages."""
+    """What made a result: the exact command, the git commit (whether tracked
+    files differed from it, and which), and the versions of the packages."""
     import joblib
     import scipy
 
@@ -140,6 +140,8 @@ def provenance():
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"command": "python " + shlex.join(sys.argv), "commit": commit,
             "dirty": None if status is None else bool(status),
+            "dirty_files": None if status is None else (
+                git("diff", "--name-only", "HEAD") or "").splitlines(),
             "packages": {"sklearn_pc": sklearn_pc.__version__, "numpy": np.__version__,
                          "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
                          "joblib": joblib.__version__}}
