@@ -25,6 +25,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_core.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers
 	$(BIN)/python benchmarks/bench_generation.py --quick
+	$(BIN)/python benchmarks/classify_generate_front.py --quick
 	$(BIN)/python benchmarks/pc_regime.py --quick
 
 examples: $(BIN)/.installed
