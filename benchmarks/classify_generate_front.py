@@ -74,6 +74,8 @@ def cosine_summary(generated, classes, X, y):
 
 def run(quick, selected=None, samples_per_class=SAMPLES_PER_CLASS):
     dataset = "digits" if quick else "mnist"
+    if quick:  # each sample is a full generative relaxation
+        samples_per_class = min(samples_per_class, 5)
     X, y, X_test, y_test = load_classification_data(dataset, np.float32,
                                                     n_train=None if quick else N_TRAIN)
     real = cosine_summary(X_test, y_test, X, y)

@@ -109,7 +109,7 @@ from sklearn.model_selection import ParameterGrid
 
 from _common import RESULTS, RUNS, estimator_params, write_results
 from reproduce_ngc import PAPER as GNCN_PAPER
-from reproduce_ngc import VARIANTS, evaluate_autoencoder, load, right_half_mask
+from reproduce_ngc import VARIANTS, evaluate_autoencoder, load, right_half_mask, save_checkpoint
 from sklearn_pc import (
     AdversarialAutoencoder,
     BackpropAutoencoder,
@@ -268,10 +268,7 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
         if state["done"]:
             state["model"] = None  # the best weights are kept; the last are not needed
         if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial")
-            joblib.dump(state, partial)
-            partial.replace(path)
+            save_checkpoint(state, path)
     return state
 
 

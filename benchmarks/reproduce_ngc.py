@@ -184,11 +184,17 @@ def train_checkpointed(model, X, X_test, *, epochs, seed, path, resume=False,
                 print(f"  epoch {state['epoch']}: test BCE {bce:.3f} "
                       f"({state['seconds']:.0f} s of training)", flush=True)
         if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial")
-            joblib.dump(state, partial)
-            partial.replace(path)
+            save_checkpoint(state, path)
     return state
+
+
+def save_checkpoint(state, path):
+    """Write ``state`` to ``path`` atomically: a run stopped while writing keeps the
+    previous checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    joblib.dump(state, partial)
+    partial.replace(path)
 
 
 def budget_param(model):
