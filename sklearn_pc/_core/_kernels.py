@@ -144,10 +144,18 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         np.copyto(dx, feedback)
     if error is not None:
         dx -= error
+    # the decay and sparsity terms go through a scratch array: the new activity's
+    # buffer when nothing reads it before it is written (no allocation per step)
+    term = None
+    if (decay or sparsity) and activity_out is not None and not overlaps(
+            activity_out, (x, dx) + ((activity,) if lateral is not None else ())):
+        term = activity_out
     if decay:
-        dx -= x * dtype(decay)
+        dx -= np.multiply(x, dtype(decay), out=term)
     if sparsity:
-        dx -= np.sign(x) * dtype(sparsity)
+        sign = np.sign(x, out=term)
+        sign *= dtype(sparsity)
+        dx -= sign
     if lateral is not None:
         starts, sizes, excitation, inhibition = lateral
         starts, sizes = np.asarray(starts), np.asarray(sizes)
