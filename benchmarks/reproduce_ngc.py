@@ -50,6 +50,7 @@ from sklearn_pc.metrics import (
     binary_cross_entropy,
     latent_classification_error,
     masked_mse,
+    mc_log_likelihood,
     sparsity,
 )
 
@@ -297,15 +298,48 @@ def completion_references(data, seed, n_iterative, n_rows, known=None, save=None
     return references
 
 
+def mc_check_key(draws):
+    return "log p(x) with " + " / ".join(map(str, sorted(draws))) + " draws"
+
+
+def mc_draws_check(model, X_test, draws, seeds, chunk=5000):
+    """The test log p(x) estimated with each number of prior ``draws``, per seed.
+
+    For each seed the draws come in chunks of ``chunk`` from one generator, so the
+    estimate with ``S`` draws uses the first ``S`` of the largest run: ``log p(x) =
+    logsumexp over chunks of (logsumexp_s log p(x | z_s))  - log S``, without
+    holding more than one chunk of decoded draws.  The estimator is biased low
+    (Jensen), so how it moves with ``S`` says how much of the gap to the paper
+    is the number of draws.
+    """
+    draws = sorted(draws)
+    out = {str(s): [] for s in draws}
+    for seed in seeds:
+        rng = np.random.RandomState(seed)
+        total = np.full(X_test.shape[0], -np.inf)  # logsumexp of the draws so far
+        done = 0
+        for S in draws:
+            while done < S:
+                n = min(chunk, S - done)
+                means, _ = model.sample(n, random_state=rng)
+                total = np.logaddexp(total, mc_log_likelihood(X_test, means) + np.log(n))
+                done += n
+            out[str(S)].append(float(np.mean(total - np.log(S))))
+    return {"seeds": list(seeds), "log p(x) per seed": out,
+            "mean": {S: float(np.mean(v)) for S, v in out.items()},
+            "std": {S: float(np.std(v)) for S, v in out.items()}}
+
+
 def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, path=None,
-                    prior_check=(), reference_rows=1000):
+                    prior_check=(), reference_rows=1000, mc_check=()):
     """Score a trained ``model`` under the paper's protocol (see the module docstring).
 
     Each measurement is a stage whose result is saved (with the model and its
     prior, once fitted) beside ``path`` as soon as it is known, so that an
     interrupted evaluation resumes at the stage it was in.  ``prior_check``
     lists other numbers of training rows to fit the prior on, each reported as
-    the test log p(x) it gives (to measure what a subsample costs).
+    the test log p(x) it gives (to measure what a subsample costs); ``mc_check``
+    other numbers of Monte-Carlo draws (see :func:`mc_draws_check`).
     """
     X, y, X_test, y_test = data
     done_path = path and path.with_suffix(".stages.json")
@@ -378,13 +412,16 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
             return {"log p(x)": other.fit_prior(X).score(X_test),
                     "EM iterations": int(other.prior_.n_iter_)}
         stage(f"log p(x), prior on {rows} rows", other_prior)
+    if mc_check:
+        stage(mc_check_key(mc_check), lambda: mc_draws_check(model, X_test, mc_check, seeds=(seed, seed + 1,
+                                                                                 seed + 2)))
     row["evaluation seconds"] = sum(row["stage seconds"].values())
     return row
 
 
 def evaluate_autoencoder(model, data, *, epochs, seed, latent_subset, prior_samples=None,
                          path=None, resume=False, curve_every=5, prior_check=(),
-                         reference_rows=1000):
+                         reference_rows=1000, mc_check=()):
     """Train ``model`` (checkpointed at ``path``) and score it: the protocol shared by
     every model of this script and of ``compare_autoencoders.py``."""
     X, _, X_test, _ = data
@@ -398,7 +435,8 @@ def evaluate_autoencoder(model, data, *, epochs, seed, latent_subset, prior_samp
            "test BCE curve": state["curve"], "params": params}
     row.update(evaluate_fitted(state["model"], data, seed=seed, latent_subset=latent_subset,
                                prior_samples=prior_samples, path=path,
-                               prior_check=prior_check, reference_rows=reference_rows))
+                               prior_check=prior_check, reference_rows=reference_rows,
+                               mc_check=mc_check))
     return row
 
 
@@ -442,6 +480,14 @@ def to_markdown(rows, references, args):
         lines += [f"- {MODELS[variant]}: {row_prior(rows[variant])}; {key[len('log p(x), '):]}: "
                   f"{value['log p(x)']:.2f} ({value['EM iterations']} EM iterations)"
                   for variant, key, value in checks]
+    checks = [(variant, key, value) for variant, row in rows.items()
+              for key, value in row.items() if key.startswith("log p(x) with ")]
+    if checks:
+        lines += ["", "What the number of Monte-Carlo draws changes (test log p(x), mean "
+                  "+- std over 3 seeds of the draws; the estimate is biased low):", ""]
+        lines += [f"- {MODELS[variant]}: " + ", ".join(
+            f"{S} draws {value['mean'][S]:.2f} +- {value['std'][S]:.2f}" for S in value["mean"])
+            for variant, key, value in checks]
     n_ref = args.reference_rows
     lines += ["", "## Completion: M-MSE per mask, beside scikit-learn's imputers", "",
               f"On the first {n_ref} test images (the imputers' cost), with the settling "
@@ -495,6 +541,9 @@ def main(argv=None):
                              "numbers of training images (0: all), to measure what the "
                              "subsample of --prior-samples changes")
     parser.add_argument("--mc-samples", type=int, default=5000)
+    parser.add_argument("--mc-check", type=int, nargs="*", default=[],
+                        help="also report the test log p(x) estimated with these numbers of "
+                             "Monte-Carlo draws (3 seeds each; the estimate is biased low)")
     parser.add_argument("--latent-subset", type=int, default=60000,
                         help="training images for the logistic regression and sparsity")
     parser.add_argument("--iterative-rows", type=int, default=2000,
@@ -516,6 +565,7 @@ def main(argv=None):
         args.epochs, args.components, args.mc_samples = 2, 3, 100
         args.latent_subset, args.iterative_rows, args.curve_every = 1000, 200, 1
         args.batch_size, args.reference_rows = 64, 200
+        args.mc_check = args.mc_check or [20, 100]
     args.prior_samples = args.prior_samples or None
     data = load(args.quick)
     runs = RUNS / (args.name + ("_quick" if args.quick else ""))
@@ -527,9 +577,12 @@ def main(argv=None):
         path = runs / f"{variant}.joblib"
         row_path = runs / f"{variant}.row.json"
         cached = json.loads(row_path.read_text()) if row_path.exists() else {}
-        if args.resume and (f"M-MSE right half, first {args.reference_rows} test rows"
-                            in cached) and sorted(
-                                map(int, cached["completion validation M-MSE"])) == BUDGETS:
+        wanted = [f"M-MSE right half, first {args.reference_rows} test rows",
+                  *(f"log p(x), prior on {rows or data[0].shape[0]} rows"
+                    for rows in args.prior_check),
+                  *([mc_check_key(args.mc_check)] if args.mc_check else [])]
+        if args.resume and all(key in cached for key in wanted) and sorted(
+                map(int, cached["completion validation M-MSE"])) == BUDGETS:
             rows[variant] = cached
         else:
             rows[variant] = evaluate_autoencoder(
@@ -538,7 +591,7 @@ def main(argv=None):
                 path=None if args.quick else path, resume=args.resume,
                 curve_every=args.curve_every,
                 prior_check=[rows or data[0].shape[0] for rows in args.prior_check],
-                reference_rows=args.reference_rows)
+                reference_rows=args.reference_rows, mc_check=args.mc_check)
             if not args.quick:
                 row_path.write_text(json.dumps(rows[variant]))
         print(MODELS[variant], json.dumps(rows[variant]), flush=True)
