@@ -160,10 +160,23 @@ def timed(func, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+# The code a run measured is the code at its start: long runs outlive commits.
+_AT_START = provenance()
+
+
 def write_results(name, payload, markdown):
-    """Write ``results/NAME.json`` and ``results/NAME.md``; return their paths."""
+    """Write ``results/NAME.json`` and ``results/NAME.md``; return their paths.
+
+    The provenance is the one taken when the script started (this module's
+    import); if the checkout moved or changed while it ran, the one at the
+    end is recorded too, as ``"at_write"``.
+    """
     RESULTS.mkdir(exist_ok=True)
-    payload = {**provenance(), "machine": machine(), **payload}
+    at_write = provenance()
+    moved = {key: at_write[key] for key in ("commit", "dirty", "dirty_files")
+             if at_write[key] != _AT_START[key]}
+    payload = {**_AT_START, **({"at_write": moved} if moved else {}), "machine": machine(),
+               **payload}
     json_path = RESULTS / f"{name}.json"
     md_path = RESULTS / f"{name}.md"
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
