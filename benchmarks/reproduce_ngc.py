@@ -14,10 +14,10 @@ top latents of all 60k training images (12 minutes of EM on one core;
 one changes: 10,000 rows cost GNCN-t1-Sigma 0.63 nats, and leave each of
 the 75 components fewer rows than the 360 latent units), with 5,000
 Monte-Carlo draws (``--mc-check`` reports other numbers of draws: the
-estimate is biased low and converges slowly), the test error of a logistic regression on the top
-latents of all 60k training images, the M-MSE of completing three masks of
-every test image (right half, bottom half, a random 50 % of pixels), the same
-on the first ``--reference-rows`` test images beside the references a
+estimate is biased low and converges slowly), the test error of a logistic
+regression on the top latents of all 60k training images, the M-MSE of
+completing three masks of every test image (right half, bottom half, a random
+50 % of pixels), the same on the first ``--reference-rows`` test images beside the references a
 scikit-learn user already has (mean fill, ``KNNImputer``,
 ``IterativeImputer``, and the class-mean fill that knows the label), and the
 fraction of active units of each layer.  ``pdh-nolateral`` and
@@ -309,7 +309,7 @@ def mc_draws_check(model, X_test, draws, seeds, chunk=5000):
 
     For each seed the draws come in chunks of ``chunk`` from one generator, so the
     estimate with ``S`` draws uses the first ``S`` of the largest run: ``log p(x) =
-    logsumexp over chunks of (logsumexp_s log p(x | z_s))  - log S``, without
+    logsumexp over chunks of (logsumexp_s log p(x | z_s)) - log S``, without
     holding more than one chunk of decoded draws.  The estimator is biased low
     (Jensen), so how it moves with ``S`` says how much of the gap to the paper
     is the number of draws.
@@ -417,8 +417,8 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
                     "EM iterations": int(other.prior_.n_iter_)}
         stage(f"log p(x), prior on {rows} rows", other_prior)
     if mc_check:
-        stage(mc_check_key(mc_check), lambda: mc_draws_check(model, X_test, mc_check, seeds=(seed, seed + 1,
-                                                                                 seed + 2)))
+        stage(mc_check_key(mc_check), lambda: mc_draws_check(
+            model, X_test, mc_check, seeds=(seed, seed + 1, seed + 2)))
     row["evaluation seconds"] = sum(row["stage seconds"].values())
     return row
 
