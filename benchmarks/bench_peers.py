@@ -191,9 +191,10 @@ def deepity_first_adam_step(grad, lr, batch, beta_2=0.999):
 
 # -- PC MLP ---------------------------------------------------------------------------
 def make_pc(args, batch_size, **kwargs):
-    """The PC MLP of the correctness and throughput runs: tanh, squared error,
-    ``args.mlp_steps`` steps, every row relaxed for all of them."""
-    params = dict(activation="tanh", input_activation=None, weight_decay=0.0,
+    """The PC MLP of the correctness and throughput runs: ``args.mlp_activation``
+    (tanh by default), squared error, ``args.mlp_steps`` steps, every row relaxed
+    for all of them."""
+    params = dict(activation=args.mlp_activation, input_activation=None, weight_decay=0.0,
                   inference="alternating", n_inference_steps=args.mlp_steps,
                   inference_rate=args.mlp_rate, inference_tol=0.0, loss="squared_error",
                   feedback="tied", fit_intercept=True, solver="adam",
@@ -215,7 +216,7 @@ def pc_start(args, X, y, batch_size, **kwargs):
 
 
 def pc_arrays(clf):
-    arrays = {"n_layers": len(clf.coefs_)}
+    arrays = {"n_layers": len(clf.coefs_), "activation": clf.activation}
     for i, (m, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
         arrays[f"M{i}"], arrays[f"b{i}"] = m.copy(), b.copy()
     return arrays
@@ -271,8 +272,7 @@ def check_mlp_deepity(args, python, X, y):
     B, n = X.shape[0], len(clf.coefs_)
     out, meta, _ = run_peer(python, "deepity_mlp.py", "check",
                             {**initial, "X": X, "Y": Y, "T": args.mlp_steps,
-                             "rate": args.mlp_rate, "lr": args.lr, "activation": "tanh",
-                             "loss": "squared_error"}, args.threads)
+                             "rate": args.mlp_rate, "lr": args.lr, "loss": "squared_error"}, args.threads)
 
     def peer_update(i):
         return out[f"newM{i}"] - initial[f"M{i}"]
@@ -334,7 +334,7 @@ def time_mlp_deepity(args, python, X_pool, y_pool):
     clf = pc_start(args, X_pool, y_pool, args.batch_sizes[0])
     arrays = {**pc_arrays(clf), "X": X_pool, "Y": one_hot(y_pool, clf.classes_),
               "T": args.mlp_steps, "rate": args.mlp_rate, "lr": args.lr,
-              "activation": "tanh", "loss": "squared_error",
+              "loss": "squared_error",
               "batch_sizes": np.array(args.batch_sizes), "n_batches": args.n_batches}
     _, meta, _ = run_peer(python, "deepity_mlp.py", "time", arrays, args.threads)
     return meta["results"]
@@ -681,7 +681,7 @@ def check_markdown(args, payload, command):
         c = payload["check_mlp"]
         lines += ["## Correctness (same initial weights, same batch; relative L2 error, peer as "
                   "reference)", "",
-                  f"PC MLP {mlp_arch} tanh, squared error, T = {args.mlp_steps}, rate "
+                  f"PC MLP {mlp_arch} {args.mlp_activation}, squared error, T = {args.mlp_steps}, rate "
                   f"{args.mlp_rate}, batch {c['batch']} (ours: `inference=\"alternating\"`, "
                   "tied feedback; pcx: `optax.sgd(rate)` on the Vodes):", "",
                   "| quantity | per layer |", "|---|---|",
@@ -754,6 +754,8 @@ def markdown(args, payload, command):
                 ("gncn", "peer", "-jit", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
                  "ngc-learn (jax.jit over its compiled processes)"))
     for key, side, suffix, title, peer in variants:
+        if "ours" not in payload["timing"][key]:  # --mlp-only
+            continue
         ours = payload["timing"][key]["ours"]
         theirs = payload["timing"][key].get(side) or {}
         if (suffix or side != "peer") and not theirs:
@@ -867,6 +869,8 @@ def ceiling_markdown(payload, variants, command):
              "largest ours/peer at the ceiling | ceiling infer samples/s | ours / ceiling | "
              "peer / ceiling |", "|---|---|---|---|---|---|---|---|---|"]
     for key, side, suffix, title, peer in variants:
+        if "ours" not in payload["timing"][key]:  # --mlp-only
+            continue
         ours = payload["timing"][key]["ours"]
         ceiling = payload["timing"][key]["ceiling"]
         theirs = payload["timing"][key].get(side) or {}
@@ -973,6 +977,10 @@ def parse_args(argv=None):
     parser.add_argument("--hidden", type=int, nargs="+", default=[600, 600])
     parser.add_argument("--latent", type=int, nargs="+", default=[360, 360, 360])
     parser.add_argument("--mlp-steps", type=int, default=20)
+    parser.add_argument("--mlp-activation", choices=["tanh", "logistic"], default="tanh",
+                        help="hidden (and input) activation of the PC MLP checks and rounds")
+    parser.add_argument("--mlp-only", action="store_true",
+                        help="only the PC MLP: no GNCN check or rounds")
     parser.add_argument("--mlp-rate", type=float, default=0.1)
     parser.add_argument("--gncn-steps", type=int, default=50)
     parser.add_argument("--beta", type=float, default=0.1)
@@ -1057,15 +1065,16 @@ def main(argv=None):
         print("correctness: PC MLP vs pcx", flush=True)
         payload["check_mlp"], versions = check_mlp(args, python, X_pool, y_pool)
         print(json.dumps(payload["check_mlp"], indent=1))
-        print("correctness: GNCN-t1 vs ngc-learn", flush=True)
-        payload["check_gncn"], _ = check_gncn(args, python, X_bin)
-        payload["ngclearn_fused_vs_process"] = max(
-            c["fused_vs_process_max_abs_diff"] for c in payload["check_gncn"].values())
-        print(json.dumps(payload["check_gncn"], indent=1))
+        if not args.mlp_only:
+            print("correctness: GNCN-t1 vs ngc-learn", flush=True)
+            payload["check_gncn"], _ = check_gncn(args, python, X_bin)
+            payload["ngclearn_fused_vs_process"] = max(
+                c["fused_vs_process_max_abs_diff"] for c in payload["check_gncn"].values())
+            print(json.dumps(payload["check_gncn"], indent=1))
         payload["peer_versions"] = versions
     else:  # our side of the checks still runs, so that it keeps up with the library
         first_mlp_step(args, X_pool, y_pool)
-        for cfg in GNCN_CHECKS.values():
+        for cfg in ([] if args.mlp_only else GNCN_CHECKS.values()):
             first_gncn_step(args, X_bin, cfg)
     if deepity is not None:
         print(f"correctness: PC MLP vs pydeepity ({deepity})", flush=True)
@@ -1083,10 +1092,11 @@ def main(argv=None):
         measurements[("mlp", "deepity")] = lambda: time_mlp_deepity(args, deepity, X_pool,
                                                                     y_pool)
     measurements[("mlp", "ceiling")] = lambda: ceiling_mlp(args, payload["mlp_layers"])
-    measurements[("gncn", "ours")] = lambda: time_gncn_ours(args, X_bin)
-    if python is not None:
-        measurements[("gncn", "peer")] = lambda: time_gncn_ngclearn(args, python, X_bin)
-    measurements[("gncn", "ceiling")] = lambda: ceiling_gncn(args, payload["gncn_layers"])
+    if not args.mlp_only:
+        measurements[("gncn", "ours")] = lambda: time_gncn_ours(args, X_bin)
+        if python is not None:
+            measurements[("gncn", "peer")] = lambda: time_gncn_ngclearn(args, python, X_bin)
+        measurements[("gncn", "ceiling")] = lambda: ceiling_gncn(args, payload["gncn_layers"])
     # rounds interleave the two sides, so that a drift of the machine's speed
     # reaches both; each number is the median over the rounds
     rounds = {key: [] for key in measurements}

@@ -61,9 +61,9 @@ ARGS = parse()
 configure_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402
-from deepity import Linear, ReLU, SimplePCN, TanH  # noqa: E402
+from deepity import Linear, ReLU, Sigmoid, SimplePCN, TanH  # noqa: E402
 
-ACTIVATIONS = {"tanh": TanH, "relu": ReLU}
+ACTIVATIONS = {"tanh": TanH, "relu": ReLU, "logistic": Sigmoid}
 # the gradient of a batch is read off one SGD step of this size (a power of two, so that
 # dividing by it is exact; large, so that the step dominates the rounding of W)
 GRADIENT_PROBE_LR = 1024.0

@@ -42,7 +42,8 @@ import pcx.predictive_coding as pxc  # noqa: E402
 import pcx.utils as pxu  # noqa: E402
 
 
-ACTIVATIONS = {"tanh": jax.nn.tanh, "relu": jax.nn.relu, "identity": lambda x: x}
+ACTIVATIONS = {"tanh": jax.nn.tanh, "relu": jax.nn.relu, "logistic": jax.nn.sigmoid,
+               "identity": lambda x: x}
 TOP_ENERGIES = {"squared_error": pxc.se_energy, "log_loss": pxc.ce_energy}
 
 
