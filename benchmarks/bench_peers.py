@@ -35,6 +35,9 @@ it (or with ``--skip-deepity`` / ``--skip-peers``) it is skipped with a message.
     python benchmarks/bench_peers.py --check-only                 # correctness checks only
     python benchmarks/bench_peers.py --quick                      # smoke run, load_digits
     python benchmarks/bench_peers.py --n-train 2000 --epochs 1 --n-batches 2 --name small
+    python benchmarks/bench_peers.py --threads 2 --mlp-only --hidden 512 512 \
+        --mlp-activation logistic --batch-sizes 250 --skip-accuracy \
+        --name bench_peers_deepity_published       # pydeepity's published MNIST shape
 """
 
 import argparse
@@ -272,7 +275,8 @@ def check_mlp_deepity(args, python, X, y):
     B, n = X.shape[0], len(clf.coefs_)
     out, meta, _ = run_peer(python, "deepity_mlp.py", "check",
                             {**initial, "X": X, "Y": Y, "T": args.mlp_steps,
-                             "rate": args.mlp_rate, "lr": args.lr, "loss": "squared_error"}, args.threads)
+                             "rate": args.mlp_rate, "lr": args.lr, "loss": "squared_error"},
+                            args.threads)
 
     def peer_update(i):
         return out[f"newM{i}"] - initial[f"M{i}"]
@@ -681,7 +685,8 @@ def check_markdown(args, payload, command):
         c = payload["check_mlp"]
         lines += ["## Correctness (same initial weights, same batch; relative L2 error, peer as "
                   "reference)", "",
-                  f"PC MLP {mlp_arch} {args.mlp_activation}, squared error, T = {args.mlp_steps}, rate "
+                  f"PC MLP {mlp_arch} {args.mlp_activation}, squared error, "
+                  f"T = {args.mlp_steps}, rate "
                   f"{args.mlp_rate}, batch {c['batch']} (ours: `inference=\"alternating\"`, "
                   "tied feedback; pcx: `optax.sgd(rate)` on the Vodes):", "",
                   "| quantity | per layer |", "|---|---|",
@@ -773,21 +778,24 @@ def markdown(args, payload, command):
             else:
                 lines.append(f"| {title} (peer skipped) | {B} | {o['train_samples_per_s']:.0f} | "
                              f"- | - | {o['infer_samples_per_s']:.0f} | - | - | - |")
+    with_gncn = "ours" in payload["timing"]["gncn"]
     lines += ["", f"{args.n_batches} batches per measurement; each number is the median of "
               f"{args.rounds} rounds, each of which times both sides one after the other (this "
               "machine's speed drifts by up to 30 % within minutes; every round's rate and our "
               "first-call (warm-up) times are in the JSON).  Inference: the PC MLP's "
               "feedforward sweep (its discriminative equilibrium; `predict` per batch vs a "
-              "jitted INIT-mode forward), the GNCN's "
-              f"{args.gncn_steps}-step settling from zero (`transform` per batch vs reset + "
-              "`advance.scan`).  ngc-learn's `process.scan` calls `jax.lax.scan` outside `jit` "
-              "and passes the whole global state dict through every `run`; the `jax.jit` rows "
-              "fuse reset, clamp, the T steps, evolve and the renormalisation of one batch into "
-              "one compiled call over the same compiled process functions (it computes the "
-              "same weights: max abs difference "
-              f"{payload.get('ngclearn_fused_vs_process', float('nan')):.1e} after one step).  "
-              "Peer compile time: two warm-up calls (the first turns Python floats of "
-              "ngc-learn's state into arrays, which re-traces once) minus two steady calls.",
+              "jitted INIT-mode forward)" + (
+                  f", the GNCN's {args.gncn_steps}-step settling from zero (`transform` per "
+                  "batch vs reset + `advance.scan`).  ngc-learn's `process.scan` calls "
+                  "`jax.lax.scan` outside `jit` and passes the whole global state dict through "
+                  "every `run`; the `jax.jit` rows fuse reset, clamp, the T steps, evolve and "
+                  "the renormalisation of one batch into one compiled call over the same "
+                  "compiled process functions (it computes the same weights: max abs "
+                  f"difference {payload.get('ngclearn_fused_vs_process', float('nan')):.1e} "
+                  "after one step).  Peer compile time: two warm-up calls (the first turns "
+                  "Python floats of ngc-learn's state into arrays, which re-traces once) minus "
+                  "two steady calls." if with_gncn else
+                  ".  Peer compile time: two warm-up calls minus two steady calls."),
               "", f"Command: `{command}`", ""]
     lines += ceiling_markdown(payload, variants, command)
     if "accuracy" in payload:
