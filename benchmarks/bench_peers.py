@@ -758,9 +758,9 @@ def markdown(args, payload, command):
                  "ngc-learn (process.scan / run)"),
                 ("gncn", "peer", "-jit", f"GNCN-t1 {gncn_arch} T={args.gncn_steps}",
                  "ngc-learn (jax.jit over its compiled processes)"))
+    # --mlp-only times no GNCN
+    variants = tuple(v for v in variants if "ours" in payload["timing"][v[0]])
     for key, side, suffix, title, peer in variants:
-        if "ours" not in payload["timing"][key]:  # --mlp-only
-            continue
         ours = payload["timing"][key]["ours"]
         theirs = payload["timing"][key].get(side) or {}
         if (suffix or side != "peer") and not theirs:
@@ -778,7 +778,7 @@ def markdown(args, payload, command):
             else:
                 lines.append(f"| {title} (peer skipped) | {B} | {o['train_samples_per_s']:.0f} | "
                              f"- | - | {o['infer_samples_per_s']:.0f} | - | - | - |")
-    with_gncn = "ours" in payload["timing"]["gncn"]
+    with_gncn = any(key == "gncn" for key, *_ in variants)
     lines += ["", f"{args.n_batches} batches per measurement; each number is the median of "
               f"{args.rounds} rounds, each of which times both sides one after the other (this "
               "machine's speed drifts by up to 30 % within minutes; every round's rate and our "
@@ -877,8 +877,6 @@ def ceiling_markdown(payload, variants, command):
              "largest ours/peer at the ceiling | ceiling infer samples/s | ours / ceiling | "
              "peer / ceiling |", "|---|---|---|---|---|---|---|---|---|"]
     for key, side, suffix, title, peer in variants:
-        if "ours" not in payload["timing"][key]:  # --mlp-only
-            continue
         ours = payload["timing"][key]["ours"]
         ceiling = payload["timing"][key]["ceiling"]
         theirs = payload["timing"][key].get(side) or {}
