@@ -21,6 +21,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/reproduce_pc_decay.py --quick
 	$(BIN)/python benchmarks/reproduce_ngc.py --quick
 	$(BIN)/python benchmarks/compare_autoencoders.py --quick
+	$(BIN)/python benchmarks/complete_digits.py --quick
 	$(BIN)/python benchmarks/ablate_ngc.py --quick
 	$(BIN)/python benchmarks/bench_core.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers

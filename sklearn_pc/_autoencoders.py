@@ -552,13 +552,21 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
         check_is_fitted(self)
         return self._decode(self._encode(self._completed(*self._check_missing(X))))
 
-    def complete(self, X, mask=None):
-        """Pattern completion by iterated reconstruction.
+    _completion_method = "reconstruct"
 
-        Missing pixels (NaN in ``X``, or 0 in ``mask``) start at 0; then
-        ``n_completion_steps`` times they are set to the reconstruction of the
-        current image, ``x' = m * x + (1 - m) * g(decoder(encoder(x')))``.
-        Observed pixels are never changed.
+    def complete(self, X, mask=None, *, method="reconstruct", n_draws=None, temperature=1.0):
+        """Pattern completion: fill in the missing pixels of ``X``.
+
+        ``method="reconstruct"``: missing pixels (NaN in ``X``, or 0 in
+        ``mask``) start at 0; then ``n_completion_steps`` times they are set
+        to the reconstruction of the current image, ``x' = m * x + (1 - m) *
+        g(decoder(encoder(x')))``.  Observed pixels are never changed.
+
+        ``method="posterior"``: the Monte-Carlo posterior mean of the missing
+        pixels under the decoder and the prior, as in
+        :meth:`sklearn_pc.GNCNAutoencoder.complete`: ``n_draws`` latents from
+        :attr:`prior_`, decoded, weighted by the likelihood of each row's
+        observed pixels raised to ``1 / temperature``.
 
         Parameters
         ----------
@@ -569,6 +577,13 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
             ``m``: 1 (True) marks an observed pixel, 0 (False) a missing one,
             whatever ``X`` holds there; a 1-D mask is shared by every sample.
             None: the NaN of ``X`` are the missing pixels.
+        method : {"reconstruct", "posterior"}, default="reconstruct"
+            How to complete (above).
+        n_draws : int, default=None
+            ``"posterior"`` only: draws from the prior; None uses ``n_mc_samples``.
+        temperature : float, default=1.0
+            ``"posterior"`` only: the likelihood's weights are raised to
+            ``1 / temperature`` (> 0).
 
         Returns
         -------
@@ -576,9 +591,7 @@ class _BaseBackpropAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMi
             ``X`` at observed pixels (unchanged), the completion at missing
             ones (a copy of ``X`` if none is missing).
         """
-        check_is_fitted(self)
-        X, observed = self._check_missing(X, mask)
-        return X.copy() if observed is None else self._completed(X, observed)
+        return self._complete(X, mask, method, n_draws, temperature)
 
     def _completed(self, X, observed):
         """``X`` with its unobserved entries filled by iterated reconstruction

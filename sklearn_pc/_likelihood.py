@@ -105,3 +105,63 @@ def _mc_gaussian_log_likelihood(X, means):
         out[rows] = logsumexp(table, axis=1)
     out -= np.log(n_draws)
     return out
+
+
+def _posterior_fill(X, observed, means, likelihood, temperature=1.0):
+    """``X`` with its missing entries set to their Monte-Carlo posterior mean.
+
+    ``means`` (S, D) are the decoder's means ``mu_s = g(z_s)`` at ``S`` draws
+    ``z_s`` from the prior.  Row ``x`` with observed entries ``m`` weighs draw
+    ``s`` by its likelihood of the observed part, tempered::
+
+        log w_s = log p(x_m | z_s) / temperature - logsumexp_s (same)
+        fill_d  = sum_s w_s mu_sd                      (d missing)
+
+    At ``temperature = 1`` this is self-normalised importance sampling of
+    ``E[x_d | x_m]`` with the prior as proposal, the completion of least
+    expected squared error under the model.  A higher temperature spreads the
+    weight over more draws (all equally, as it grows: the mean of the samples).
+
+    ``log p(x_m | z_s)`` is a matrix product over the draws: Bernoulli
+    ``(m x) . (log mu_s - log(1 - mu_s)) + m . log(1 - mu_s)`` (``mu`` clipped
+    to ``[_EPS, 1 - _EPS]``), Gaussian ``(m x) . mu_s - m . mu_s^2 / 2`` up to
+    a term of the row alone, which the weights do not see.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D)
+        Inputs, finite (0, say) at the missing entries; never written to.
+    observed : ndarray of bool of shape (N, D) or (D,)
+        True at the observed entries.
+    means : ndarray of shape (S, D)
+        Decoded draws from the prior.
+    likelihood : {"bernoulli", "gaussian"}
+    temperature : float > 0
+
+    Returns
+    -------
+    X_filled : ndarray of shape (N, D)
+    """
+    dtype = np.result_type(X, means)
+    means = np.asarray(means, dtype=dtype)
+    if likelihood == "gaussian":
+        slope, offset = means.T, -0.5 * (means * means).T
+    else:
+        probabilities = np.clip(means, _EPS, 1 - _EPS)
+        log_q = np.log1p(-probabilities)
+        slope, offset = (np.log(probabilities) - log_q).T, log_q.T
+    m = np.asarray(observed, dtype=dtype)
+    shared = m.ndim == 1
+    if shared:
+        shared_offset = m @ offset
+    out = np.array(X, dtype=dtype)
+    for rows in row_chunks(X.shape[0], 3 * means.shape[0] * out.itemsize):
+        mine = m if shared else m[rows]
+        table = (X[rows] * mine) @ slope
+        table += shared_offset if shared else mine @ offset
+        table /= temperature
+        table -= table.max(axis=1, keepdims=True)
+        np.exp(table, out=table)
+        table /= table.sum(axis=1, keepdims=True)
+        out[rows] = np.where(mine.astype(bool), out[rows], table @ means)
+    return out

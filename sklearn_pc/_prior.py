@@ -18,6 +18,9 @@ An estimator using :class:`_GaussianMixturePriorMixin` provides
 * ``_model_dtype()``: the dtype of the fitted arrays,
 * ``_row_bytes()``: bytes of the intermediate arrays of one row (chunking),
 * ``_initialize(n_features, dtype, rng)``: fresh fitted arrays,
+* ``_completed(X, observed)`` and ``_completion_method``: the model's own
+  pattern completion and its name in ``complete(method=...)``, beside the
+  ``"posterior"`` completion that every autoencoder shares (:meth:`_complete`),
 
 and the parameters ``likelihood``, ``n_prior_components``, ``prior_max_samples``,
 ``n_mc_samples`` and ``random_state``.
@@ -33,7 +36,7 @@ standardised data (``StandardScaler``), whose features have unit variance.
 
 import time
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -41,7 +44,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._chunks import row_chunks
-from ._likelihood import _check_mask, _log_likelihood, _mc_log_likelihood
+from ._likelihood import _check_mask, _log_likelihood, _mc_log_likelihood, _posterior_fill
 
 # Inputs this far outside [0, 1] (floating-point rounding of a scaler) are clipped, not refused.
 _UNIT_TOLERANCE = 1e-6
@@ -324,6 +327,33 @@ class _GaussianMixturePriorMixin:
         draws = self._draw_prior(self.n_mc_samples, np.random.RandomState(self._mc_seed))
         return _mc_log_likelihood(X, np.concatenate([self._decode(Z) for Z, _ in draws]),
                                   likelihood=self.likelihood)
+
+    def _complete(self, X, mask, method, n_draws, temperature):
+        """:meth:`complete` of every autoencoder: ``method`` is the model's own
+        completion (its ``_completed(X, observed)``) or ``"posterior"``."""
+        own = self._completion_method
+        if method not in (own, "posterior"):
+            raise ValueError(f"method must be {own!r} or 'posterior', got {method!r}.")
+        if method == own and (n_draws is not None or temperature != 1.0):
+            raise ValueError(f"n_draws and temperature apply to method='posterior' only, "
+                             f"not to {own!r}.")
+        if n_draws is not None and (not isinstance(n_draws, Integral) or n_draws < 1):
+            raise ValueError(f"n_draws must be a positive integer or None, got {n_draws!r}.")
+        if not (isinstance(temperature, Real) and np.isfinite(temperature)
+                and temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+        check_is_fitted(self)
+        if method == "posterior":
+            self._check_prior()
+        X, observed = self._check_missing(X, mask)
+        if observed is None:
+            return X.copy()
+        if method == own:
+            return self._completed(X, observed)
+        n_draws = self.n_mc_samples if n_draws is None else n_draws
+        draws = self._draw_prior(n_draws, np.random.RandomState(self._mc_seed))
+        means = np.concatenate([self._decode(Z) for Z, _ in draws])
+        return _posterior_fill(X, observed, means, self.likelihood, temperature)
 
     def _reconstruction_log_likelihood(self, X, means, observed=None):
         """Per-row ``log p(x | mu)`` of the decoder at means ``mu``, summed over the

@@ -448,3 +448,93 @@ def test_the_prior_is_fitted_on_at_most_prior_max_samples_rows(make):
     subsampled = make(prior_max_samples=60, **params).fit(X)
     np.testing.assert_array_equal(subsampled.reconstruct(X), uncapped.reconstruct(X))
     assert not np.allclose(subsampled.prior_.means_, uncapped.prior_.means_)
+
+
+def tiny_autoencoder(name, X, **params):
+    """A tiny float64 fitted autoencoder: a baseline of :func:`tiny` or a small GNCN."""
+    if name.startswith("GNCN"):
+        return GNCNAutoencoder(name.split()[1], latent_sizes=(6, 4), n_inference_steps=5,
+                               n_groups=2, max_iter=2, batch_size=20, n_prior_components=2,
+                               random_state=0, **params).fit(X)
+    return tiny(name, X, **params)[0]
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("name", ["RAE", "GVAE", "GNCN t1-sigma", "GNCN pdh"])
+def test_posterior_completion_equals_a_direct_numpy_evaluation(name, likelihood, temperature):
+    """complete(method="posterior") is the likelihood-weighted mean of the decoded prior
+    draws (those of score_samples by default), row by row, with scipy's densities."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(40, 7)) if likelihood == "bernoulli" else rng.normal(size=(40, 7))
+    model = tiny_autoencoder(name, X, likelihood=likelihood, n_mc_samples=30)
+    observed = rng.uniform(size=X.shape) < 0.6
+    X_holes = np.where(observed, X, np.nan)
+    kept = X_holes.copy()
+    completed = model.complete(X_holes, method="posterior", temperature=temperature)
+    np.testing.assert_array_equal(X_holes, kept)  # the caller's array is not written
+    means = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
+        30, np.random.RandomState(model._mc_seed))])
+    for x, m, c in zip(X, observed, completed):
+        if likelihood == "bernoulli":
+            p = np.clip(means[:, m], 1e-7, 1 - 1e-7)
+            log_w = stats.bernoulli.logpmf(0, p) * (1 - x[m]) + stats.bernoulli.logpmf(1, p) * x[m]
+        else:
+            log_w = stats.norm.logpdf(x[m], loc=means[:, m])
+        w = np.exp(log_w.sum(axis=1) / temperature - (log_w.sum(axis=1) / temperature).max())
+        expected = np.where(m, x, (w / w.sum()) @ means)
+        np.testing.assert_allclose(c, expected, rtol=1e-9, atol=1e-12)
+    # rows are independent of each other; a mask instead of NaN is the same completion
+    np.testing.assert_allclose(model.complete(X_holes[5:6], method="posterior",
+                                              temperature=temperature)[0], completed[5],
+                               rtol=1e-12)
+    np.testing.assert_allclose(model.complete(X, observed, method="posterior",
+                                              temperature=temperature), completed, rtol=1e-12)
+
+
+def test_posterior_completion_temperature_limits():
+    """A very high temperature weighs every draw alike (the mean of the samples); a very
+    low one keeps the single draw that explains the observed pixels best."""
+    X = X_DIGITS[:120]
+    model = tiny_autoencoder("RAE", X, n_mc_samples=50)
+    observed = np.tile(np.arange(8) < 4, 8)
+    draws = np.concatenate([model._decode(Z) for Z, _ in model._draw_prior(
+        50, np.random.RandomState(model._mc_seed))])
+    hot = model.complete(X[:10], observed, method="posterior", temperature=1e12)
+    np.testing.assert_allclose(hot[:, ~observed], np.tile(draws.mean(axis=0)[~observed], (10, 1)),
+                               rtol=1e-6)
+    cold = model.complete(X[:10], observed, method="posterior", temperature=1e-6)
+    p = np.clip(draws, 1e-7, 1 - 1e-7)
+    log_like = X[:10] * observed @ np.log(p).T + (1 - X[:10]) * observed @ np.log1p(-p).T
+    np.testing.assert_allclose(cold[:, ~observed], draws[log_like.argmax(axis=1)][:, ~observed],
+                               rtol=1e-9)
+    # n_draws sets the number of draws: the first 10 of 50 are not the 10 of n_draws=10
+    few = model.complete(X[:10], observed, method="posterior", n_draws=10, temperature=1e12)
+    assert few.shape == hot.shape and not np.allclose(few, hot)
+
+
+@pytest.mark.parametrize("name", ["RAE", "GNCN t1"])
+def test_complete_checks_its_method_and_arguments(name):
+    X = X_DIGITS[:60]
+    model = tiny_autoencoder(name, X)
+    own = model._completion_method
+    np.testing.assert_array_equal(model.complete(X, method=own), X)  # nothing missing
+    assert model.complete(X, method="posterior") is not X
+    observed = np.tile(np.arange(8) < 4, 8)
+    with pytest.raises(ValueError, match="method must be"):
+        model.complete(X, observed, method="knn")
+    with pytest.raises(ValueError, match="apply to method='posterior' only"):
+        model.complete(X, observed, temperature=2.0)
+    with pytest.raises(ValueError, match="apply to method='posterior' only"):
+        model.complete(X, observed, n_draws=10)
+    for bad in (0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="temperature must be a positive number"):
+            model.complete(X, observed, method="posterior", temperature=bad)
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match="n_draws must be a positive integer"):
+            model.complete(X, observed, method="posterior", n_draws=bad)
+    model.partial_fit(X)  # the prior is dropped: the posterior needs it back
+    with pytest.raises(NotFittedError, match="fit_prior"):
+        model.complete(X, observed, method="posterior")
+    model.complete(X, observed)  # the model's own completion does not need the prior
+    model.fit_prior(X).complete(X, observed, method="posterior")
