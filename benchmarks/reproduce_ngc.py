@@ -392,28 +392,8 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
                 done_path.write_text(json.dumps(row))
         return row[name]
 
-    prior_rows = min(prior_samples or X.shape[0], X.shape[0])
-    if row.get("prior rows", prior_rows) != prior_rows:
-        # a cached prior fitted on another number of rows, and what it scored, are stale
-        # (the Monte-Carlo check's draws come from the prior too)
-        for key in [k for k in row if k in ("prior seconds", "prior rows", "prior EM iterations",
-                                            "log p(x)") or k.startswith("log p(x) with ")]:
-            row.pop(key, None)
-    if prior_path and prior_path.exists() and "prior seconds" in row:
-        model = upgrade(joblib.load(prior_path), model)
-    else:
-        def fit_prior():
-            model.set_params(prior_max_samples=prior_samples)
-            start = time.perf_counter()
-            model.fit_prior(X)
-            if prior_path:
-                joblib.dump(model, prior_path)
-            return time.perf_counter() - start
-        stage("prior seconds", fit_prior)
-    row["prior rows"] = prior_rows
-    row["prior EM iterations"] = int(model.prior_.n_iter_)
+    # first the stages that need no prior (the mixture's EM on 60k latents can take an hour)
     stage("BCE", lambda: binary_cross_entropy(X_test, model.reconstruct(X_test)))
-    stage("log p(x)", lambda: model.score(X_test))
     subset = X[:latent_subset]
     stage("error %", lambda: latent_classification_error(
         model.transform(subset), y[:latent_subset], model.transform(X_test), y_test))
@@ -445,15 +425,37 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
                   X_test[:reference_rows], complete_with(
                       model, X_test[:reference_rows], rows_of(mask, slice(reference_rows)),
                       budget), rows_of(mask, slice(reference_rows))))
+    stage("sparsity per layer", lambda: [sparsity(z) for z in (
+        model.transform_layers(subset) if hasattr(model, "transform_layers")
+        else [model.transform(subset)])])
+    prior_rows = min(prior_samples or X.shape[0], X.shape[0])
+    if row.get("prior rows", prior_rows) != prior_rows:
+        # a cached prior fitted on another number of rows, and what it scored, are stale
+        # (the Monte-Carlo check's draws and the posterior completion's come from it too)
+        for key in [k for k in row if k in ("prior seconds", "prior rows", "prior EM iterations",
+                                            "log p(x)", "posterior completion")
+                    or k.startswith("log p(x) with ")]:
+            row.pop(key, None)
+    if prior_path and prior_path.exists() and "prior seconds" in row:
+        model = upgrade(joblib.load(prior_path), model)
+    else:
+        def fit_prior():
+            model.set_params(prior_max_samples=prior_samples)
+            start = time.perf_counter()
+            model.fit_prior(X)
+            if prior_path:
+                joblib.dump(model, prior_path)
+            return time.perf_counter() - start
+        stage("prior seconds", fit_prior)
+    row["prior rows"] = prior_rows
+    row["prior EM iterations"] = int(model.prior_.n_iter_)
+    stage("log p(x)", lambda: model.score(X_test))
     cached = row.get("posterior completion")
     if cached and (cached["draws"] != completion_draws
                    or "validation M-MSE per mask" not in cached):
         del row["posterior completion"]  # made with another number of draws, or older code
     stage("posterior completion", lambda: posterior_completion(
         model, validation, X_test, masks, seed, completion_draws, reference_rows))
-    stage("sparsity per layer", lambda: [sparsity(z) for z in (
-        model.transform_layers(subset) if hasattr(model, "transform_layers")
-        else [model.transform(subset)])])
     for rows in prior_check:  # last: on all 60k rows its EM took 12 minutes on one core
         def other_prior(rows=rows):
             other = copy.deepcopy(model).set_params(prior_max_samples=rows)
