@@ -39,14 +39,16 @@ training images, never on the test set.
 import argparse
 import copy
 import json
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from _common import RUNS, estimator_params, load_classification_data, write_results
+from _common import RESULTS, RUNS, estimator_params, load_classification_data, write_results
 from sklearn_pc import GNCNAutoencoder
 from sklearn_pc.metrics import (
     binary_cross_entropy,
@@ -570,7 +572,10 @@ def to_markdown(rows, references, args):
         lines.append(f"- {MODELS[variant]}: " + ", ".join(
             f"{m} {method} {score:.2f}" for m, (method, score) in
             chosen_completion(row, n_ref).items()))
-    lines += ["", "## Test BCE during training", "", "| model | " + " | ".join(
+    lines += ["", "## Test BCE during training", ""]
+    if not args.quick:
+        lines += [f"Plotted in `{args.name}_bce.png`.", ""]
+    lines += ["| model | " + " | ".join(
         f"epoch {e}" for e, _ in next(iter(rows.values()))["test BCE curve"]) + " |"]
     lines.append("|---" * (len(next(iter(rows.values()))["test BCE curve"]) + 1) + "|")
     for variant, row in rows.items():
@@ -591,6 +596,29 @@ def chosen_completion(row, reference_rows):
         else:
             chosen[m] = ("posterior", posterior[f"M-MSE, first {reference_rows} test rows"][m])
     return chosen
+
+
+def plot_curves(rows, path):
+    """Test BCE every few passes, one line per model, the paper's BCE dashed beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for variant, row in rows.items():
+        epochs, bce = zip(*row["test BCE curve"])
+        line, = ax.plot(epochs, bce, marker="o", label=MODELS[variant])
+        ax.axhline(PAPER[variant_of(variant)][0], color=line.get_color(), linestyle="--",
+                   linewidth=0.8)
+    ax.set_xlabel("passes over the 60,000 training images")
+    ax.set_ylabel("test BCE (nats, lower is better)")
+    ax.set_title("GNCN on binarised MNIST (dashed: the paper's BCE after training)",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def mmse_cell(value):
@@ -704,6 +732,9 @@ def main(argv=None):
         write_results(args.name, {"settings": vars(args), "rows": rows,
                                   "completion references": references,
                                   "paper": {"columns": COLUMNS, **PAPER}}, markdown)
+        plot_curves(rows, RESULTS / f"{args.name}_bce.png")
+    else:  # the smoke run draws the figure too, outside the repository
+        plot_curves(rows, Path(tempfile.gettempdir()) / f"{args.name}_quick_bce.png")
 
 
 if __name__ == "__main__":
