@@ -17,7 +17,9 @@ Monte-Carlo draws (``--mc-check`` reports other numbers of draws: the
 estimate is biased low and converges slowly), the test error of a logistic
 regression on the top latents of all 60k training images, the M-MSE of
 completing three masks of every test image (right half, bottom half, a random
-50 % of pixels), the same on the first ``--reference-rows`` test images beside the references a
+50 % of pixels) by settling (the paper's completion) and by the posterior mean
+over ``--completion-draws`` prior draws (``complete(method="posterior")``, ours),
+the same on the first ``--reference-rows`` test images beside the references a
 scikit-learn user already has (mean fill, ``KNNImputer``,
 ``IterativeImputer``, and the class-mean fill that knows the label), and the
 fraction of active units of each layer.  ``pdh-nolateral`` and
@@ -32,8 +34,9 @@ over a permutation drawn from ``(seed, epoch)``; after every epoch the model
 state between epochs, a result is the same whether or not the run was
 interrupted (``--quick`` checks this: it trains once straight through and once
 stopped after its first epoch and resumed, and compares).  The completion
-budget (settling steps of a GNCN, iterations of a baseline) is chosen on 2,000
-training images, never on the test set.
+budget (settling steps of a GNCN, iterations of a baseline) and the posterior
+mean's temperature are chosen on 2,000 training images, never on the test set.
+The test BCE curves are plotted in ``results/NAME_bce.png``.
 """
 
 import argparse
