@@ -18,8 +18,9 @@ on the validation digits with that mask, never on the test digits:
 * the same with the prior refitted with 75 components (``fit_prior``; the weights
   stay), since the posterior mean gains from a prior with more components than the
   density estimate is given by default;
-* ``KNNImputer()``, ``IterativeImputer()`` clipped to [0, 1], the training-mean
-  fill, each fitted on the training digits.
+* ``KNNImputer()`` at its defaults and with ``n_neighbors`` chosen on the
+  validation digits (from 1 to 40), ``IterativeImputer()`` clipped to [0, 1], the
+  training-mean fill, each fitted on the training digits.
 
 The M-MSE is :func:`sklearn_pc.metrics.masked_mse`: squared error summed over the
 hidden pixels of a digit, mean over the test digits.
@@ -42,6 +43,7 @@ from sklearn_pc import GNCNAutoencoder
 from sklearn_pc.metrics import masked_mse
 
 MASKS = ["right half", "bottom half", "random 50 %"]
+KNN_NEIGHBORS = [1, 3, 5, 10, 20, 40]
 
 
 def masks(n_rows, rng):
@@ -109,7 +111,12 @@ def main(argv=None):
                 X_test, complete(estimator, X_test, test_mask, choice), test_mask),
                 "choice": choice, "validation M-MSE": scores}
         holes = np.where(test_mask, X_test, np.nan)
-        row["KNNImputer"] = {"M-MSE": masked_mse(X_test, knn.transform(holes), test_mask)}
+        row["KNNImputer()"] = {"M-MSE": masked_mse(X_test, knn.transform(holes), test_mask)}
+        k, scores = chosen(lambda k: masked_mse(X_val, KNNImputer(n_neighbors=k).fit(  # noqa: B023
+            X_fit).transform(np.where(val_mask, X_val, np.nan)), val_mask), KNN_NEIGHBORS)  # noqa: B023
+        row["KNNImputer, n_neighbors chosen"] = {
+            "M-MSE": masked_mse(X_test, KNNImputer(n_neighbors=k).fit(X_fit).transform(holes),
+                                test_mask), "choice": k, "validation M-MSE": scores}
         row["IterativeImputer, clipped to [0, 1]"] = {"M-MSE": masked_mse(
             X_test, np.clip(iterative.transform(holes), 0, 1), test_mask)}
         row["training-mean fill"] = {"M-MSE": masked_mse(
