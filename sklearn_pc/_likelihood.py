@@ -70,15 +70,29 @@ def _check_mask(mask, shape):
     return mask.astype(np.float64)
 
 
+def _draw_terms(means, likelihood, eps=_EPS):
+    """``(slope, offset)``, both (D, S), of the log-likelihoods under decoded draws.
+
+    For each row ``x`` with observed entries ``m``, ``log p(x_m | z_s) =
+    (m x) . slope_s + m . offset_s + c(x, m)``: Bernoulli ``slope = log mu -
+    log(1 - mu)``, ``offset = log(1 - mu)`` (``mu`` clipped to [eps, 1 - eps]),
+    ``c = 0``; Gaussian ``slope = mu``, ``offset = -mu^2 / 2``, ``c = -sum_m
+    x^2 / 2 - D_m log(2 pi) / 2``.  A matrix product over the draws.
+    """
+    if likelihood == "gaussian":
+        return means.T, -0.5 * (means * means).T
+    probabilities = np.clip(means, eps, 1 - eps)
+    log_q = np.log1p(-probabilities)
+    return (np.log(probabilities) - log_q).T, log_q.T
+
+
 def _mc_log_likelihood(X, probabilities, eps=_EPS, likelihood="bernoulli"):
     """``logsumexp_s log p(x | z_s) - log S`` per row of ``X``, in blocks of rows."""
     if likelihood == "gaussian":
         return _mc_gaussian_log_likelihood(X, probabilities)
-    probabilities = np.clip(probabilities, eps, 1 - eps)
-    log_p, log_q = np.log(probabilities), np.log1p(-probabilities)
     # log p(x | z_s) = x . (log p_s - log q_s) + sum_d log q_sd
-    log_odds = (log_p - log_q).T
-    offsets = log_q.sum(axis=1)
+    log_odds, log_q = _draw_terms(probabilities, "bernoulli", eps)
+    offsets = log_q.sum(axis=0)
     n_draws = probabilities.shape[0]
     out = np.empty(X.shape[0], dtype=np.result_type(X, probabilities))
     for rows in row_chunks(X.shape[0], 3 * n_draws * out.itemsize):
@@ -94,12 +108,13 @@ def _mc_gaussian_log_likelihood(X, means):
     a matrix product over the draws.
     """
     means = np.asarray(means, dtype=np.float64)
-    offsets = -0.5 * np.einsum("ij,ij->i", means, means) - 0.5 * means.shape[1] * _LOG_2PI
+    slope, half_squares = _draw_terms(means, "gaussian")
+    offsets = half_squares.sum(axis=0) - 0.5 * means.shape[1] * _LOG_2PI
     n_draws = means.shape[0]
     out = np.empty(X.shape[0], dtype=np.result_type(X, means.dtype))
     for rows in row_chunks(X.shape[0], 3 * n_draws * 8):
         x = np.asarray(X[rows], dtype=np.float64)
-        table = x @ means.T
+        table = x @ slope
         table += offsets
         table -= 0.5 * np.einsum("ij,ij->i", x, x)[:, None]
         out[rows] = logsumexp(table, axis=1)
@@ -122,10 +137,8 @@ def _posterior_fill(X, observed, means, likelihood, temperature=1.0):
     expected squared error under the model.  A higher temperature spreads the
     weight over more draws (all equally, as it grows: the mean of the samples).
 
-    ``log p(x_m | z_s)`` is a matrix product over the draws: Bernoulli
-    ``(m x) . (log mu_s - log(1 - mu_s)) + m . log(1 - mu_s)`` (``mu`` clipped
-    to ``[_EPS, 1 - _EPS]``), Gaussian ``(m x) . mu_s - m . mu_s^2 / 2`` up to
-    a term of the row alone, which the weights do not see.
+    ``log p(x_m | z_s)`` is the matrix product of :func:`_draw_terms`, up to
+    the term of the row alone, which the weights do not see.
 
     Parameters
     ----------
@@ -144,13 +157,9 @@ def _posterior_fill(X, observed, means, likelihood, temperature=1.0):
     """
     dtype = np.result_type(X, means)
     means = np.asarray(means, dtype=dtype)
-    if likelihood == "gaussian":
-        slope, offset = means.T, -0.5 * (means * means).T
-    else:
-        probabilities = np.clip(means, _EPS, 1 - _EPS)
-        log_q = np.log1p(-probabilities)
-        slope, offset = (np.log(probabilities) - log_q).T, log_q.T
-    m = np.asarray(observed, dtype=dtype)
+    slope, offset = _draw_terms(means, likelihood)  # c(x, m) drops out of the weights
+    missing = ~np.asarray(observed, dtype=bool)
+    m = (~missing).astype(dtype)
     shared = m.ndim == 1
     if shared:
         shared_offset = m @ offset
@@ -163,5 +172,6 @@ def _posterior_fill(X, observed, means, likelihood, temperature=1.0):
         table -= table.max(axis=1, keepdims=True)
         np.exp(table, out=table)
         table /= table.sum(axis=1, keepdims=True)
-        out[rows] = np.where(mine.astype(bool), out[rows], table @ means)
+        filled = out[rows]  # a view: the missing entries are written in place
+        np.copyto(filled, table @ means, where=missing if shared else missing[rows])
     return out
