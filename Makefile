@@ -24,6 +24,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/complete_digits.py --quick
 	$(BIN)/python benchmarks/ablate_ngc.py --quick
 	$(BIN)/python benchmarks/bench_core.py --quick
+	$(BIN)/python benchmarks/bench_accelerator.py --quick
 	$(BIN)/python benchmarks/bench_peers.py --quick --skip-peers
 	$(BIN)/python benchmarks/bench_generation.py --quick
 	$(BIN)/python benchmarks/classify_generate_front.py --quick

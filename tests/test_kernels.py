@@ -2,8 +2,16 @@
 
 Written as numpy formulas independently of the kernels (which work in
 place, in fewer passes), compared with ``allclose`` at tolerances for the
-dtype.
+dtype.  Every test runs twice: on numpy only, and with the compiled
+accelerator (``_accel.c``) where it was built; the last tests compare the
+two paths with each other and check the package without the accelerator.
 """
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 
 import numpy as np
 import pytest
@@ -15,6 +23,17 @@ from sklearn_pc._core._ngc import group_bounds
 
 # rounding of a handful of operations on values of order 1
 TOLERANCES = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+@pytest.fixture(autouse=True, params=["numpy", "accelerated"])
+def kernels_path(request):
+    """Run the test on numpy only, then with the accelerator (skipped where not built)."""
+    accelerated = request.param == "accelerated"
+    if accelerated and _kernels.ACCELERATOR is None:
+        pytest.skip("the compiled accelerator was not built")
+    with _kernels.accelerated(accelerated) as in_use:
+        assert in_use == accelerated
+        yield request.param
 
 
 def assert_close(actual, expected, dtype, **kwargs):
@@ -270,3 +289,133 @@ def test_state_step_applies_the_lateral_term_to_the_units_of_a_group_only(groups
     _kernels.state_step(drive, a, 3, None, z, 0.0, 0.1, out, None, gated=False,
                         lateral=(starts, sizes, 0.13, 0.125))
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def _step_cases(dtype):
+    """Arguments of ``state_step`` covering its options, with fresh buffers each call."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 48)).astype(dtype)
+    x[0, :5] = 0  # sign(0) and relu'(0)
+    feedback, error = rng.normal(size=x.shape).astype(dtype), rng.normal(size=x.shape).astype(dtype)
+    free = (rng.random(x.shape) < 0.5).astype(dtype)
+    rates = rng.uniform(0.05, 0.3, size=(6, 1)).astype(dtype)
+    sizes = np.array([16, 8, 24], dtype=np.intp)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+    for code, (f, _) in enumerate([ACTIVATIONS[name] for name in ("identity", "tanh",
+                                                                  "logistic", "relu")]):
+        a = f(x)
+        yield dict(feedback=feedback, activity=a, code=code, error=error, decay=0.05,
+                   rate=rates, gated=True)
+        yield dict(feedback=feedback, activity=a, code=code, error=None, decay=0.0,
+                   rate=dtype(0.1), gated=False, sparsity=0.02,
+                   lateral=(starts, sizes, 0.13, 0.125))
+        yield dict(feedback=None, activity=a, code=code, error=error, decay=0.0, rate=0.1,
+                   gated=True, free=free)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_accelerated_state_step_equals_numpy(dtype, kernels_path):
+    """Bit for bit (same order of operations, no fused multiply-adds), except the
+    lateral term's group sums, which may be added in another order."""
+    if kernels_path == "numpy":
+        pytest.skip("compares the accelerated path with numpy")
+    for case in _step_cases(dtype):
+        x = np.random.default_rng(4).normal(size=(6, 48)).astype(dtype)
+        results = {}
+        for accelerated in (False, True):
+            out, largest = np.empty_like(x), np.full(6, 0.01, dtype=dtype)
+            activity_out = np.empty_like(x)
+            with _kernels.accelerated(accelerated):
+                _kernels.state_step(case["feedback"], case["activity"], case["code"],
+                                    case["error"], x, case["decay"], case["rate"], out, largest,
+                                    activity_out, gated=case["gated"],
+                                    sparsity=case.get("sparsity", 0.0),
+                                    lateral=case.get("lateral"), free=case.get("free"))
+            results[accelerated] = (out, largest, activity_out)
+        exact = case.get("lateral") is None
+        for compiled, reference in zip(results[True], results[False]):
+            if exact:
+                np.testing.assert_array_equal(compiled, reference)
+            else:
+                assert_close(compiled, reference, dtype)
+
+
+def test_accelerated_step_in_place_and_nan_rows(kernels_path):
+    """A step in place (``out`` is ``x``) equals one into a new buffer; a NaN in a
+    row's step makes its largest step NaN, and a NaN largest step stays NaN."""
+    rng = np.random.default_rng(5)
+    x, feedback = rng.normal(size=(4, 33)), rng.normal(size=(4, 33))
+    a = np.tanh(x)
+    expected, largest = np.empty_like(x), np.zeros(4)
+    _kernels.state_step(feedback, a, 1, None, x, 0.0, 0.2, expected, largest)
+    in_place, largest_in_place = x.copy(), np.zeros(4)
+    _kernels.state_step(feedback, a, 1, None, in_place, 0.0, 0.2, in_place, largest_in_place)
+    np.testing.assert_array_equal(in_place, expected)
+    np.testing.assert_array_equal(largest_in_place, largest)
+    feedback[1, 7] = np.nan
+    largest = np.array([0.0, 0.0, np.nan, 0.0])
+    _kernels.state_step(feedback, a, 1, None, x, 0.0, 0.2, np.empty_like(x), largest)
+    assert np.isnan(largest[1]) and np.isnan(largest[2])
+    assert np.isfinite(largest[[0, 3]]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_accelerated_error_energy_matches_numpy(dtype, kernels_path):
+    """Errors bit for bit; energies, summed in double precision by the accelerator,
+    to rounding."""
+    if kernels_path == "numpy":
+        pytest.skip("compares the accelerated path with numpy")
+    rng = np.random.default_rng(6)
+    x, mu = rng.normal(size=(5, 70)).astype(dtype), rng.normal(size=(5, 70)).astype(dtype)
+    bias = rng.normal(size=70).astype(dtype)
+    for nu, decay, with_bias in [(1.0, 0.0, True), (0.7, 0.05, False)]:
+        results = {}
+        for accelerated in (False, True):
+            prediction, error, energy = mu.copy(), np.empty_like(x), np.empty(5, dtype=dtype)
+            with _kernels.accelerated(accelerated):
+                _kernels.error_energy(prediction, bias if with_bias else None, x, nu, decay,
+                                      error, energy)
+            results[accelerated] = prediction, error, energy
+        np.testing.assert_array_equal(results[True][0], results[False][0])
+        np.testing.assert_array_equal(results[True][1], results[False][1])
+        assert_close(results[True][2], results[False][2], dtype, rtol=1e-5 if dtype ==
+                     np.float32 else 1e-12)
+
+
+def test_accelerator_is_built_where_a_compiler_is(kernels_path):
+    """The install builds the accelerator when a C compiler is on the path (as in CI),
+    so the accelerated tests above do not skip there unnoticed."""
+    if os.environ.get("SKLEARN_PC_NO_COMPILED", "") not in ("", "0"):
+        pytest.skip("SKLEARN_PC_NO_COMPILED is set")
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) on the path")
+    assert _kernels.ACCELERATOR is not None
+
+
+def test_package_runs_without_the_accelerator(kernels_path, tmp_path):
+    """With ``SKLEARN_PC_NO_COMPILED=1`` the package imports without it and fits
+    what it fits with it, to rounding (float64)."""
+    if kernels_path == "accelerated":
+        pytest.skip("runs once, in a subprocess")
+    code = """
+import numpy as np, sys
+from sklearn.datasets import load_digits
+from sklearn_pc import PCClassifier
+from sklearn_pc._core import _kernels
+X, y = load_digits(return_X_y=True)
+X = X[:200] / 16.0
+model = PCClassifier(hidden_layer_sizes=32, max_iter=3, random_state=0).fit(X, y[:200])
+np.save(sys.argv[1], model.coefs_[0])
+print(_kernels.ACCELERATOR is None)
+"""
+    weights, outputs = {}, {}
+    for flag in ("1", "0"):
+        path = tmp_path / f"weights_{flag}.npy"
+        env = {**os.environ, "SKLEARN_PC_NO_COMPILED": flag}
+        done = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True,
+                              text=True, timeout=300, check=True)
+        outputs[flag] = done.stdout.split()[-1]
+        weights[flag] = np.load(path)
+    assert outputs["1"] == "True"
+    np.testing.assert_allclose(weights["0"], weights["1"], rtol=1e-7, atol=1e-10)

@@ -2,10 +2,25 @@
 
 Between the matrix products, a relaxation or settling step and an optimizer
 update are elementwise work, done here by one function each, in place in
-the buffers it is given (the callers preallocate them).  These were also
-compiled kernels (Cython) until their end-to-end gain was measured: none
-saved 10 % of a training epoch (``benchmarks/results/bench_kernels.md``),
-so numpy is the only implementation.
+the buffers it is given (the callers preallocate them).  The numpy code of
+each function is the reference and the test oracle.
+
+**The optional accelerator.**  ``_accel.c``, built at install where a C
+compiler works (``setup.py``; public Python and numpy C APIs only), does the
+same work in one pass over the arrays where numpy makes several, for
+``state_step`` (its lateral term for groups tiling the layer), ``error_energy``,
+``adam_update`` and ``sgd_update``.  Each function here validates its
+arguments, then offers them to the accelerator, which declines what it
+does not handle (arrays that are not C-contiguous, partial overlaps,
+lateral groups that do not tile the layer): numpy runs then, and everywhere when the accelerator is
+missing or ``SKLEARN_PC_NO_COMPILED=1`` was set at import.  Its results
+equal the reference's to the last bit except the per-row energies, which
+it sums in double precision (``tests/test_kernels.py`` checks both
+against the equations, with and without it).  It is kept as one unit for
+its end-to-end gain, measured by ``benchmarks/bench_kernels.py``
+(``benchmarks/results/bench_kernels.md``); :func:`accelerated` switches it
+within a block (tests, benchmarks), :data:`ACCELERATOR` is the module or
+None.
 
 The default alternating step of ``_relaxation._AlternatingRelaxation``
 (Sun & Orchard 2020, eq 2.3, 2.4, 3.11; row-major, ``a[l] = sigma(x[l])``)
@@ -36,9 +51,43 @@ as sums, its constants folded into ``step_size`` and ``eps``) and SGD with
 (Nesterov) momentum (:func:`adam_update`, :func:`sgd_update`).
 """
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 
 from ._activations import ACTIVATIONS
+
+
+def _load_accelerator():
+    """The compiled ``_accel`` module, or None when it was not built or
+    ``SKLEARN_PC_NO_COMPILED`` is set to anything but ``""`` or ``"0"``."""
+    if os.environ.get("SKLEARN_PC_NO_COMPILED", "") not in ("", "0"):
+        return None
+    try:
+        from . import _accel
+    except ImportError:
+        return None
+    return _accel
+
+
+ACCELERATOR = _load_accelerator()
+_in_use = ACCELERATOR
+
+
+@contextmanager
+def accelerated(enabled=True):
+    """Within the block, run the kernels with the accelerator (where it was
+    built) when ``enabled``, else on numpy only; yields whether the
+    accelerator is in use."""
+    global _in_use
+    previous = _in_use
+    _in_use = ACCELERATOR if enabled else None
+    try:
+        yield _in_use is not None
+    finally:
+        _in_use = previous
+
 
 # The activation of a kernel, by code (an int, fixed by the network at construction).
 ACTIVATION_CODES = {"identity": 0, "tanh": 1, "logistic": 2, "relu": 3}
@@ -115,6 +164,18 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         raise ValueError("feedback and the lateral term need the activity")
     dtype = x.dtype.type
     _check_buffers(x, scratch)
+    layout = sizes = None
+    excitation = inhibition = 0.0
+    if lateral is not None:
+        starts, sizes, excitation, inhibition = lateral
+        starts, sizes = np.asarray(starts), np.asarray(sizes)
+        layout = _group_layout(starts, sizes, x.shape[1])
+    if (_in_use is not None and layout != "general" and _in_use.state_step(
+            feedback, activity, code, error, x, decay, rate, out, largest, gated, sparsity,
+            sizes, excitation, inhibition, free)):
+        if activity_out is not None:
+            sigma(out, out=activity_out)
+        return out
 
     share = np.may_share_memory
 
@@ -157,9 +218,6 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         sign *= dtype(sparsity)
         dx -= sign
     if lateral is not None:
-        starts, sizes, excitation, inhibition = lateral
-        starts, sizes = np.asarray(starts), np.asarray(sizes)
-        layout = _group_layout(starts, sizes, x.shape[1])
         dx += _lateral(activity, starts, sizes, dtype(excitation), dtype(inhibition), layout)
     if free is not None:
         dx *= free
@@ -192,6 +250,9 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
     if error is None or prediction is None:
         raise ValueError("a required relaxation buffer is None")
     _check_buffers(x, prediction, error)
+    if _in_use is not None and _in_use.error_energy(prediction, bias, x, nu, decay, error,
+                                                     energy):
+        return error
     dtype = x.dtype.type
     if bias is not None:
         prediction += bias
@@ -284,6 +345,9 @@ def adam_update(param, grad, m_sum, v_sum, beta_1, beta_2, step_size, eps):
         param -= step_size m_sum / (sqrt(v_sum) + eps)
     """
     _check_optimizer_arrays((param, grad, m_sum, v_sum))
+    if _in_use is not None and _in_use.adam_update(param, grad, m_sum, v_sum, beta_1, beta_2,
+                                                    step_size, eps):
+        return
     dtype = param.dtype.type
     m_sum *= dtype(beta_1)
     m_sum += grad
@@ -304,6 +368,9 @@ def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):
         param += momentum velocity - learning_rate grad        (Nesterov)
     """
     _check_optimizer_arrays((param, grad, velocity))
+    if _in_use is not None and _in_use.sgd_update(param, grad, velocity, learning_rate,
+                                                   momentum, nesterov):
+        return
     dtype = param.dtype.type
     step = grad * dtype(learning_rate)
     velocity *= dtype(momentum)
