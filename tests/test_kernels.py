@@ -352,6 +352,12 @@ def test_accelerated_step_in_place_and_nan_rows(kernels_path):
     _kernels.state_step(feedback, a, 1, None, in_place, 0.0, 0.2, in_place, largest_in_place)
     np.testing.assert_array_equal(in_place, expected)
     np.testing.assert_array_equal(largest_in_place, largest)
+    # Fortran-ordered arrays (which the accelerator declines) step alike
+    fortran = [np.asfortranarray(v) for v in (feedback, a, x)]
+    out_f, largest_f = np.empty_like(fortran[2]), np.zeros(4)
+    _kernels.state_step(fortran[0], fortran[1], 1, None, fortran[2], 0.0, 0.2, out_f, largest_f)
+    np.testing.assert_array_equal(out_f, expected)
+    np.testing.assert_array_equal(largest_f, largest)
     feedback[1, 7] = np.nan
     largest = np.array([0.0, 0.0, np.nan, 0.0])
     _kernels.state_step(feedback, a, 1, None, x, 0.0, 0.2, np.empty_like(x), largest)

@@ -7,11 +7,12 @@
  * oracle, and it runs wherever this module is missing or declines a call.
  * Only the public Python and numpy C APIs are used.
  *
- * Every function returns True when it did the work and False when it
- * declines (arrays that are not C-contiguous, aligned and of one float
- * dtype, or an output that partly overlaps an input): the caller then runs
- * the numpy reference.  The callers have already checked the arguments
- * (shapes, dtypes, writeability), so declining is never an error.
+ * Every function returns a true value when it did the work and False when
+ * it declines anything it is not sure of (arrays that are not C-contiguous,
+ * aligned, native-order, of one float dtype and of the expected shapes, a
+ * read-only output, an output that partly overlaps an input): the caller
+ * then runs the numpy function, which checks the arguments and raises the
+ * errors, so declining is never an error here.
  *
  * The loops keep the reference's order of operations, and the build turns
  * off fused multiply-adds (``-ffp-contract=off``), so the updated arrays
@@ -38,6 +39,19 @@ usable(PyObject *object, int typenum, npy_intp size)
     array = (PyArrayObject *)object;
     if (PyArray_TYPE(array) != typenum || PyArray_SIZE(array) != size
             || !PyArray_ISCARRAY_RO(array) || !PyArray_ISNOTSWAPPED(array)) {
+        return NULL;
+    }
+    return array;
+}
+
+/* ``usable`` and of the shape of ``like``. */
+static PyArrayObject *
+usable_like(PyObject *object, int typenum, PyArrayObject *like)
+{
+    PyArrayObject *array = usable(object, typenum, PyArray_SIZE(like));
+    if (array == NULL || PyArray_NDIM(array) != PyArray_NDIM(like)
+            || !PyArray_CompareLists(PyArray_DIMS(array), PyArray_DIMS(like),
+                                     PyArray_NDIM(like))) {
         return NULL;
     }
     return array;
@@ -99,7 +113,9 @@ SUM_OF_SQUARES(sum_of_squares_double, double)
  *   out = x + rate[i] * dx
  * with sigma'(x) from the activity a = sigma(x) by activation code
  * (0 identity: 1, 1 tanh: 1 - a a, 2 logistic: (1 - a) a, 3 relu: [x >= 0])
- * or 1 when the step is not gated.  The lateral term applies with ``sizes``:
+ * or 1 when the step is not gated; for the identity and relu, the new
+ * activity sigma(out) too (into ``activity_out``; numpy's loops compute tanh
+ * and the logistic function).  The lateral term applies with ``sizes``:
  * contiguous groups of units of those sizes, tiling the layer.  Missing
  * arrays are zeros (feedback, error), ones (free) or no tracking (largest).  A row at a time: dx is built
  * in ``d`` (one row, in the cache) by short passes that each vectorise, then
@@ -112,7 +128,7 @@ CLONES static void                                                              
 NAME(const T *feedback, const T *activity, int code, const T *error, const T *x,          \
      T decay, T sparsity, const npy_intp *sizes, npy_intp n_groups, T excitation,         \
      T inhibition, const T *free, const T *rates, T rate, T *out, T *largest,             \
-     npy_intp rows, npy_intp cols, T *d)                                                  \
+     T *activity_out, int activation, npy_intp rows, npy_intp cols, T *d)                 \
 {                                                                                         \
     const T both = excitation + inhibition;                                               \
     for (npy_intp i = 0; i < rows; i++) {                                                 \
@@ -186,6 +202,15 @@ NAME(const T *feedback, const T *activity, int code, const T *error, const T *x,
         const T r = rates ? rates[i] : rate;                                              \
         T *o = out + row;                                                                 \
         for (npy_intp k = 0; k < cols; k++) o[k] = xr[k] + d[k] * r;                     \
+        if (activity_out) {                                                               \
+            T *s = activity_out + row;                                                    \
+            if (activation == 3) { /* numpy's maximum(x, 0): NaN kept, -0 gives +0 */    \
+                for (npy_intp k = 0; k < cols; k++)                                       \
+                    s[k] = o[k] > 0 ? o[k] : (o[k] == o[k] ? 0 : o[k]);                   \
+            } else {                                                                      \
+                for (npy_intp k = 0; k < cols; k++) s[k] = o[k];                          \
+            }                                                                             \
+        }                                                                                 \
     }                                                                                     \
 }
 STATE_STEP(state_step_float, float, uint32_t, 0x7fffffffu, 0x7f800000u)
@@ -195,16 +220,18 @@ static PyObject *
 state_step(PyObject *self, PyObject *args)
 {
     PyObject *feedback_o, *activity_o, *error_o, *x_o, *rate_o, *out_o, *largest_o, *free_o;
-    PyObject *sizes_o;
+    PyObject *sizes_o, *activity_out_o;
     PyArrayObject *x, *out, *feedback = NULL, *activity = NULL, *error = NULL;
     PyArrayObject *largest = NULL, *free = NULL, *rates = NULL, *sizes = NULL;
-    int code, gated, typenum;
+    PyArrayObject *activity_out = NULL;
+    int code, gated, typenum, writes_activity;
     double decay, sparsity, excitation, inhibition, rate = 0;
     npy_intp rows, cols, size, nbytes, n_groups = 0;
 
-    if (!PyArg_ParseTuple(args, "OOiOOdOOOpdOddO", &feedback_o, &activity_o, &code, &error_o,
-                          &x_o, &decay, &rate_o, &out_o, &largest_o, &gated, &sparsity,
-                          &sizes_o, &excitation, &inhibition, &free_o)) {
+    if (!PyArg_ParseTuple(args, "OOiOOdOOOOpdOddO", &feedback_o, &activity_o, &code,
+                          &error_o, &x_o, &decay, &rate_o, &out_o, &largest_o,
+                          &activity_out_o, &gated, &sparsity, &sizes_o, &excitation,
+                          &inhibition, &free_o)) {
         return NULL;
     }
     if (!PyArray_Check(x_o) || PyArray_NDIM((PyArrayObject *)x_o) != 2) {
@@ -219,11 +246,14 @@ state_step(PyObject *self, PyObject *args)
     cols = PyArray_DIM(x, 1);
     size = rows * cols;
     nbytes = size * PyArray_ITEMSIZE(x);
-    if (!usable(x_o, typenum, size) || !(out = usable(out_o, typenum, size))
+    if (!usable(x_o, typenum, size) || !(out = usable_like(out_o, typenum, x))
             || !PyArray_ISWRITEABLE(out)
-            || (feedback_o != Py_None && !(feedback = usable(feedback_o, typenum, size)))
-            || (error_o != Py_None && !(error = usable(error_o, typenum, size)))
-            || (free_o != Py_None && !(free = usable(free_o, typenum, size)))) {
+            || (feedback_o != Py_None && !(feedback = usable_like(feedback_o, typenum, x)))
+            || (error_o != Py_None && !(error = usable_like(error_o, typenum, x)))
+            || (free_o != Py_None && !(free = usable_like(free_o, typenum, x)))
+            || (activity_out_o != Py_None
+                && (!(activity_out = usable_like(activity_out_o, typenum, x))
+                    || !PyArray_ISWRITEABLE(activity_out)))) {
         Py_RETURN_FALSE;
     }
     if (sizes_o != Py_None) {
@@ -247,19 +277,19 @@ state_step(PyObject *self, PyObject *args)
             Py_RETURN_FALSE;
         }
     }
-    if ((feedback && gated && code > 0) || sizes) {
-        if (activity_o == Py_None || !(activity = usable(activity_o, typenum, size))) {
+    if ((feedback && gated) || sizes) {
+        if (activity_o == Py_None || !(activity = usable_like(activity_o, typenum, x))) {
             Py_RETURN_FALSE;
         }
     }
     if (largest_o != Py_None) {
         largest = usable(largest_o, typenum, rows);
-        if (!largest || !PyArray_ISWRITEABLE(largest)) {
+        if (!largest || PyArray_NDIM(largest) != 1 || !PyArray_ISWRITEABLE(largest)) {
             Py_RETURN_FALSE;
         }
     }
     if (PyArray_Check(rate_o) && PyArray_NDIM((PyArrayObject *)rate_o) > 0) {
-        if (!(rates = usable(rate_o, typenum, rows))) {
+        if (!(rates = usable(rate_o, typenum, rows)) || PyArray_NDIM(rates) > 2) {
             Py_RETURN_FALSE;
         }
     } else {
@@ -283,6 +313,23 @@ state_step(PyObject *self, PyObject *args)
             Py_RETURN_FALSE;
         }
     }
+    /* the new activity is written after the whole row of out: apart from out and
+     * from every input but the activity itself (read before it is written) */
+    writes_activity = activity_out != NULL && (code == 0 || code == 3);
+    if (writes_activity) {
+        char *s = PyArray_DATA(activity_out);
+        PyArrayObject *inputs[] = {out, x, feedback, error, free};
+        for (int k = 0; k < 5; k++) {
+            const char *a = inputs[k] ? PyArray_DATA(inputs[k]) : NULL;
+            if (a && a < s + nbytes && s < a + nbytes) {
+                writes_activity = 0;
+            }
+        }
+        if (activity && !readable_beside(PyArray_DATA(activity), s, nbytes)) {
+            writes_activity = 0;
+        }
+    }
+    const int activation = code;
     if (!gated) {
         code = 0;
     }
@@ -298,18 +345,21 @@ state_step(PyObject *self, PyObject *args)
                          DATA(error, float), DATA(x, float), (float)decay, (float)sparsity,
                          DATA(sizes, npy_intp), n_groups, (float)excitation, (float)inhibition,
                          DATA(free, float), DATA(rates, float), (float)rate, DATA(out, float),
-                         DATA(largest, float), rows, cols, scratch);
+                         DATA(largest, float), writes_activity ? DATA(activity_out, float) : NULL,
+                         activation, rows, cols, scratch);
     } else {
         state_step_double(DATA(feedback, double), DATA(activity, double), code,
                           DATA(error, double), DATA(x, double), decay, sparsity,
                           DATA(sizes, npy_intp), n_groups, excitation, inhibition,
                           DATA(free, double), DATA(rates, double), rate, DATA(out, double),
-                          DATA(largest, double), rows, cols, scratch);
+                          DATA(largest, double),
+                          writes_activity ? DATA(activity_out, double) : NULL, activation,
+                          rows, cols, scratch);
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(scratch);
     }
-    Py_RETURN_TRUE;
+    return PyLong_FromLong(writes_activity ? 2 : 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -368,15 +418,17 @@ error_energy(PyObject *self, PyObject *args)
     cols = PyArray_DIM((PyArrayObject *)x_o, 1);
     size = rows * cols;
     nbytes = size * PyArray_ITEMSIZE((PyArrayObject *)x_o);
-    if (!(x = usable(x_o, typenum, size)) || !(prediction = usable(prediction_o, typenum, size))
-            || !(error = usable(error_o, typenum, size)) || !PyArray_ISWRITEABLE(error)
+    if (!(x = usable(x_o, typenum, size))
+            || !(prediction = usable_like(prediction_o, typenum, x))
+            || !(error = usable_like(error_o, typenum, x)) || !PyArray_ISWRITEABLE(error)
             || (bias_o != Py_None && (!(bias = usable(bias_o, typenum, cols))
+                                      || PyArray_NDIM(bias) != 1
                                       || !PyArray_ISWRITEABLE(prediction)))) {
         Py_RETURN_FALSE;
     }
     if (energy_o != Py_None) {
         energy = usable(energy_o, typenum, rows);
-        if (!energy || !PyArray_ISWRITEABLE(energy)) {
+        if (!energy || PyArray_NDIM(energy) != 1 || !PyArray_ISWRITEABLE(energy)) {
             Py_RETURN_FALSE;
         }
     }
@@ -462,7 +514,8 @@ optimizer_arrays(PyObject **objects, int count, PyArrayObject **arrays, int *typ
         return 0;
     }
     for (int k = 0; k < count; k++) {
-        arrays[k] = usable(objects[k], *typenum, *size);
+        arrays[k] = k ? usable_like(objects[k], *typenum, arrays[0])
+                      : usable(objects[k], *typenum, *size);
         if (!arrays[k] || (k != 1 && !PyArray_ISWRITEABLE(arrays[k]))) {
             return 0;
         }
@@ -537,10 +590,11 @@ sgd_update(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"state_step", state_step, METH_VARARGS,
-     "state_step(feedback, activity, code, error, x, decay, rate, out, largest, gated, "
-     "sparsity, sizes, excitation, inhibition, free) -> bool: _kernels.state_step without "
-     "the new activity, in one pass, the lateral groups (if any) given by their sizes; "
-     "False when it declines the arrays."},
+     "state_step(feedback, activity, code, error, x, decay, rate, out, largest, "
+     "activity_out, gated, sparsity, sizes, excitation, inhibition, free) -> 0, 1 or 2: "
+     "_kernels.state_step in one pass, the lateral groups (if any) given by their sizes; "
+     "0 (False) when it declines the arrays, 2 when it also wrote the new activity "
+     "(identity, relu), 1 when the caller still has to."},
     {"error_energy", error_energy, METH_VARARGS,
      "error_energy(prediction, bias, x, nu, decay, error, energy) -> bool: "
      "_kernels.error_energy in one pass; False when it declines the arrays."},

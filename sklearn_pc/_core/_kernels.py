@@ -9,18 +9,21 @@ each function is the reference and the test oracle.
 compiler works (``setup.py``; public Python and numpy C APIs only), does the
 same work in one pass over the arrays where numpy makes several, for
 ``state_step`` (its lateral term for groups tiling the layer), ``error_energy``,
-``adam_update`` and ``sgd_update``.  Each function here validates its
-arguments, then offers them to the accelerator, which declines what it
-does not handle (arrays that are not C-contiguous, partial overlaps,
-lateral groups that do not tile the layer): numpy runs then, and everywhere when the accelerator is
-missing or ``SKLEARN_PC_NO_COMPILED=1`` was set at import.  Its results
-equal the reference's to the last bit except the per-row energies, which
-it sums in double precision (``tests/test_kernels.py`` checks both
-against the equations, with and without it).  It is kept as one unit for
-its end-to-end gain, measured by ``benchmarks/bench_kernels.py``
-(``benchmarks/results/bench_kernels.md``); :func:`accelerated` switches it
-within a block (tests, benchmarks), :data:`ACCELERATOR` is the module or
-None.
+``adam_update`` and ``sgd_update``, and the new activity of the identity
+and relu.  Each function here first offers its arguments to the
+accelerator, which checks them and declines anything it is not sure of
+(arrays that are not C-contiguous or not of the expected shapes and dtype,
+read-only outputs, partial overlaps, lateral groups that do not tile the
+layer): the numpy code then validates them (raising the errors) and runs.
+Numpy runs everything when the accelerator was not built or
+``SKLEARN_PC_NO_COMPILED=1`` was set at import.  Its results equal the
+reference's to the last bit except the per-row energies, which it sums in
+double precision (``tests/test_kernels.py`` runs every kernel test on both
+paths and compares them).  It is kept as one unit for its end-to-end gain,
+measured by ``benchmarks/bench_accelerator.py``
+(``benchmarks/results/bench_accelerator.md``); :func:`accelerated`
+switches it within a block (tests, benchmarks); :data:`ACCELERATOR` is the
+module or None.
 
 The default alternating step of ``_relaxation._AlternatingRelaxation``
 (Sun & Orchard 2020, eq 2.3, 2.4, 3.11; row-major, ``a[l] = sigma(x[l])``)
@@ -155,6 +158,15 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     builds ``dx`` there.  The result does not depend on where ``dx`` is
     built, nor on ``largest``.  Returns ``out``.
     """
+    accelerator = _in_use
+    if accelerator is not None and lateral is None:
+        done = accelerator.state_step(feedback, activity, code, error, x, decay, rate, out,
+                                      largest, activity_out, gated, sparsity, None, 0.0, 0.0,
+                                      free)
+        if done:
+            if done == 1 and activity_out is not None:
+                _activation(code)[0](out, out=activity_out)
+            return out
     sigma, derivative = _activation(code)
     _check_states(x)
     _check_buffers(x, feedback, activity, error, out, activity_out)
@@ -170,12 +182,14 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         starts, sizes, excitation, inhibition = lateral
         starts, sizes = np.asarray(starts), np.asarray(sizes)
         layout = _group_layout(starts, sizes, x.shape[1])
-    if (_in_use is not None and layout != "general" and _in_use.state_step(
-            feedback, activity, code, error, x, decay, rate, out, largest, gated, sparsity,
-            sizes, excitation, inhibition, free)):
-        if activity_out is not None:
-            sigma(out, out=activity_out)
-        return out
+    if accelerator is not None and layout is not None and layout != "general":
+        done = accelerator.state_step(feedback, activity, code, error, x, decay, rate, out,
+                                      largest, activity_out, gated, sparsity, sizes,
+                                      excitation, inhibition, free)
+        if done:
+            if done == 1 and activity_out is not None:
+                sigma(out, out=activity_out)
+            return out
 
     share = np.may_share_memory
 
@@ -246,13 +260,13 @@ def error_energy(prediction, bias, x, nu, decay, error, energy):
     None when nobody needs it (the relaxation then skips its sums);
     returns ``error``.
     """
+    if _in_use is not None and _in_use.error_energy(prediction, bias, x, nu, decay, error,
+                                                     energy):
+        return error
     _check_states(x)
     if error is None or prediction is None:
         raise ValueError("a required relaxation buffer is None")
     _check_buffers(x, prediction, error)
-    if _in_use is not None and _in_use.error_energy(prediction, bias, x, nu, decay, error,
-                                                     energy):
-        return error
     dtype = x.dtype.type
     if bias is not None:
         prediction += bias
@@ -344,10 +358,10 @@ def adam_update(param, grad, m_sum, v_sum, beta_1, beta_2, step_size, eps):
         v_sum = beta_2 v_sum + grad^2
         param -= step_size m_sum / (sqrt(v_sum) + eps)
     """
-    _check_optimizer_arrays((param, grad, m_sum, v_sum))
     if _in_use is not None and _in_use.adam_update(param, grad, m_sum, v_sum, beta_1, beta_2,
                                                     step_size, eps):
         return
+    _check_optimizer_arrays((param, grad, m_sum, v_sum))
     dtype = param.dtype.type
     m_sum *= dtype(beta_1)
     m_sum += grad
@@ -367,10 +381,10 @@ def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):
         param += velocity                                      (plain momentum)
         param += momentum velocity - learning_rate grad        (Nesterov)
     """
-    _check_optimizer_arrays((param, grad, velocity))
     if _in_use is not None and _in_use.sgd_update(param, grad, velocity, learning_rate,
                                                    momentum, nesterov):
         return
+    _check_optimizer_arrays((param, grad, velocity))
     dtype = param.dtype.type
     step = grad * dtype(learning_rate)
     velocity *= dtype(momentum)
