@@ -24,7 +24,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import blas_sentence, write_results
+from _common import blas_sentence, estimator_params, write_results
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
@@ -66,7 +66,8 @@ def workloads(quick):
     gncn_rows = 128 if quick else 640
     cases = {
         "PCClassifier() defaults, digits": pc_defaults_on_digits,
-        "PC 784-600-600-10 tanh adam, batch 32, float32": lambda: pc_workload(32, np.float32, rows),
+        "PC 784-600-600-10 tanh adam, batch 32, float32":
+            lambda: pc_workload(32, np.float32, rows),
         "PC 784-600-600-10 tanh adam, batch 128, float32":
             lambda: pc_workload(128, np.float32, rows),
         "PC 784-600-600-10 tanh adam, batch 512, float32":
@@ -128,9 +129,7 @@ def main(argv=None):
         payload_rows[name] = {"seconds accelerated": times[True], "seconds numpy": times[False],
                               "gain per round": per_round, "median gain": gain,
                               "gain between fastest rounds": best,
-                              "params": {k: (v if isinstance(v, (int, float, str, tuple, type(None)))
-                                             else repr(v))
-                                         for k, v in model.get_params().items()}}
+                              "params": estimator_params(model)}
         rows.append(f"| {name} | {min(times[True]):.3f} | {min(times[False]):.3f} | "
                     f"{gain:+.1%} | {best:+.1%} |")
         print(rows[-1], flush=True)

@@ -296,7 +296,7 @@ def _step_cases(dtype):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(6, 48)).astype(dtype)
     x[0, :5] = 0  # sign(0) and relu'(0)
-    feedback, error = rng.normal(size=x.shape).astype(dtype), rng.normal(size=x.shape).astype(dtype)
+    feedback, error = (rng.normal(size=x.shape).astype(dtype) for _ in range(2))
     free = (rng.random(x.shape) < 0.5).astype(dtype)
     rates = rng.uniform(0.05, 0.3, size=(6, 1)).astype(dtype)
     sizes = np.array([16, 8, 24], dtype=np.intp)
@@ -304,13 +304,13 @@ def _step_cases(dtype):
     for code, (f, _) in enumerate([ACTIVATIONS[name] for name in ("identity", "tanh",
                                                                   "logistic", "relu")]):
         a = f(x)
-        yield dict(feedback=feedback, activity=a, code=code, error=error, decay=0.05,
+        yield dict(x=x, feedback=feedback, activity=a, code=code, error=error, decay=0.05,
                    rate=rates, gated=True)
-        yield dict(feedback=feedback, activity=a, code=code, error=None, decay=0.0,
+        yield dict(x=x, feedback=feedback, activity=a, code=code, error=None, decay=0.0,
                    rate=dtype(0.1), gated=False, sparsity=0.02,
                    lateral=(starts, sizes, 0.13, 0.125))
-        yield dict(feedback=None, activity=a, code=code, error=error, decay=0.0, rate=0.1,
-                   gated=True, free=free)
+        yield dict(x=x, feedback=None, activity=a, code=code, error=error, decay=0.0,
+                   rate=0.1, gated=True, free=free)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -320,7 +320,7 @@ def test_accelerated_state_step_equals_numpy(dtype, kernels_path):
     if kernels_path == "numpy":
         pytest.skip("compares the accelerated path with numpy")
     for case in _step_cases(dtype):
-        x = np.random.default_rng(4).normal(size=(6, 48)).astype(dtype)
+        x = case["x"]
         results = {}
         for accelerated in (False, True):
             out, largest = np.empty_like(x), np.full(6, 0.01, dtype=dtype)
@@ -389,8 +389,8 @@ def test_accelerated_error_energy_matches_numpy(dtype, kernels_path):
 
 
 def test_accelerator_is_built_where_a_compiler_is(kernels_path):
-    """The install builds the accelerator when a C compiler is on the path (as in CI),
-    so the accelerated tests above do not skip there unnoticed."""
+    """The install builds the accelerator where a C compiler and Python's headers
+    are (as in CI), so the accelerated tests above cannot skip there unnoticed."""
     if os.environ.get("SKLEARN_PC_NO_COMPILED", "") not in ("", "0"):
         pytest.skip("SKLEARN_PC_NO_COMPILED is set")
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
@@ -421,8 +421,8 @@ print(_kernels.ACCELERATOR is None)
     for flag in ("1", "0"):
         path = tmp_path / f"weights_{flag}.npy"
         env = {**os.environ, "SKLEARN_PC_NO_COMPILED": flag}
-        done = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True,
-                              text=True, timeout=300, check=True)
+        done = subprocess.run([sys.executable, "-c", code, str(path)], env=env,
+                              capture_output=True, text=True, timeout=300, check=True)
         outputs[flag] = done.stdout.split()[-1]
         weights[flag] = np.load(path)
     assert outputs["1"] == "True"

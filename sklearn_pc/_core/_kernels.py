@@ -159,14 +159,11 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     built, nor on ``largest``.  Returns ``out``.
     """
     accelerator = _in_use
-    if accelerator is not None and lateral is None:
-        done = accelerator.state_step(feedback, activity, code, error, x, decay, rate, out,
-                                      largest, activity_out, gated, sparsity, None, 0.0, 0.0,
-                                      free)
-        if done:
-            if done == 1 and activity_out is not None:
-                _activation(code)[0](out, out=activity_out)
-            return out
+    arguments = (feedback, activity, code, error, x, decay, rate, out, largest, activity_out,
+                 gated, sparsity)
+    if (accelerator is not None and lateral is None
+            and _accelerated_step(accelerator, arguments, (None, 0.0, 0.0), free)):
+        return out
     sigma, derivative = _activation(code)
     _check_states(x)
     _check_buffers(x, feedback, activity, error, out, activity_out)
@@ -176,19 +173,12 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
         raise ValueError("feedback and the lateral term need the activity")
     dtype = x.dtype.type
     _check_buffers(x, scratch)
-    layout = sizes = None
-    excitation = inhibition = 0.0
     if lateral is not None:
         starts, sizes, excitation, inhibition = lateral
         starts, sizes = np.asarray(starts), np.asarray(sizes)
         layout = _group_layout(starts, sizes, x.shape[1])
-    if accelerator is not None and layout is not None and layout != "general":
-        done = accelerator.state_step(feedback, activity, code, error, x, decay, rate, out,
-                                      largest, activity_out, gated, sparsity, sizes,
-                                      excitation, inhibition, free)
-        if done:
-            if done == 1 and activity_out is not None:
-                sigma(out, out=activity_out)
+        if (accelerator is not None and layout != "general" and _accelerated_step(
+                accelerator, arguments, (sizes, excitation, inhibition), free)):
             return out
 
     share = np.may_share_memory
@@ -247,6 +237,17 @@ def state_step(feedback, activity, code, error, x, decay, rate, out, largest,
     if activity_out is not None:
         sigma(out, out=activity_out)
     return out
+
+
+def _accelerated_step(accelerator, arguments, groups, free):
+    """Offer :func:`state_step`'s arguments (``groups``: the sizes of lateral groups
+    tiling the layer, or None, and the two lateral constants) to the accelerator;
+    whether it took the step, the new activity included."""
+    done = accelerator.state_step(*arguments, *groups, free)
+    out, activity_out = arguments[7], arguments[9]
+    if done == 1 and activity_out is not None:
+        _activation(arguments[2])[0](out, out=activity_out)
+    return bool(done)
 
 
 def error_energy(prediction, bias, x, nu, decay, error, energy):
