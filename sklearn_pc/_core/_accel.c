@@ -44,6 +44,9 @@ usable(PyObject *object, int typenum, npy_intp size)
     return array;
 }
 
+/* The data of an optional array as a T pointer (NULL for a missing one). */
+#define DATA(a, T) ((a) ? (T *)PyArray_DATA(a) : NULL)
+
 /* ``usable`` and of the shape of ``like``. */
 static PyArrayObject *
 usable_like(PyObject *object, int typenum, PyArrayObject *like)
@@ -333,7 +336,6 @@ state_step(PyObject *self, PyObject *args)
     if (!gated) {
         code = 0;
     }
-#define DATA(a, T) ((a) ? (T *)PyArray_DATA(a) : NULL)
     {
     void *scratch = PyMem_RawMalloc(cols ? cols * PyArray_ITEMSIZE(x) : 1);
     if (scratch == NULL) {

@@ -244,9 +244,9 @@ def _accelerated_step(accelerator, arguments, groups, free):
     tiling the layer, or None, and the two lateral constants) to the accelerator;
     whether it took the step, the new activity included."""
     done = accelerator.state_step(*arguments, *groups, free)
-    out, activity_out = arguments[7], arguments[9]
-    if done == 1 and activity_out is not None:
-        _activation(arguments[2])[0](out, out=activity_out)
+    code, out, activity_out = arguments[2], arguments[7], arguments[9]
+    if done == 1 and activity_out is not None:  # the activations it leaves to numpy
+        _activation(code)[0](out, out=activity_out)
     return bool(done)
 
 
