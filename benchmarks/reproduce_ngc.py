@@ -20,7 +20,8 @@ completing three masks of every test image (right half, bottom half, a random
 50 % of pixels) by settling (the paper's completion) and by the posterior mean
 over ``--completion-draws`` prior draws (``complete(method="posterior")``, ours),
 the same on the first ``--reference-rows`` test images beside the references a
-scikit-learn user already has (mean fill, ``KNNImputer``,
+scikit-learn user already has (mean fill, ``KNNImputer`` at its defaults and
+tuned: ``n_neighbors`` and ``weights`` chosen per mask on the validation images,
 ``IterativeImputer``, and the class-mean fill that knows the label), and the
 fraction of active units of each layer.  ``pdh-nolateral`` and
 ``t2-lsigma-nolateral`` are rows of ours: the variant without lateral
@@ -225,6 +226,13 @@ def complete_with(model, X, mask, budget):
         model.set_params(**{name: kept})
 
 
+def validation_rows(n_samples, seed):
+    """The training images on which completion settings are chosen: 2,000 drawn by
+    ``seed`` (a quarter of a smaller set, so that ``KNNImputer`` has others to search)."""
+    return np.random.default_rng(seed).permutation(n_samples)[:min(N_VALIDATION,
+                                                                    n_samples // 4)]
+
+
 def choose_budget(model, X_val, seed, budgets=BUDGETS):
     """Completion budget with the lowest mean M-MSE over the three masks on ``X_val``
     (a budget whose settling diverges scores infinity)."""
@@ -268,8 +276,108 @@ def posterior_completion(model, X_val, X_test, masks, seed, draws, reference_row
     return result
 
 
-REFERENCE_METHODS = ["mean fill", "KNNImputer", "IterativeImputer",
+TUNED_KNN = "KNNImputer, tuned on validation"
+REFERENCE_METHODS = ["mean fill", "KNNImputer", TUNED_KNN, "IterativeImputer",
                      "IterativeImputer, clipped to [0, 1]", "class-mean fill (oracle)"]
+# KNNImputer's settings tried per mask on the validation images (TUNED_KNN).
+KNN_GRID = [dict(n_neighbors=k, weights=w) for w in ("uniform", "distance")
+            for k in (1, 2, 3, 5, 10, 20, 50)]
+
+
+def knn_imputer_fills(X_fit, holes, settings):
+    """``KNNImputer(**s).fit(X_fit).transform(holes)`` for every ``s`` in
+    ``settings``, from one search for neighbours; ``X_fit`` must be complete.
+
+    ``KNNImputer`` fills a hidden entry from the ``n_neighbors`` rows of ``X_fit``
+    nearest to its row (by ``nan_euclidean`` distance) among those that have its
+    column, one column at a time.  When every row of ``X_fit`` is complete (the
+    training images are), every column of a row has the same candidates and the
+    same distances, so the same ``np.argpartition`` that ``KNNImputer`` runs per
+    column gives the same neighbours for all of them: one call per row and
+    setting fills every hidden column, where ``KNNImputer`` takes minutes per
+    mask on MNIST.  Distances come from ``pairwise_distances_chunked`` with the
+    arguments ``KNNImputer`` passes (same rows, same chunks), and the weights
+    follow its ``"uniform"`` and ``"distance"`` rules (a row at distance 0 from
+    some neighbours takes only those), so the fills equal ``KNNImputer``'s up to
+    the rounding of the weighted mean (:func:`completion_references` checks
+    this on the first test rows; ``--quick`` on whole digits masks).
+    """
+    from sklearn.metrics import pairwise_distances_chunked
+
+    if np.isnan(X_fit).any():
+        raise ValueError("knn_imputer_fills needs complete rows to search")
+    hidden = np.isnan(holes)
+    fills = [holes.copy() for _ in settings]
+
+    def fill_chunk(distances, start):
+        rows = slice(start, start + distances.shape[0])
+        for fill, setting in zip(fills, settings):
+            k = min(setting["n_neighbors"], X_fit.shape[0])
+            donors = np.argpartition(distances, k - 1, axis=1)[:, :k]
+            if setting["weights"] == "uniform":
+                weights = np.ones(donors.shape)
+            else:
+                with np.errstate(divide="ignore"):
+                    weights = 1.0 / np.take_along_axis(distances, donors, axis=1)
+                exact = np.isinf(weights)
+                weights[exact.any(axis=1)] = exact[exact.any(axis=1)]
+            mean = np.einsum("rk,rkf->rf", weights / weights.sum(axis=1, keepdims=True),
+                             X_fit[donors], dtype=np.float64)
+            fill[rows] = np.where(hidden[rows], mean, holes[rows])
+        return None
+
+    for _ in pairwise_distances_chunked(holes, X_fit, metric="nan_euclidean",
+                                        missing_values=np.nan,
+                                        ensure_all_finite="allow-nan", reduce_func=fill_chunk):
+        pass
+    return fills
+
+
+def tuned_knn_reference(X, X_test, name, mask, seed, check_rows=20):
+    """M-MSE on ``X_test``'s mask ``name`` of ``KNNImputer`` at the setting of
+    :data:`KNN_GRID` with the lowest M-MSE on the same mask of the validation images
+    (:func:`validation_rows`): fitted on the other training images for the choice
+    (each validation image would otherwise find itself), on all of them for the
+    test.  The fills come from :func:`knn_imputer_fills`; the record says how far
+    they are from ``KNNImputer``'s own on the first ``check_rows`` test rows."""
+    from sklearn.impute import KNNImputer
+
+    start = time.perf_counter()
+    held_out = validation_rows(X.shape[0], seed)
+    X_val = X[held_out]
+    val_mask = np.broadcast_to(
+        observed_masks(X_val.shape[0], X_val.shape[1], seed + 1)[name], X_val.shape)
+    fills = knn_imputer_fills(np.delete(X, held_out, axis=0),
+                              np.where(val_mask, X_val, np.nan), KNN_GRID)
+    scores = [masked_mse(X_val, fill, val_mask) for fill in fills]
+    setting = KNN_GRID[int(np.argmin(scores))]
+    test_mask = np.broadcast_to(mask, X_test.shape)
+    holes = np.where(test_mask, X_test, np.nan)
+    fill, = knn_imputer_fills(X, holes, [setting])
+    seconds = time.perf_counter() - start
+    first = slice(check_rows)
+    own = KNNImputer(**setting).fit(X).transform(holes[first])
+    return {"M-MSE": masked_mse(X_test, fill, test_mask), "setting": setting,
+            "validation M-MSE": {f"{s['n_neighbors']} {s['weights']}": v
+                                 for s, v in zip(KNN_GRID, scores)},
+            "seconds": seconds,
+            f"largest difference from KNNImputer's fill, first {check_rows} rows": float(
+                np.abs(fill[first] - own).max())}
+
+
+def check_knn_fills(data, seed, rows=100):
+    """``--quick``: :func:`knn_imputer_fills` equals ``KNNImputer`` on every mask and
+    setting (on the digits, where ``KNNImputer`` is fast)."""
+    from sklearn.impute import KNNImputer
+
+    X, _, X_test, _ = data
+    for name, mask in observed_masks(rows, X_test.shape[1], seed).items():
+        holes = np.where(np.broadcast_to(mask, (rows, X_test.shape[1])), X_test[:rows], np.nan)
+        for setting, fill in zip(KNN_GRID, knn_imputer_fills(X, holes, KNN_GRID)):
+            own = KNNImputer(**setting).fit(X).transform(holes)
+            np.testing.assert_allclose(fill, own, rtol=0, atol=1e-5, err_msg=f"{name} {setting}")
+    print(f"KNN check: knn_imputer_fills equals KNNImputer on {rows} digits, every mask and "
+          f"each of the {len(KNN_GRID)} settings", flush=True)
 
 
 def completion_references(data, seed, n_iterative, n_rows, known=None, save=None):
@@ -317,6 +425,11 @@ def completion_references(data, seed, n_iterative, n_rows, known=None, save=None
         row["class-mean fill (oracle)"] = masked_mse(
             X_test, np.where(full, X_test, class_means[np.searchsorted(np.unique(y), y_test)]),
             mask)
+        if TUNED_KNN not in row:
+            details = tuned_knn_reference(X, X_test, mask_name, mask, seed)
+            row[TUNED_KNN], row[f"{TUNED_KNN}: details"] = details["M-MSE"], details
+            if save:
+                save(references)
         for method in ("KNNImputer", "IterativeImputer", "IterativeImputer, clipped to [0, 1]"):
             if method in row:
                 continue
@@ -402,7 +515,7 @@ def evaluate_fitted(model, data, *, seed, latent_subset, prior_samples=None, pat
     subset = X[:latent_subset]
     stage("error %", lambda: latent_classification_error(
         model.transform(subset), y[:latent_subset], model.transform(X_test), y_test))
-    validation = X[np.random.default_rng(seed).permutation(X.shape[0])[:N_VALIDATION]]
+    validation = X[validation_rows(X.shape[0], seed)]
     if "completion budget choice" in row and (
             sorted(map(int, row["completion budget choice"][1])) != BUDGETS):
         # chosen on another grid of budgets: choose again, and complete again
@@ -569,6 +682,14 @@ def to_markdown(rows, references, args):
         for method in REFERENCE_METHODS:
             lines.append(f"| {method} | " + " | ".join(mmse_cell(references[m][method])
                                                         for m in MASKS) + " |")
+        if TUNED_KNN in references[MASKS[0]]:
+            lines += ["", f"{TUNED_KNN}: the setting of {len(KNN_GRID)} (`n_neighbors` in "
+                      f"{sorted({s['n_neighbors'] for s in KNN_GRID})} x `weights` uniform or "
+                      "distance) with the lowest M-MSE on the same mask of the validation "
+                      "images, searching the other training images: " + "; ".join(
+                          f"{m} {d['setting']['n_neighbors']} {d['setting']['weights']}"
+                          for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
+                      + "."]
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
@@ -687,6 +808,7 @@ def main(argv=None):
     variants = [v for v in ORDER if v in (args.variants or ORDER)]
     if args.quick:
         check_resume_is_exact(variants[0], args, data)
+        check_knn_fills(data, args.seed)
     rows = {}
     for variant in variants:
         path = runs / f"{variant}.joblib"
