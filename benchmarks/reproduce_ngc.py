@@ -299,7 +299,7 @@ def knn_imputer_fills(X_fit, holes, settings):
     arguments ``KNNImputer`` passes (same rows, same chunks), and the weights
     follow its ``"uniform"`` and ``"distance"`` rules (a row at distance 0 from
     some neighbours takes only those), so the fills equal ``KNNImputer``'s up to
-    the rounding of the weighted mean (:func:`completion_references` checks
+    the rounding of the weighted mean (:func:`tuned_knn_reference` checks
     this on the first test rows; ``--quick`` on whole digits masks).
     """
     from sklearn.metrics import pairwise_distances_chunked
