@@ -111,16 +111,17 @@ from _common import RESULTS, RUNS, estimator_params, write_results
 from reproduce_ngc import PAPER as GNCN_PAPER
 from reproduce_ngc import (
     COMPLETION_DRAWS,
-    VARIANTS,
+    MODELS,
     evaluate_autoencoder,
     load,
+    make_gncn,
     right_half_mask,
     save_checkpoint,
+    variant_of,
 )
 from sklearn_pc import (
     AdversarialAutoencoder,
     BackpropAutoencoder,
-    GNCNAutoencoder,
     VariationalAutoencoder,
 )
 from sklearn_pc.metrics import binary_cross_entropy, masked_mse
@@ -132,7 +133,7 @@ BASELINES = {"rae": "RAE", "gvae-cv": "GVAE-CV", "gvae": "GVAE", "gan-ae": "GAN-
 PAPER = {"rae": [60.946, -117.009, 11.99, 22.10], "gvae-cv": [69.904, -106.413, 17.25, 20.37],
          "gvae": [75.521, -100.097, 9.13, 20.06], "gan-ae": [73.54, -94.418, 13.03, 15.87],
          **GNCN_PAPER}
-NAMES = {**BASELINES, **VARIANTS}
+NAMES = {**BASELINES, **MODELS}  # the GNCN rows as reproduce_ngc.py names them
 COLUMNS = ["BCE", "log p(x)", "error %", "M-MSE"]
 # Issue 33 item 4: the grid each baseline is tuned over on the validation split
 # (ParameterGrid order).  The L2 penalty and the learning rate for every
@@ -151,9 +152,8 @@ def make_model(name, args, epochs):
                   batch_size=64 if quick else args.batch_size,
                   n_prior_components=args.components, prior_max_samples=args.prior_samples,
                   n_mc_samples=args.mc_samples, random_state=args.seed)
-    if name in VARIANTS:
-        return GNCNAutoencoder(name, latent_sizes=(24, 24, 24) if quick else (360, 360, 360),
-                               inference_rate=0.1, n_groups=4 if quick else 20, **common)
+    if name in MODELS:  # built as reproduce_ngc.py builds it, trained for ``epochs``
+        return make_gncn(name, args).set_params(**common)
     hidden = (32, 32) if quick else (500, 500)
     latent = 8 if quick else 20
     if name == "rae":
@@ -181,7 +181,7 @@ def comparison_table(rows, sources, args):
              "| model | " + " | ".join(COLUMNS) + " | M-MSE, posterior | fit (s) | source |",
              "|---" * (len(COLUMNS) + 4) + "|"]
     for name, row in rows.items():
-        cells = [f"{row[c]:.2f} ({p})" for c, p in zip(COLUMNS, PAPER[name])]
+        cells = [f"{row[c]:.2f} ({p})" for c, p in zip(COLUMNS, PAPER[variant_of(name)])]
         posterior = row.get("posterior completion")
         cells.append(f"{posterior['M-MSE']['right half']:.2f}" if posterior else "-")
         lines.append(f"| {NAMES[name]} | " + " | ".join(cells)
@@ -250,7 +250,10 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
     """
     params = estimator_params(model)
     params.pop("random_state")
+    params.pop("prior_max_samples")  # the prior is fitted after training, not trained
     state = joblib.load(path) if resume and path and path.exists() else None
+    if state is not None:
+        state["params"].pop("prior_max_samples", None)
     if state is not None and state["params"] != params:
         raise SystemExit(f"{path} was made with other parameters: {state['params']}; remove "
                          "it or run without --resume")
@@ -523,9 +526,13 @@ def main(argv=None):
                              "benchmarks/results/NAME.json (of this script or of "
                              "reproduce_ngc.py) instead of training them")
     parser.add_argument("--components", type=int, default=75)
-    parser.add_argument("--prior-samples", type=int, default=10000)
+    parser.add_argument("--prior-samples", type=int, default=0,
+                        help="training images whose latents fit the GMM prior (0, the "
+                             "default: all, as reproduce_ngc.py)")
     parser.add_argument("--mc-samples", type=int, default=5000)
-    parser.add_argument("--latent-subset", type=int, default=10000)
+    parser.add_argument("--latent-subset", type=int, default=60000,
+                        help="training images for the logistic regression (all 60k, as "
+                             "reproduce_ngc.py)")
     parser.add_argument("--fractions", type=float, nargs="*",
                         default=[0.02, 0.1, 0.2, 0.5, 1.0])
     parser.add_argument("--efficiency-models", nargs="*", choices=list(NAMES),
