@@ -6,6 +6,9 @@
     python benchmarks/compare_autoencoders.py --efficiency --resume \
         --settings-from compare_autoencoders_mnist_tuned \
         --efficiency-models rae gvae gvae-cv gan-ae t1-sigma pdh        # issue 33 item 5
+    python benchmarks/compare_autoencoders.py --pass-cost --settings-from \
+        compare_autoencoders_mnist_tuned rae gvae gvae-cv gan-ae t1-sigma pdh-nolateral \
+        t2-lsigma-nolateral t2-lsigma t1                      # seconds per pass, together
     python benchmarks/compare_autoencoders.py --quick         # smoke run on load_digits
 
 Ororbia & Kifer (2022), Tables 1-2 (MNIST columns) and the data-efficiency
@@ -57,6 +60,11 @@ over- or under-train it.  Each row records the grid, every point's validation
 BCE, best pass, passes run and seconds, the chosen setting, the epochs of the
 final run and its fit seconds, and the grid's seconds ("tuning seconds"), so
 the table reads at equal epochs and at equal compute.
+
+``--pass-cost``: the seconds per pass of every model named, all measured in one
+process, taking turns (``pass_cost``), so that the table can be read at equal
+compute: the training runs' own fit seconds come from different days and
+machines' loads.  Writes ``NAME_pass_cost``.
 
 ``--efficiency`` (item 5), for each of ``--efficiency-models`` (GNCN variants or
 baselines), fraction (``--fractions``, of the 50,000) and seed (``--seeds``, 3,
@@ -568,6 +576,12 @@ def main(argv=None):
                        help="most validation checks of a data-efficiency run")
     items.add_argument("--check-samples", type=int, default=10000,
                        help="training samples between validation checks, at least one pass")
+    items.add_argument("--pass-cost", action="store_true",
+                       help="seconds per pass of every model named (default: all), measured "
+                            "together in one process; writes NAME_pass_cost.json/.md")
+    items.add_argument("--cost-rows", type=int, default=6000,
+                       help="training images each --pass-cost round trains on")
+    items.add_argument("--rounds", type=int, default=3, help="rounds of --pass-cost")
     items.add_argument("--settings-from", metavar="NAME", default=None,
                        help="train each baseline of --efficiency at the setting chosen in "
                             "benchmarks/results/NAME.json (a --tune result)")
@@ -577,10 +591,11 @@ def main(argv=None):
         args.efficiency_models = ["rae", "t1"]
         args.validation, args.tune_epochs, args.patience, args.check_samples = 300, 3, 2, 500
         args.efficiency_checks, args.seeds = 3, 2
+        args.cost_rows, args.rounds = 300, 2
     args.prior_samples = args.prior_samples or None
     args.efficiency_epochs = args.efficiency_epochs or args.epochs
     data = load(args.quick)
-    if args.tune or args.efficiency or args.quick:
+    if args.tune or args.efficiency or args.pass_cost or args.quick:
         with tempfile.TemporaryDirectory() as quick_runs:
             # --quick checkpoints in a folder it removes, and writes no result
             items_4_5(args, data, Path(quick_runs) if args.quick else RUNS / args.name)
@@ -637,8 +652,51 @@ def main(argv=None):
             plot_efficiency(curves, RESULTS / f"{args.name}_data_efficiency.png")
 
 
+def pass_cost(models, data, args, settings):
+    """Seconds per pass over the training images of each model, all measured in one
+    process: ``--rounds`` rounds, each timing ``partial_fit`` on the first
+    ``--cost-rows`` training images for every model in turn (after a warm-up batch
+    that initialises it), so that the machine's drift falls on every model alike;
+    per model the median round, scaled to a pass over all training images.  The
+    training runs' own "fit seconds" come from runs on different days, some beside
+    other jobs; these are the ones to compare models at equal compute with."""
+    X = data[0]
+    rows = X[:args.cost_rows]
+    fitted = {}
+    for name in models:
+        model = make_model(name, args, args.epochs).set_params(**settings.get(name, {}))
+        fitted[name] = model.partial_fit(X[:model.batch_size])
+    rounds = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, model in fitted.items():
+            start = time.perf_counter()
+            model.partial_fit(rows)
+            rounds[name].append(time.perf_counter() - start)
+    scale = X.shape[0] / rows.shape[0]
+    return {name: {"seconds per pass": float(np.median(times)) * scale,
+                   "rounds (seconds)": times, "rounds per pass (seconds)": [
+                       t * scale for t in times]} for name, times in rounds.items()}
+
+
+def pass_cost_table(costs, args):
+    base = costs.get("rae", next(iter(costs.values())))["seconds per pass"]
+    lines = ["# Seconds per pass over the training images, every model measured together", "",
+             f"`partial_fit` on the first {args.cost_rows} training images, {args.rounds} "
+             "rounds taking turns; the median round scaled to a pass over all of them "
+             f"(batch {64 if args.quick else args.batch_size}, the threads numpy's BLAS "
+             "uses here).", "",
+             "| model | seconds per pass | rounds' range (scaled) | x RAE | 50 passes (s) |",
+             "|---|---|---|---|---|"]
+    for name, cost in costs.items():
+        low, high = min(cost["rounds per pass (seconds)"]), max(cost["rounds per pass (seconds)"])
+        lines.append(f"| {NAMES[name]} | {cost['seconds per pass']:.1f} | {low:.1f}-{high:.1f} "
+                     f"| {cost['seconds per pass'] / base:.1f} | "
+                     f"{50 * cost['seconds per pass']:.0f} |")
+    return lines
+
+
 def items_4_5(args, data, runs):
-    """``--tune`` and ``--efficiency`` (both, shrunk, under ``--quick``)."""
+    """``--tune``, ``--pass-cost`` and ``--efficiency`` (all, shrunk, under ``--quick``)."""
     if args.quick:
         check_early_stopping_resume("rae", args, data, runs)
     if args.tune or args.quick:
@@ -655,12 +713,23 @@ def items_4_5(args, data, runs):
                                                  "grid": GRID,
                                                  "paper": {"columns": COLUMNS, **PAPER}},
                           markdown)
+    settings = {}
+    if args.settings_from:
+        payload = json.loads((RESULTS / f"{args.settings_from}.json").read_text())
+        settings = {name: row["chosen"] for name, row in payload["rows"].items()
+                    if "chosen" in row}
+    if args.pass_cost or args.quick:
+        names = ["rae", "t1"] if args.quick else (args.models or list(NAMES))
+        costs = pass_cost(names, data, args, settings)
+        markdown = "\n".join(pass_cost_table(costs, args)) + "\n"
+        if settings:
+            markdown += (f"\nBaselines at the settings `{args.settings_from}.json` chose.\n")
+        print(markdown)
+        if not args.quick:
+            write_results(f"{args.name}_pass_cost", {"settings": vars(args),
+                                                     "baseline settings": settings,
+                                                     "pass cost": costs}, markdown)
     if args.efficiency or args.quick:
-        settings = {}
-        if args.settings_from:
-            payload = json.loads((RESULTS / f"{args.settings_from}.json").read_text())
-            settings = {name: row["chosen"] for name, row in payload["rows"].items()
-                        if "chosen" in row}
         fractions = [0.2, 1.0] if args.quick else args.fractions
         results = data_efficiency_early_stopped(args.efficiency_models, data,
                                                 argparse.Namespace(**{**vars(args),
