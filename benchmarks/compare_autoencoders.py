@@ -579,9 +579,9 @@ def main(argv=None):
     items.add_argument("--pass-cost", action="store_true",
                        help="seconds per pass of every model named (default: all), measured "
                             "together in one process; writes NAME_pass_cost.json/.md")
-    items.add_argument("--cost-rows", type=int, default=6000,
+    items.add_argument("--cost-rows", type=int, default=10000,
                        help="training images each --pass-cost round trains on")
-    items.add_argument("--rounds", type=int, default=3, help="rounds of --pass-cost")
+    items.add_argument("--rounds", type=int, default=5, help="rounds of --pass-cost")
     items.add_argument("--settings-from", metavar="NAME", default=None,
                        help="train each baseline of --efficiency at the setting chosen in "
                             "benchmarks/results/NAME.json (a --tune result)")
