@@ -679,19 +679,21 @@ def pass_cost(models, data, args, settings):
 
 
 def pass_cost_table(costs, args):
-    base = costs.get("rae", next(iter(costs.values())))["seconds per pass"]
+    base_name = "rae" if "rae" in costs else next(iter(costs))
+    base = costs[base_name]["seconds per pass"]
     lines = ["# Seconds per pass over the training images, every model measured together", "",
              f"`partial_fit` on the first {args.cost_rows} training images, {args.rounds} "
              "rounds taking turns; the median round scaled to a pass over all of them "
              f"(batch {64 if args.quick else args.batch_size}, the threads numpy's BLAS "
              "uses here).", "",
-             "| model | seconds per pass | rounds' range (scaled) | x RAE | 50 passes (s) |",
+             f"| model | seconds per pass | rounds' range (scaled) | x {NAMES[base_name]} | "
+             f"{args.epochs} passes (s) |",
              "|---|---|---|---|---|"]
     for name, cost in costs.items():
         low, high = min(cost["rounds per pass (seconds)"]), max(cost["rounds per pass (seconds)"])
         lines.append(f"| {NAMES[name]} | {cost['seconds per pass']:.1f} | {low:.1f}-{high:.1f} "
                      f"| {cost['seconds per pass'] / base:.1f} | "
-                     f"{50 * cost['seconds per pass']:.0f} |")
+                     f"{args.epochs * cost['seconds per pass']:.0f} |")
     return lines
 
 
