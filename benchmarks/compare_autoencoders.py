@@ -115,7 +115,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ParameterGrid
 
-from _common import RESULTS, RUNS, estimator_params, write_results
+from _common import RESULTS, RUNS, estimator_params, timed, write_results
 from reproduce_ngc import PAPER as GNCN_PAPER
 from reproduce_ngc import (
     COMPLETION_DRAWS,
@@ -669,9 +669,7 @@ def pass_cost(models, data, args, settings):
     rounds = {name: [] for name in models}
     for _ in range(args.rounds):
         for name, model in fitted.items():
-            start = time.perf_counter()
-            model.partial_fit(rows)
-            rounds[name].append(time.perf_counter() - start)
+            rounds[name].append(timed(model.partial_fit, rows)[1])
     scale = X.shape[0] / rows.shape[0]
     return {name: {"seconds per pass": float(np.median(times)) * scale,
                    "rounds (seconds)": times, "rounds per pass (seconds)": [
