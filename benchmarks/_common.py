@@ -160,6 +160,51 @@ def timed(func, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+# The settings every row of an NGC results table shares (reproduce_ngc.py,
+# compare_autoencoders.py): a row read from an earlier file must have been made
+# with the same ones.
+PROTOCOL = ("epochs", "batch_size", "components", "prior_samples", "mc_samples",
+            "latent_subset", "seed")
+
+
+def read_rows(names, args, protocol=PROTOCOL, folder=None):
+    """The rows of the results files ``folder/NAME.json`` (default: ``RESULTS``),
+    and for each where it was measured.
+
+    A table can then be assembled from rows measured by earlier commands (one
+    long run per row, say) without training anything.  Each file's
+    ``settings`` must agree with ``args`` on ``protocol``, or this raises
+    ``SystemExit`` naming the difference.  A row's source is the one its file
+    records (a file assembled this way keeps its rows' origins), else the
+    file's own command, commit and dirty flag.  A later file's row replaces an
+    earlier one's.
+    """
+    rows, sources = {}, {}
+    for name in names:
+        payload = json.loads(((folder or RESULTS) / f"{name}.json").read_text())
+        settings = payload.get("settings", {})
+        differ = {key: {"file": settings.get(key, "missing"), "here": getattr(args, key)}
+                  for key in protocol if settings.get(key, "missing") != getattr(args, key)}
+        if differ:
+            raise SystemExit(f"{name}.json was made with other settings than this run's: "
+                             f"{json.dumps(differ)}")
+        own = {"file": f"{name}.json", **{key: payload.get(key)
+                                          for key in ("command", "commit", "dirty")}}
+        for key, row in payload["rows"].items():
+            rows[key] = row
+            recorded = payload.get("sources", {}).get(key)
+            sources[key] = recorded if isinstance(recorded, dict) else own
+    return rows, sources
+
+
+def source_label(source):
+    """A row's source for a Markdown table: "this run", or file and commit."""
+    if not isinstance(source, dict):
+        return source
+    commit = (source.get("commit") or "unknown")[:7] + (", dirty" if source.get("dirty") else "")
+    return f"`{source['file']}` ({commit})"
+
+
 # The code a run measured is the code at its start: long runs outlive commits.
 _AT_START = provenance()
 

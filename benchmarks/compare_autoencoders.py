@@ -24,7 +24,10 @@ about 1.3 M synapses; Adam 1e-3, batch 200, 50 passes): RAE (``BackpropAutoencod
 GVAE and GVAE-CV (``VariationalAutoencoder``), GAN-AE
 (``AdversarialAutoencoder``).  Rows are trained here, or read from committed
 results with ``--from-results`` (``reproduce_ngc.py``'s, or an earlier run of
-this script: same protocol function, same seed), which saves hours of CPU.
+this script: same protocol function, same seed), which saves hours of CPU; a
+file made with other protocol settings (``_common.PROTOCOL``: epochs, batch,
+prior components and rows, draws, latent rows, seed) is refused, and the table's
+source column names each row's file and commit.
 Training checkpoints every epoch under ``$SKLEARN_PC_RUNS`` and ``--resume``
 continues an interrupted run, as ``reproduce_ngc.py`` does.
 
@@ -115,7 +118,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import ParameterGrid
 
-from _common import RESULTS, RUNS, estimator_params, timed, write_results
+from _common import (
+    RESULTS,
+    RUNS,
+    estimator_params,
+    read_rows,
+    source_label,
+    timed,
+    write_results,
+)
 from reproduce_ngc import PAPER as GNCN_PAPER
 from reproduce_ngc import (
     COMPLETION_DRAWS,
@@ -193,7 +204,7 @@ def comparison_table(rows, sources, args):
         posterior = row.get("posterior completion")
         cells.append(f"{posterior['M-MSE']['right half']:.2f}" if posterior else "-")
         lines.append(f"| {NAMES[name]} | " + " | ".join(cells)
-                     + f" | {row['fit seconds']:.0f} | {sources[name]} |")
+                     + f" | {row['fit seconds']:.0f} | {source_label(sources[name])} |")
     return lines
 
 
@@ -532,7 +543,8 @@ def main(argv=None):
     parser.add_argument("--from-results", metavar="NAME", nargs="*", default=[],
                         help="take the rows and data-efficiency points found in "
                              "benchmarks/results/NAME.json (of this script or of "
-                             "reproduce_ngc.py) instead of training them")
+                             "reproduce_ngc.py) instead of training them; the files' "
+                             "protocol settings must be this run's")
     parser.add_argument("--components", type=int, default=75)
     parser.add_argument("--prior-samples", type=int, default=0,
                         help="training images whose latents fit the GMM prior (0, the "
@@ -601,14 +613,10 @@ def main(argv=None):
             items_4_5(args, data, Path(quick_runs) if args.quick else RUNS / args.name)
         if not args.quick:
             return
-    known_rows, known_sources, known_curves = {}, {}, {}
+    known_rows, known_sources = read_rows(args.from_results, args)
+    known_curves = {}
     for result in args.from_results:
         payload = json.loads((RESULTS / f"{result}.json").read_text())
-        for name, row in payload["rows"].items():
-            known_rows[name] = row
-            known_sources[name] = payload.get("sources", {}).get(name, f"`{result}.json`")
-            if known_sources[name] == "this run":
-                known_sources[name] = f"`{result}.json`"
         for name, curve in payload.get("data_efficiency", {}).items():
             known_curves.setdefault(name, {}).update(curve)
     rows, sources = {}, {}
@@ -645,8 +653,9 @@ def main(argv=None):
     markdown = "\n".join(lines) + "\n"
     print(markdown)
     if not args.quick:
-        write_results(args.name, {"rows": rows, "sources": sources, "data_efficiency": {
-            name: {str(f): v for f, v in curve.items()} for name, curve in curves.items()},
+        write_results(args.name, {
+            "settings": vars(args), "rows": rows, "sources": sources, "data_efficiency": {
+                name: {str(f): v for f, v in curve.items()} for name, curve in curves.items()},
             "paper": {"columns": COLUMNS, **PAPER}}, markdown)
         if curves:
             plot_efficiency(curves, RESULTS / f"{args.name}_data_efficiency.png")

@@ -3,6 +3,9 @@
     python benchmarks/reproduce_ngc.py t1-sigma --resume      # one variant, the paper's protocol
     python benchmarks/reproduce_ngc.py --resume               # every variant, one after another
     python benchmarks/reproduce_ngc.py --quick                # smoke run on load_digits
+    python benchmarks/reproduce_ngc.py pdh --resume --name reproduce_ngc_mnist_pdh
+    python benchmarks/reproduce_ngc.py t1-sigma pdh --resume \
+        --from-results reproduce_ngc_mnist reproduce_ngc_mnist_pdh  # one table of both
 
 Protocol (SPEC sections 2-3): MNIST binarised at 0.5, 60k train / 10k test;
 784-360-360-360 networks, T = 50 settling steps, Adam 1e-3, batch 200 (the
@@ -38,6 +41,14 @@ stopped after its first epoch and resumed, and compares).  The completion
 budget (settling steps of a GNCN, iterations of a baseline) and the posterior
 mean's temperature are chosen on 2,000 training images, never on the test set.
 The test BCE curves are plotted in ``results/NAME_bce.png``.
+
+A row takes hours (the faithful GNCN-PDH about 3 h on two cores: 80 minutes of
+training, then the 60k-row prior's EM, the draws and the completions), so a
+table can be assembled from rows that separate commands measured:
+``--from-results`` reads them from earlier results files (refusing a file made
+with other protocol settings, ``ROW_PROTOCOL``), computes only the rows and the
+imputers' references it does not find, and records where each row came from
+(file, command, commit) in the JSON's ``sources`` and under the main table.
 """
 
 import argparse
@@ -52,7 +63,16 @@ import joblib
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from _common import RESULTS, RUNS, estimator_params, load_classification_data, write_results
+from _common import (
+    PROTOCOL,
+    RESULTS,
+    RUNS,
+    estimator_params,
+    load_classification_data,
+    read_rows,
+    source_label,
+    write_results,
+)
 from sklearn_pc import GNCNAutoencoder
 from sklearn_pc.metrics import (
     binary_cross_entropy,
@@ -63,6 +83,9 @@ from sklearn_pc.metrics import (
 )
 
 warnings.simplefilter("ignore", ConvergenceWarning)
+# What rows read with --from-results must share with this run: the protocol, and the
+# completions' draws and test rows.
+ROW_PROTOCOL = (*PROTOCOL, "completion_draws", "reference_rows")
 
 VARIANTS = {"t1": "GNCN-t1/Rao", "t1-sigma": "GNCN-t1-Sigma/Friston",
             "t2-lsigma": "GNCN-t2-LSigma", "pdh": "GNCN-PDH"}
@@ -637,7 +660,30 @@ def check_resume_is_exact(variant, args, data):
           "those of an uninterrupted one", flush=True)
 
 
-def to_markdown(rows, references, args):
+def check_read_rows(rows, sources, args):
+    """``--quick``: a results file's rows read back by ``--from-results`` are the
+    rows written, with this run as their source, and a file made with other
+    protocol settings is refused."""
+    with tempfile.TemporaryDirectory() as folder:
+        payload = {"command": "python benchmarks/reproduce_ngc.py --quick", "commit": "quick",
+                   "dirty": True, "settings": vars(args), "rows": rows, "sources": sources}
+        (Path(folder) / "quick.json").write_text(json.dumps(payload))
+        read, read_sources = read_rows(["quick"], args, ROW_PROTOCOL, folder=Path(folder))
+        assert read == json.loads(json.dumps(rows)), "rows read back differ"
+        assert all(source["file"] == "quick.json" for source in read_sources.values())
+        payload["settings"] = {**vars(args), "epochs": args.epochs + 1}
+        (Path(folder) / "other.json").write_text(json.dumps(payload))
+        try:
+            read_rows(["other"], args, ROW_PROTOCOL, folder=Path(folder))
+        except SystemExit as refusal:
+            assert "epochs" in str(refusal)
+        else:
+            raise AssertionError("rows of another protocol were read")
+    print("--from-results check: rows read back equal those written; another protocol's "
+          "file is refused", flush=True)
+
+
+def to_markdown(rows, references, args, sources=None):
     lines = ["# Ororbia & Kifer (2022), MNIST, Tables 1-2: ours (paper in brackets)", "",
              f"{args.epochs} epochs, batch {args.batch_size}, T = 50, Adam 1e-3; log p(x) from "
              f"a {args.components}-component full-covariance GMM fitted to the top latents of "
@@ -653,6 +699,12 @@ def to_markdown(rows, references, args):
         active = " / ".join(f"{s:.2f}" for s in row["sparsity per layer"])
         lines.append(f"| {MODELS[variant]} | " + " | ".join(cells)
                      + f" | {active} | {row['fit seconds']:.0f} |")
+    earlier = {variant: source for variant, source in (sources or {}).items()
+               if source != "this run"}
+    if earlier:
+        lines += ["", "Rows measured by earlier commands (`--from-results`): " + "; ".join(
+            f"{MODELS[variant]}: {source_label(source)}, `{source['command']}`"
+            for variant, source in earlier.items()) + "."]
     checks = [(variant, key, value) for variant, row in rows.items()
               for key, value in row.items() if key.startswith("log p(x), prior on")]
     if checks:
@@ -809,6 +861,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoints of an interrupted run")
+    parser.add_argument("--from-results", metavar="NAME", nargs="*", default=[],
+                        help="take the rows found in benchmarks/results/NAME.json (of this "
+                             "script, made with this run's protocol settings) instead of "
+                             "training and scoring them: a table assembled from rows that "
+                             "earlier commands measured, one long run each")
     parser.add_argument("--name", default="reproduce_ngc_mnist")
     args = parser.parse_args(argv)
     if args.quick:
@@ -823,6 +880,7 @@ def main(argv=None):
     if args.quick:
         check_resume_is_exact(variants[0], args, data)
         check_knn_fills(data, args.seed)
+    known, sources = read_rows(args.from_results, args, ROW_PROTOCOL)
     rows = {}
     for variant in variants:
         path = runs / f"{variant}.joblib"
@@ -833,6 +891,15 @@ def main(argv=None):
                   *(f"log p(x), prior on {rows or data[0].shape[0]} rows"
                     for rows in args.prior_check),
                   *([mc_check_key(args.mc_check)] if args.mc_check else [])]
+        if variant in known:
+            missing = [key for key in wanted if key not in known[variant]]
+            if missing:
+                raise SystemExit(f"the {variant} row of {sources[variant]['file']} lacks "
+                                 f"what this run asks for: {missing}")
+            rows[variant] = known[variant]
+            print(MODELS[variant], "read from", source_label(sources[variant]), flush=True)
+            continue
+        sources[variant] = "this run"
         prior_rows = min(args.prior_samples or data[0].shape[0], data[0].shape[0])
         if args.resume and all(key in cached for key in wanted) and (
                 cached.get("prior rows") == prior_rows) and (
@@ -865,15 +932,17 @@ def main(argv=None):
                                            args.reference_rows, known, save)
         if save:
             save(references)
-    markdown = to_markdown(rows, references, args)
+    sources = {variant: sources[variant] for variant in rows}
+    markdown = to_markdown(rows, references, args, sources)
     print(markdown)
     if not args.quick:
-        write_results(args.name, {"settings": vars(args), "rows": rows,
+        write_results(args.name, {"settings": vars(args), "rows": rows, "sources": sources,
                                   "completion references": references,
                                   "paper": {"columns": COLUMNS, **PAPER}}, markdown)
         plot_curves(rows, RESULTS / f"{args.name}_bce.png")
     else:  # the smoke run draws the figure too, outside the repository
         plot_curves(rows, Path(tempfile.gettempdir()) / f"{args.name}_quick_bce.png")
+        check_read_rows(rows, sources, args)
 
 
 if __name__ == "__main__":
