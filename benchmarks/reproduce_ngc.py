@@ -660,17 +660,38 @@ def check_resume_is_exact(variant, args, data):
           "those of an uninterrupted one", flush=True)
 
 
-def check_read_rows(rows, sources, args):
-    """``--quick``: a results file's rows read back by ``--from-results`` are the
-    rows written, with this run as their source, and a file made with other
-    protocol settings is refused."""
+def references_from_results(args, folder=RESULTS):
+    """The imputers' references of the first ``--from-results`` file computed on the
+    same test rows and ``IterativeImputer`` rows (``completion_references`` then
+    computes only what they lack), with that file as their ``"source"``; else
+    None."""
+    for name in args.from_results:
+        payload = json.loads((folder / f"{name}.json").read_text())
+        references = payload.get("completion references") or {}
+        if references.get("rows") == args.reference_rows and payload["settings"].get(
+                "iterative_rows") == args.iterative_rows:
+            return {**references, "source": references.get("source") or {
+                "file": f"{name}.json", **{key: payload.get(key)
+                                           for key in ("command", "commit", "dirty")}}}
+    return None
+
+
+def check_read_rows(rows, sources, references, args):
+    """``--quick``: a results file's rows and references read back by
+    ``--from-results`` are those written, with the file as their source, and a
+    file made with other protocol settings is refused."""
     with tempfile.TemporaryDirectory() as folder:
         payload = {"command": "python benchmarks/reproduce_ngc.py --quick", "commit": "quick",
-                   "dirty": True, "settings": vars(args), "rows": rows, "sources": sources}
+                   "dirty": True, "settings": vars(args), "rows": rows, "sources": sources,
+                   "completion references": references}
         (Path(folder) / "quick.json").write_text(json.dumps(payload))
         read, read_sources = read_rows(["quick"], args, ROW_PROTOCOL, folder=Path(folder))
         assert read == json.loads(json.dumps(rows)), "rows read back differ"
         assert all(source["file"] == "quick.json" for source in read_sources.values())
+        known = references_from_results(argparse.Namespace(**{
+            **vars(args), "from_results": ["quick"]}), folder=Path(folder))
+        assert known.pop("source")["file"] == "quick.json"
+        assert known == json.loads(json.dumps(references)), "references read back differ"
         payload["settings"] = {**vars(args), "epochs": args.epochs + 1}
         (Path(folder) / "other.json").write_text(json.dumps(payload))
         try:
@@ -679,8 +700,8 @@ def check_read_rows(rows, sources, args):
             assert "epochs" in str(refusal)
         else:
             raise AssertionError("rows of another protocol were read")
-    print("--from-results check: rows read back equal those written; another protocol's "
-          "file is refused", flush=True)
+    print("--from-results check: rows and references read back equal those written; "
+          "another protocol's file is refused", flush=True)
 
 
 def to_markdown(rows, references, args, sources=None):
@@ -756,6 +777,9 @@ def to_markdown(rows, references, args, sources=None):
                              if "M-MSE, all test rows" in d else "")
                           for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
                       + "."]
+        if references.get("source"):
+            lines += ["", f"The imputers' references as {source_label(references['source'])} "
+                      "has them, with what it lacked computed by this run."]
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
@@ -926,6 +950,8 @@ def main(argv=None):
         known = json.loads(reference_path.read_text()) if reference_path.exists() else None
         if not args.resume or (known or {}).get("rows") != args.reference_rows:
             known = None
+        if known is None:
+            known = references_from_results(args)
         save = None if args.quick else (
             lambda references: reference_path.write_text(json.dumps(references)))
         references = completion_references(data, args.seed, args.iterative_rows,
@@ -942,7 +968,7 @@ def main(argv=None):
         plot_curves(rows, RESULTS / f"{args.name}_bce.png")
     else:  # the smoke run draws the figure too, outside the repository
         plot_curves(rows, Path(tempfile.gettempdir()) / f"{args.name}_quick_bce.png")
-        check_read_rows(rows, sources, args)
+        check_read_rows(rows, sources, references, args)
 
 
 if __name__ == "__main__":
