@@ -720,12 +720,15 @@ def to_markdown(rows, references, args, sources=None):
         active = " / ".join(f"{s:.2f}" for s in row["sparsity per layer"])
         lines.append(f"| {MODELS[variant]} | " + " | ".join(cells)
                      + f" | {active} | {row['fit seconds']:.0f} |")
-    earlier = {variant: source for variant, source in (sources or {}).items()
-               if source != "this run"}
+    earlier = {}  # per earlier command (--from-results): its source and its rows
+    for variant, source in (sources or {}).items():
+        if source != "this run":
+            earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[1].append(
+                MODELS[variant])
     if earlier:
         lines += ["", "Rows measured by earlier commands (`--from-results`): " + "; ".join(
-            f"{MODELS[variant]}: {source_label(source)}, `{source['command']}`"
-            for variant, source in earlier.items()) + "."]
+            ", ".join(names) + f": {source_label(source)}, `{source['command']}`"
+            for source, names in earlier.values()) + "."]
     checks = [(variant, key, value) for variant, row in rows.items()
               for key, value in row.items() if key.startswith("log p(x), prior on")]
     if checks:
