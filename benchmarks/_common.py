@@ -167,9 +167,10 @@ PROTOCOL = ("epochs", "batch_size", "components", "prior_samples", "mc_samples",
             "latent_subset", "seed")
 
 
-def read_rows(names, args, protocol=PROTOCOL, folder=None):
-    """The rows of the results files ``folder/NAME.json`` (default: ``RESULTS``),
-    and for each where it was measured.
+def read_rows(names, args, protocol=PROTOCOL, folder=None, key="rows"):
+    """The rows (entries of ``payload[key]``) of the results files
+    ``folder/NAME.json`` (default: ``RESULTS``), and for each where it was
+    measured.
 
     A table can then be assembled from rows measured by earlier commands (one
     long run per row, say) without training anything.  Each file's
@@ -190,10 +191,10 @@ def read_rows(names, args, protocol=PROTOCOL, folder=None):
                              f"{json.dumps(differ)}")
         own = {"file": f"{name}.json", **{key: payload.get(key)
                                           for key in ("command", "commit", "dirty")}}
-        for key, row in payload["rows"].items():
-            rows[key] = row
-            recorded = payload.get("sources", {}).get(key)
-            sources[key] = recorded if isinstance(recorded, dict) else own
+        for row_name, row in payload[key].items():
+            rows[row_name] = row
+            recorded = payload.get("sources", {}).get(row_name)
+            sources[row_name] = recorded if isinstance(recorded, dict) else own
     return rows, sources
 
 

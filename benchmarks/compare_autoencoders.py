@@ -79,7 +79,12 @@ checked every 10 passes, not after 5 updates; at most ``--efficiency-checks``,
 (seed, rows, test BCE, validation curve, passes, fit seconds) and per point
 the mean, std, min and max over seeds; the PNG plots the mean with a min-max
 band.  Baselines train at the setting ``--tune`` chose when ``--settings-from``
-names its result, else at their defaults; GNCNs at the paper's.
+names its result, else at their defaults; GNCNs at the paper's.  With
+``--from-results`` naming earlier ``--efficiency`` results (made with the same
+``EFFICIENCY_PROTOCOL`` settings), their (model, fraction) points are taken,
+not trained, and the table names their files and commits: item 5 can run in
+pieces, a model or a few fractions per command (``--fractions``, ``--name``),
+and end with one command that names them all.
 
 Checkpoints: under ``$SKLEARN_PC_RUNS/NAME/``, one file per grid point
 (``tune/MODEL/PARAMS.joblib``), per final run (``MODEL.final.joblib``, with its
@@ -389,14 +394,22 @@ def efficiency_seeds(fraction, args):
     return args.seeds if fraction <= 0.2 else args.seeds_large
 
 
-def data_efficiency_early_stopped(models, data, args, runs, settings):
+# What points of --efficiency read with --from-results must share with this run.
+EFFICIENCY_PROTOCOL = ("batch_size", "seed", "validation", "patience", "tol", "check_samples",
+                       "efficiency_checks", "seeds", "seeds_large", "settings_from")
+
+
+def data_efficiency_early_stopped(models, data, args, runs, settings, known=None):
     """Issue 33 item 5: test BCE per model, fraction of the training part and seed,
     every run trained to convergence with early stopping on the validation split.
 
     The subset of seed ``s`` is the first ``fraction`` of
     ``RandomState(s).permutation`` of the training part (the validation rows are
     never trained on); the model is seeded with ``s`` too.  A baseline takes the
-    settings in ``settings`` (the ones ``--tune`` chose), else its defaults."""
+    settings in ``settings`` (the ones ``--tune`` chose), else its defaults.
+    A (model, fraction) point found in ``known`` (``{model: {fraction: point}}``,
+    read from earlier results files) is taken from it, not trained: item 5 can
+    then run in pieces, a model or a few fractions per command."""
     X, _, X_test, _ = data
     X_train, X_val = split_validation(X, args.validation)
     results = {}
@@ -405,6 +418,9 @@ def data_efficiency_early_stopped(models, data, args, runs, settings):
         # a run at other settings has a checkpoint of its own
         key = "".join(f"_{k}={v}" for k, v in sorted(settings.get(name, {}).items()))
         for fraction in args.fractions:
+            if str(fraction) in (known or {}).get(name, {}):
+                results[name][str(fraction)] = known[name][str(fraction)]
+                continue
             n_rows = max(int(round(fraction * X_train.shape[0])), 2)
             runs_of_fraction = []
             for seed in range(args.seed, args.seed + efficiency_seeds(fraction, args)):
@@ -456,6 +472,17 @@ def efficiency_table(results, args):
             f"{np.mean([r['epochs'] for r in curve[f]['runs']]):.0f} / "
             f"{np.mean([r['fit seconds'] for r in curve[f]['runs']]):.0f}"
             for f in fractions) + " |")
+    earlier = {}  # per earlier command (--from-results): its source and its points
+    for name, curve in results.items():
+        for f in fractions:
+            if "source" in curve[f]:
+                earlier.setdefault(json.dumps(curve[f]["source"], sort_keys=True),
+                                   (curve[f]["source"], []))[1].append(
+                    f"{NAMES[name]} {float(f):.0%}")
+    if earlier:
+        lines += ["", "Points measured by earlier commands (`--from-results`): " + "; ".join(
+            ", ".join(points) + f": {source_label(source)}, `{source['command']}`"
+            for source, points in earlier.values()) + "."]
     return lines
 
 
@@ -491,6 +518,23 @@ def learned_arrays(model):
     if hasattr(model, "weights_"):
         return list(model.weights_)
     return [*model.encoder_coefs_, *model.decoder_coefs_]
+
+
+def check_efficiency_from_results(results, data, args):
+    """``--quick``: points of a written ``--efficiency`` result read back with
+    ``--from-results`` are taken as they are, none trained again (a run trained
+    again would differ at least in its seconds)."""
+    with tempfile.TemporaryDirectory() as folder:
+        payload = {"command": "quick", "commit": "quick", "dirty": True, "settings": vars(args),
+                   "data efficiency, early stopping": results}
+        (Path(folder) / "quick.json").write_text(json.dumps(payload))
+        known, _ = read_rows(["quick"], args, EFFICIENCY_PROTOCOL, folder=Path(folder),
+                             key="data efficiency, early stopping")
+        again = data_efficiency_early_stopped(list(results), data, args, None, {},
+                                              known=known)
+    assert again == json.loads(json.dumps(results)), "points read back differ"
+    print("--from-results check (--efficiency): points read back are taken, none trained",
+          flush=True)
 
 
 def check_early_stopping_resume(name, args, data, runs):
@@ -544,7 +588,8 @@ def main(argv=None):
                         help="take the rows and data-efficiency points found in "
                              "benchmarks/results/NAME.json (of this script or of "
                              "reproduce_ngc.py) instead of training them; the files' "
-                             "protocol settings must be this run's")
+                             "protocol settings must be this run's.  With --efficiency: "
+                             "the (model, fraction) points of earlier --efficiency results")
     parser.add_argument("--components", type=int, default=75)
     parser.add_argument("--prior-samples", type=int, default=0,
                         help="training images whose latents fit the GMM prior (0, the "
@@ -739,13 +784,17 @@ def items_4_5(args, data, runs):
                                                      "baseline settings": settings,
                                                      "pass cost": costs}, markdown)
     if args.efficiency or args.quick:
-        fractions = [0.2, 1.0] if args.quick else args.fractions
-        results = data_efficiency_early_stopped(args.efficiency_models, data,
-                                                argparse.Namespace(**{**vars(args),
-                                                                      "fractions": fractions}),
-                                                runs, settings)
-        markdown = "\n".join(efficiency_table(results, argparse.Namespace(
-            **{**vars(args), "fractions": fractions}))) + "\n"
+        points_args = argparse.Namespace(**{
+            **vars(args), "fractions": [0.2, 1.0] if args.quick else args.fractions})
+        known, sources = read_rows(args.from_results, args, EFFICIENCY_PROTOCOL,
+                                   key="data efficiency, early stopping")
+        known = {name: {fraction: {**point, "source": point.get("source", sources[name])}
+                        for fraction, point in curve.items()} for name, curve in known.items()}
+        results = data_efficiency_early_stopped(args.efficiency_models, data, points_args,
+                                                runs, settings, known)
+        if args.quick:
+            check_efficiency_from_results(results, data, points_args)
+        markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
         if settings:
             markdown += (f"\nBaselines at the settings `{args.settings_from}.json` chose: "
                          + "; ".join(f"{NAMES[n]} {json.dumps(v)}" for n, v in settings.items()
