@@ -4,11 +4,11 @@
         --from-results reproduce_ngc_mnist                     # the baselines, 50 passes
     python benchmarks/compare_autoencoders.py --tune --resume            # issue 33 item 4
     python benchmarks/compare_autoencoders.py --efficiency --resume \
-        --settings-from compare_autoencoders_mnist_tuned \
+        --settings-from compare_autoencoders_mnist_tuned compare_autoencoders_mnist_gan_ae_tuned \
+        compare_autoencoders_mnist_gvae_cv_tuned \
         --efficiency-models rae gvae gvae-cv gan-ae t1-sigma pdh        # issue 33 item 5
-    python benchmarks/compare_autoencoders.py --pass-cost --settings-from \
-        compare_autoencoders_mnist_tuned rae gvae gvae-cv gan-ae t1-sigma pdh-nolateral \
-        t2-lsigma-nolateral t2-lsigma t1                      # seconds per pass, together
+    python benchmarks/compare_autoencoders.py rae gvae gvae-cv gan-ae t1-sigma \
+        pdh-nolateral t2-lsigma-nolateral t2-lsigma t1 --pass-cost   # seconds per pass
     python benchmarks/compare_autoencoders.py --quick         # smoke run on load_digits
 
 Ororbia & Kifer (2022), Tables 1-2 (MNIST columns) and the data-efficiency
@@ -639,9 +639,10 @@ def main(argv=None):
     items.add_argument("--cost-rows", type=int, default=10000,
                        help="training images each --pass-cost round trains on")
     items.add_argument("--rounds", type=int, default=5, help="rounds of --pass-cost")
-    items.add_argument("--settings-from", metavar="NAME", default=None,
-                       help="train each baseline of --efficiency at the setting chosen in "
-                            "benchmarks/results/NAME.json (a --tune result)")
+    items.add_argument("--settings-from", metavar="NAME", nargs="*", default=[],
+                       help="train each baseline of --efficiency / --pass-cost at the "
+                            "setting chosen in benchmarks/results/NAME.json (--tune results; "
+                            "a later file's choice replaces an earlier one's)")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.components, args.mc_samples, args.latent_subset = 2, 3, 100, 1000
@@ -768,16 +769,17 @@ def items_4_5(args, data, runs):
                                                  "paper": {"columns": COLUMNS, **PAPER}},
                           markdown)
     settings = {}
-    if args.settings_from:
-        payload = json.loads((RESULTS / f"{args.settings_from}.json").read_text())
-        settings = {name: row["chosen"] for name, row in payload["rows"].items()
-                    if "chosen" in row}
+    for result in args.settings_from:
+        payload = json.loads((RESULTS / f"{result}.json").read_text())
+        settings.update({name: row["chosen"] for name, row in payload["rows"].items()
+                         if "chosen" in row})
+    chose = ", ".join(f"`{result}.json`" for result in args.settings_from)
     if args.pass_cost or args.quick:
         names = ["rae", "t1"] if args.quick else (args.models or list(NAMES))
         costs = pass_cost(names, data, args, settings)
         markdown = "\n".join(pass_cost_table(costs, args)) + "\n"
         if settings:
-            markdown += (f"\nBaselines at the settings `{args.settings_from}.json` chose.\n")
+            markdown += f"\nBaselines at the settings {chose} chose.\n"
         print(markdown)
         if not args.quick:
             write_results(f"{args.name}_pass_cost", {"settings": vars(args),
@@ -796,7 +798,7 @@ def items_4_5(args, data, runs):
             check_efficiency_from_results(results, data, points_args)
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
         if settings:
-            markdown += (f"\nBaselines at the settings `{args.settings_from}.json` chose: "
+            markdown += (f"\nBaselines at the settings {chose} chose: "
                          + "; ".join(f"{NAMES[n]} {json.dumps(v)}" for n, v in settings.items()
                                      if n in args.efficiency_models) + ".\n")
         print(markdown)
