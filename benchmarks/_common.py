@@ -167,30 +167,44 @@ PROTOCOL = ("epochs", "batch_size", "components", "prior_samples", "mc_samples",
             "latent_subset", "seed")
 
 
+def read_results(name, args, protocol, folder=None):
+    """The payload of the results file ``folder/NAME.json`` (default:
+    ``RESULTS``) and its own source (file, command, commit, dirty flag), after
+    checking that its ``settings`` agree with ``args`` on ``protocol``: a
+    missing file, a file that records no settings, or a difference raises
+    ``SystemExit`` naming it."""
+    path = (folder or RESULTS) / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"no results file {path}")
+    payload = json.loads(path.read_text())
+    settings = payload.get("settings")
+    if settings is None:
+        raise SystemExit(f"{name}.json records no settings, so whether it was made with this "
+                         "run's protocol cannot be checked")
+    differ = {field: {"file": settings.get(field, "missing"), "here": getattr(args, field)}
+              for field in protocol if settings.get(field, "missing") != getattr(args, field)}
+    if differ:
+        raise SystemExit(f"{name}.json was made with other settings than this run's: "
+                         f"{json.dumps(differ)}")
+    return payload, {"file": f"{name}.json", **{
+        field: payload.get(field) for field in ("command", "commit", "dirty")}}
+
+
 def read_rows(names, args, protocol=PROTOCOL, folder=None, key="rows"):
-    """The rows (entries of ``payload[key]``) of the results files
-    ``folder/NAME.json`` (default: ``RESULTS``), and for each where it was
-    measured.
+    """The rows (entries of ``payload[key]``) of the results files ``NAMES``
+    (:func:`read_results`, which checks their protocol), and for each where it
+    was measured.
 
     A table can then be assembled from rows measured by earlier commands (one
-    long run per row, say) without training anything.  Each file's
-    ``settings`` must agree with ``args`` on ``protocol``, or this raises
-    ``SystemExit`` naming the difference.  A row's source is the one its file
-    records (a file assembled this way keeps its rows' origins), else the
-    file's own command, commit and dirty flag.  A later file's row replaces an
-    earlier one's.
+    long run per row, say) without training anything.  A row's source is the
+    one its file records (a file assembled this way keeps its rows' origins),
+    else the file's own.  A later file's row replaces an earlier one's.
     """
     rows, sources = {}, {}
     for name in names:
-        payload = json.loads(((folder or RESULTS) / f"{name}.json").read_text())
-        settings = payload.get("settings", {})
-        differ = {key: {"file": settings.get(key, "missing"), "here": getattr(args, key)}
-                  for key in protocol if settings.get(key, "missing") != getattr(args, key)}
-        if differ:
-            raise SystemExit(f"{name}.json was made with other settings than this run's: "
-                             f"{json.dumps(differ)}")
-        own = {"file": f"{name}.json", **{key: payload.get(key)
-                                          for key in ("command", "commit", "dirty")}}
+        payload, own = read_results(name, args, protocol, folder)
+        if key not in payload:
+            raise SystemExit(f"{name}.json holds no {key!r}")
         for row_name, row in payload[key].items():
             rows[row_name] = row
             recorded = payload.get("sources", {}).get(row_name)

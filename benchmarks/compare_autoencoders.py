@@ -127,6 +127,7 @@ from _common import (
     RESULTS,
     RUNS,
     estimator_params,
+    read_results,
     read_rows,
     source_label,
     timed,
@@ -394,9 +395,34 @@ def efficiency_seeds(fraction, args):
     return args.seeds if fraction <= 0.2 else args.seeds_large
 
 
-# What points of --efficiency read with --from-results must share with this run.
+# What points of --efficiency read with --from-results must share with this run (and
+# each baseline's setting, checked point by point: efficiency_points_from_results).
 EFFICIENCY_PROTOCOL = ("batch_size", "seed", "validation", "patience", "tol", "check_samples",
-                       "efficiency_checks", "seeds", "seeds_large", "settings_from")
+                       "efficiency_checks", "seeds", "seeds_large")
+EFFICIENCY_KEY = "data efficiency, early stopping"
+
+
+def efficiency_points_from_results(args, settings, folder=None):
+    """``{model: {fraction: point}}`` of the ``--efficiency`` results that
+    ``--from-results`` names (protocol checked by ``read_results``), merged
+    point by point (a later file's point replaces an earlier one's), each with
+    its ``"source"``; a point whose model trained at another setting than
+    ``settings`` gives it is refused."""
+    known = {}
+    for result in args.from_results:
+        payload, own = read_results(result, args, EFFICIENCY_PROTOCOL, folder)
+        if EFFICIENCY_KEY not in payload:
+            raise SystemExit(f"{result}.json holds no {EFFICIENCY_KEY!r} (not an --efficiency "
+                             "result)")
+        for name, curve in payload[EFFICIENCY_KEY].items():
+            theirs = payload.get("baseline settings", {}).get(name, {})
+            if theirs != settings.get(name, {}):
+                raise SystemExit(f"{result}.json trained {NAMES[name]} at {theirs}, this run at "
+                                 f"{settings.get(name, {})}")
+            for fraction, point in curve.items():
+                known.setdefault(name, {})[fraction] = {
+                    **point, "source": point.get("source", own)}
+    return known
 
 
 def data_efficiency_early_stopped(models, data, args, runs, settings, known=None):
@@ -521,20 +547,34 @@ def learned_arrays(model):
 
 
 def check_efficiency_from_results(results, data, args):
-    """``--quick``: points of a written ``--efficiency`` result read back with
-    ``--from-results`` are taken as they are, none trained again (a run trained
-    again would differ at least in its seconds)."""
+    """``--quick``: the points of ``--efficiency`` results written in two files,
+    read back with ``--from-results``, are taken as they are, none trained again
+    (a run trained again would differ at least in its seconds), each with its
+    file as source; a file whose baseline trained at another setting is refused."""
+    halves = [{name: dict(list(curve.items())[part::2]) for name, curve in results.items()}
+              for part in (0, 1)]
+    read_args = argparse.Namespace(**{**vars(args), "from_results": ["quick0", "quick1"]})
     with tempfile.TemporaryDirectory() as folder:
-        payload = {"command": "quick", "commit": "quick", "dirty": True, "settings": vars(args),
-                   "data efficiency, early stopping": results}
-        (Path(folder) / "quick.json").write_text(json.dumps(payload))
-        known, _ = read_rows(["quick"], args, EFFICIENCY_PROTOCOL, folder=Path(folder),
-                             key="data efficiency, early stopping")
-        again = data_efficiency_early_stopped(list(results), data, args, None, {},
-                                              known=known)
+        for part, points in enumerate(halves):
+            (Path(folder) / f"quick{part}.json").write_text(json.dumps({
+                "command": "quick", "commit": "quick", "dirty": True, "settings": vars(args),
+                "baseline settings": {}, EFFICIENCY_KEY: points}))
+        known = efficiency_points_from_results(read_args, {}, Path(folder))
+        try:
+            efficiency_points_from_results(read_args, {next(iter(results)): {"tol": 1.0}},
+                                           Path(folder))
+        except SystemExit as refusal:
+            assert "trained" in str(refusal)
+        else:
+            raise AssertionError("points of a baseline at another setting were taken")
+    again = data_efficiency_early_stopped(list(results), data, args, None, {}, known=known)
+    assert {name: {f: point.pop("source")["file"] for f, point in curve.items()}
+            for name, curve in again.items()} == {
+        name: {f: f"quick{int(f not in halves[0][name])}.json" for f in curve}
+        for name, curve in results.items()}, "points' sources"
     assert again == json.loads(json.dumps(results)), "points read back differ"
-    print("--from-results check (--efficiency): points read back are taken, none trained",
-          flush=True)
+    print("--from-results check (--efficiency): points of two files read back are taken, "
+          "none trained; a baseline at another setting is refused", flush=True)
 
 
 def check_early_stopping_resume(name, args, data, runs):
@@ -584,12 +624,14 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoints of an interrupted run")
-    parser.add_argument("--from-results", metavar="NAME", nargs="*", default=[],
+    parser.add_argument("--from-results", metavar="NAME", nargs="+", default=[],
                         help="take the rows and data-efficiency points found in "
                              "benchmarks/results/NAME.json (of this script or of "
                              "reproduce_ngc.py) instead of training them; the files' "
-                             "protocol settings must be this run's.  With --efficiency: "
-                             "the (model, fraction) points of earlier --efficiency results")
+                             "protocol settings must be this run's (files that record no "
+                             "settings, made before this check, are refused).  With "
+                             "--efficiency: the (model, fraction) points of earlier "
+                             "--efficiency results")
     parser.add_argument("--components", type=int, default=75)
     parser.add_argument("--prior-samples", type=int, default=0,
                         help="training images whose latents fit the GMM prior (0, the "
@@ -639,7 +681,7 @@ def main(argv=None):
     items.add_argument("--cost-rows", type=int, default=10000,
                        help="training images each --pass-cost round trains on")
     items.add_argument("--rounds", type=int, default=5, help="rounds of --pass-cost")
-    items.add_argument("--settings-from", metavar="NAME", nargs="*", default=[],
+    items.add_argument("--settings-from", metavar="NAME", nargs="+", default=[],
                        help="train each baseline of --efficiency / --pass-cost at the "
                             "setting chosen in benchmarks/results/NAME.json (--tune results; "
                             "a later file's choice replaces an earlier one's)")
@@ -660,6 +702,11 @@ def main(argv=None):
         if not args.quick:
             return
     known_rows, known_sources = read_rows(args.from_results, args)
+    for name, row in known_rows.items():
+        draws = row.get("posterior completion", {}).get("draws")
+        if draws not in (None, completion_draws(args)):  # None: a row older than it
+            raise SystemExit(f"the {name} row of {known_sources[name]['file']} completed with "
+                             f"{draws} prior draws, this run with {completion_draws(args)}")
     known_curves = {}
     for result in args.from_results:
         payload = json.loads((RESULTS / f"{result}.json").read_text())
@@ -788,12 +835,9 @@ def items_4_5(args, data, runs):
     if args.efficiency or args.quick:
         points_args = argparse.Namespace(**{
             **vars(args), "fractions": [0.2, 1.0] if args.quick else args.fractions})
-        known, sources = read_rows(args.from_results, args, EFFICIENCY_PROTOCOL,
-                                   key="data efficiency, early stopping")
-        known = {name: {fraction: {**point, "source": point.get("source", sources[name])}
-                        for fraction, point in curve.items()} for name, curve in known.items()}
         results = data_efficiency_early_stopped(args.efficiency_models, data, points_args,
-                                                runs, settings, known)
+                                                runs, settings,
+                                                efficiency_points_from_results(args, settings))
         if args.quick:
             check_efficiency_from_results(results, data, points_args)
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
@@ -806,7 +850,7 @@ def items_4_5(args, data, runs):
             write_results(f"{args.name}_efficiency", {
                 "settings": vars(args), "baseline settings": settings,
                 # not "data_efficiency", which --from-results reads as the table's curves
-                "data efficiency, early stopping": results}, markdown)
+                EFFICIENCY_KEY: results}, markdown)
             plot_efficiency_band(results, RESULTS / f"{args.name}_efficiency.png")
 
 

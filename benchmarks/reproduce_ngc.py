@@ -3,9 +3,11 @@
     python benchmarks/reproduce_ngc.py t1-sigma --resume      # one variant, the paper's protocol
     python benchmarks/reproduce_ngc.py --resume               # every variant, one after another
     python benchmarks/reproduce_ngc.py --quick                # smoke run on load_digits
-    python benchmarks/reproduce_ngc.py pdh --resume --name reproduce_ngc_mnist_pdh
-    python benchmarks/reproduce_ngc.py t1-sigma pdh --resume \
-        --from-results reproduce_ngc_mnist reproduce_ngc_mnist_pdh  # one table of both
+    python benchmarks/reproduce_ngc.py pdh --resume --skip-references \
+        --name reproduce_ngc_mnist_pdh                        # one row, its own file
+    python benchmarks/reproduce_ngc.py t1-sigma pdh-nolateral pdh t2-lsigma-nolateral \
+        t2-lsigma t1 --resume \
+        --from-results reproduce_ngc_mnist reproduce_ngc_mnist_pdh  # one table of all
 
 Protocol (SPEC sections 2-3): MNIST binarised at 0.5, 60k train / 10k test;
 784-360-360-360 networks, T = 50 settling steps, Adam 1e-3, batch 200 (the
@@ -46,9 +48,14 @@ A row takes hours (the faithful GNCN-PDH about 3 h on two cores: 80 minutes of
 training, then the 60k-row prior's EM, the draws and the completions), so a
 table can be assembled from rows that separate commands measured:
 ``--from-results`` reads them from earlier results files (refusing a file made
-with other protocol settings, ``ROW_PROTOCOL``), computes only the rows and the
-imputers' references it does not find, and records where each row came from
-(file, command, commit) in the JSON's ``sources`` and under the main table.
+with other protocol settings, ``ROW_PROTOCOL``, or a row lacking what this run
+asks for, ``row_problems``), computes only the rows and the imputers'
+references it does not find, and records where each row and each reference
+came from (file, command, commit) in the JSON's ``sources`` and under the
+tables.  A later file's row replaces an earlier one's; the references are the
+last file's that has them on the same test rows.  The table lists only the rows
+named on the command line, and ``--name`` is the file it writes: naming a file
+that ``--from-results`` reads replaces it.
 """
 
 import argparse
@@ -69,6 +76,7 @@ from _common import (
     RUNS,
     estimator_params,
     load_classification_data,
+    read_results,
     read_rows,
     source_label,
     write_results,
@@ -660,26 +668,53 @@ def check_resume_is_exact(variant, args, data):
           "those of an uninterrupted one", flush=True)
 
 
-def references_from_results(args, folder=RESULTS):
-    """The imputers' references of the first ``--from-results`` file computed on the
-    same test rows and ``IterativeImputer`` rows (``completion_references`` then
-    computes only what they lack), with that file as their ``"source"``; else
-    None."""
-    for name in args.from_results:
-        payload = json.loads((folder / f"{name}.json").read_text())
+def references_from_results(args, folder=None):
+    """The imputers' references of the last ``--from-results`` file computed on the
+    same test rows and ``IterativeImputer`` rows (as for rows, a later file
+    wins), with ``"sources"``: per mask and method, the source the file records
+    for it, else the file's own; None if no file has them.  ``completion_references``
+    then computes only what they lack."""
+    for name in reversed(args.from_results):
+        payload, own = read_results(name, args, ROW_PROTOCOL, folder)
         references = payload.get("completion references") or {}
         if references.get("rows") == args.reference_rows and payload["settings"].get(
                 "iterative_rows") == args.iterative_rows:
-            return {**references, "source": references.get("source") or {
-                "file": f"{name}.json", **{key: payload.get(key)
-                                           for key in ("command", "commit", "dirty")}}}
+            recorded = references.get("sources", {})
+            return {**references, "sources": {
+                mask: {method: recorded.get(mask, {}).get(method, own)
+                       for method in references[mask]} for mask in MASKS}}
     return None
+
+
+def credit_references(references, known):
+    """Drop the recorded source of every reference that this run computed anew (its
+    value differs from the one read, ``known``): unsourced ones are this run's."""
+    for mask in MASKS:
+        for method in list(references["sources"][mask]):
+            if references[mask].get(method) != known[mask].get(method):
+                del references["sources"][mask][method]
+
+
+def row_problems(row, wanted, args, prior_rows):
+    """What a stored row (a checkpoint's or an earlier results file's) lacks for
+    this run: keys asked for, or a protocol its stages were computed with."""
+    problems = [key for key in wanted if key not in row]
+    if row.get("prior rows") != prior_rows:
+        problems.append(f"prior rows {row.get('prior rows')}, not {prior_rows}")
+    posterior = row.get("posterior completion", {})
+    if posterior.get("draws") != args.completion_draws or (
+            "validation M-MSE per mask" not in posterior):
+        problems.append("the posterior completion of this protocol")
+    if sorted(map(int, row.get("completion validation M-MSE", {}))) != BUDGETS:
+        problems.append(f"settling budgets {BUDGETS}")
+    return problems
 
 
 def check_read_rows(rows, sources, references, args):
     """``--quick``: a results file's rows and references read back by
-    ``--from-results`` are those written, with the file as their source, and a
-    file made with other protocol settings is refused."""
+    ``--from-results`` are those written, with the file as their source; a
+    reference computed anew loses that source; a file made with other protocol
+    settings is refused."""
     with tempfile.TemporaryDirectory() as folder:
         payload = {"command": "python benchmarks/reproduce_ngc.py --quick", "commit": "quick",
                    "dirty": True, "settings": vars(args), "rows": rows, "sources": sources,
@@ -690,7 +725,14 @@ def check_read_rows(rows, sources, references, args):
         assert all(source["file"] == "quick.json" for source in read_sources.values())
         known = references_from_results(argparse.Namespace(**{
             **vars(args), "from_results": ["quick"]}), folder=Path(folder))
-        assert known.pop("source")["file"] == "quick.json"
+        assert all(source["file"] == "quick.json" for mask in MASKS
+                   for source in known["sources"][mask].values())
+        recomputed = copy.deepcopy(known)
+        recomputed[MASKS[0]]["mean fill"] += 1.0
+        credit_references(recomputed, known)
+        assert "mean fill" not in recomputed["sources"][MASKS[0]]
+        assert "mean fill" in recomputed["sources"][MASKS[1]]
+        del known["sources"]
         assert known == json.loads(json.dumps(references)), "references read back differ"
         payload["settings"] = {**vars(args), "epochs": args.epochs + 1}
         (Path(folder) / "other.json").write_text(json.dumps(payload))
@@ -780,9 +822,17 @@ def to_markdown(rows, references, args, sources=None):
                              if "M-MSE, all test rows" in d else "")
                           for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
                       + "."]
-        if references.get("source"):
-            lines += ["", f"The imputers' references as {source_label(references['source'])} "
-                      "has them, with what it lacked computed by this run."]
+        earlier = {}  # per earlier command (--from-results): its source and its references
+        for mask in MASKS:
+            for method, source in references.get("sources", {}).get(mask, {}).items():
+                if not method.endswith("seconds"):
+                    earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[
+                        1].append(f"{method} ({mask})")
+        if earlier:
+            lines += ["", "References measured by earlier commands (`--from-results`), the "
+                      "others by this run: " + "; ".join(
+                          ", ".join(methods) + f": {source_label(source)}"
+                          for source, methods in earlier.values()) + "."]
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
@@ -888,7 +938,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoints of an interrupted run")
-    parser.add_argument("--from-results", metavar="NAME", nargs="*", default=[],
+    parser.add_argument("--from-results", metavar="NAME", nargs="+", default=[],
                         help="take the rows found in benchmarks/results/NAME.json (of this "
                              "script, made with this run's protocol settings) instead of "
                              "training and scoring them: a table assembled from rows that "
@@ -918,21 +968,17 @@ def main(argv=None):
                   *(f"log p(x), prior on {rows or data[0].shape[0]} rows"
                     for rows in args.prior_check),
                   *([mc_check_key(args.mc_check)] if args.mc_check else [])]
+        prior_rows = min(args.prior_samples or data[0].shape[0], data[0].shape[0])
         if variant in known:
-            missing = [key for key in wanted if key not in known[variant]]
-            if missing:
+            problems = row_problems(known[variant], wanted, args, prior_rows)
+            if problems:
                 raise SystemExit(f"the {variant} row of {sources[variant]['file']} lacks "
-                                 f"what this run asks for: {missing}")
+                                 f"what this run asks for: {problems}")
             rows[variant] = known[variant]
             print(MODELS[variant], "read from", source_label(sources[variant]), flush=True)
             continue
         sources[variant] = "this run"
-        prior_rows = min(args.prior_samples or data[0].shape[0], data[0].shape[0])
-        if args.resume and all(key in cached for key in wanted) and (
-                cached.get("prior rows") == prior_rows) and (
-                cached.get("posterior completion", {}).get("draws") == args.completion_draws
-                ) and "validation M-MSE per mask" in cached["posterior completion"] and sorted(
-                map(int, cached["completion validation M-MSE"])) == BUDGETS:
+        if args.resume and cached and not row_problems(cached, wanted, args, prior_rows):
             rows[variant] = cached
         else:
             rows[variant] = evaluate_autoencoder(
@@ -955,12 +1001,15 @@ def main(argv=None):
             known = None
         if known is None:
             known = references_from_results(args)
-        save = None if args.quick else (
-            lambda references: reference_path.write_text(json.dumps(references)))
+        def save(references):
+            if "sources" in references:  # read from a file: what changed is this run's
+                credit_references(references, known)
+            if not args.quick:
+                reference_path.write_text(json.dumps(references))
+
         references = completion_references(data, args.seed, args.iterative_rows,
                                            args.reference_rows, known, save)
-        if save:
-            save(references)
+        save(references)
     sources = {variant: sources[variant] for variant in rows}
     markdown = to_markdown(rows, references, args, sources)
     print(markdown)
