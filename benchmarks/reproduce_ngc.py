@@ -1004,7 +1004,8 @@ def main(argv=None):
         def save(references):
             if "sources" in references:  # read from a file: what changed is this run's
                 credit_references(references, known)
-            if not args.quick:
+            if not args.quick:  # (its folder is new when every row came from a file)
+                reference_path.parent.mkdir(parents=True, exist_ok=True)
                 reference_path.write_text(json.dumps(references))
 
         references = completion_references(data, args.seed, args.iterative_rows,
