@@ -220,6 +220,23 @@ def source_label(source):
     return f"`{source['file']}` ({commit})"
 
 
+def earlier_sources_line(what, items, commands=True, others=""):
+    """One Markdown line naming, per earlier command, the ``items`` (pairs of a
+    label and its source) that ``--from-results`` took from it (``others``: what
+    the line says of the rest); ``[]`` when every item is this run's (a source
+    that is not a dict)."""
+    earlier = {}  # per earlier command: its source and its items' labels
+    for label, source in items:
+        if isinstance(source, dict):
+            earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[1].append(label)
+    if not earlier:
+        return []
+    return ["", f"{what} measured by earlier commands (`--from-results`){others}: " + "; ".join(
+        ", ".join(labels) + f": {source_label(source)}"
+        + (f", `{source['command']}`" if commands else "")
+        for source, labels in earlier.values()) + "."]
+
+
 # The code a run measured is the code at its start: long runs outlive commits.
 _AT_START = provenance()
 

@@ -126,6 +126,7 @@ from sklearn.model_selection import ParameterGrid
 from _common import (
     RESULTS,
     RUNS,
+    earlier_sources_line,
     estimator_params,
     read_results,
     read_rows,
@@ -498,17 +499,10 @@ def efficiency_table(results, args):
             f"{np.mean([r['epochs'] for r in curve[f]['runs']]):.0f} / "
             f"{np.mean([r['fit seconds'] for r in curve[f]['runs']]):.0f}"
             for f in fractions) + " |")
-    earlier = {}  # per earlier command (--from-results): its source and its points
-    for name, curve in results.items():
-        for f in fractions:
-            if "source" in curve[f]:
-                earlier.setdefault(json.dumps(curve[f]["source"], sort_keys=True),
-                                   (curve[f]["source"], []))[1].append(
-                    f"{NAMES[name]} {float(f):.0%}")
-    if earlier:
-        lines += ["", "Points measured by earlier commands (`--from-results`): " + "; ".join(
-            ", ".join(points) + f": {source_label(source)}, `{source['command']}`"
-            for source, points in earlier.values()) + "."]
+    lines += earlier_sources_line("Points", ((f"{NAMES[name]} {float(f):.0%}",
+                                              curve[f].get("source"))
+                                             for name, curve in results.items()
+                                             for f in fractions))
     return lines
 
 

@@ -74,6 +74,7 @@ from _common import (
     PROTOCOL,
     RESULTS,
     RUNS,
+    earlier_sources_line,
     estimator_params,
     load_classification_data,
     read_results,
@@ -762,15 +763,8 @@ def to_markdown(rows, references, args, sources=None):
         active = " / ".join(f"{s:.2f}" for s in row["sparsity per layer"])
         lines.append(f"| {MODELS[variant]} | " + " | ".join(cells)
                      + f" | {active} | {row['fit seconds']:.0f} |")
-    earlier = {}  # per earlier command (--from-results): its source and its rows
-    for variant, source in (sources or {}).items():
-        if source != "this run":
-            earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[1].append(
-                MODELS[variant])
-    if earlier:
-        lines += ["", "Rows measured by earlier commands (`--from-results`): " + "; ".join(
-            ", ".join(names) + f": {source_label(source)}, `{source['command']}`"
-            for source, names in earlier.values()) + "."]
+    lines += earlier_sources_line("Rows", ((MODELS[variant], source)
+                                           for variant, source in (sources or {}).items()))
     checks = [(variant, key, value) for variant, row in rows.items()
               for key, value in row.items() if key.startswith("log p(x), prior on")]
     if checks:
@@ -822,17 +816,10 @@ def to_markdown(rows, references, args, sources=None):
                              if "M-MSE, all test rows" in d else "")
                           for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
                       + "."]
-        earlier = {}  # per earlier command (--from-results): its source and its references
-        for mask in MASKS:
-            for method, source in references.get("sources", {}).get(mask, {}).items():
-                if not method.endswith("seconds"):
-                    earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[
-                        1].append(f"{method} ({mask})")
-        if earlier:
-            lines += ["", "References measured by earlier commands (`--from-results`), the "
-                      "others by this run: " + "; ".join(
-                          ", ".join(methods) + f": {source_label(source)}"
-                          for source, methods in earlier.values()) + "."]
+        lines += earlier_sources_line("References", (
+            (f"{method} ({mask})", source) for mask in MASKS
+            for method, source in references.get("sources", {}).get(mask, {}).items()
+            if not method.endswith("seconds")), commands=False, others=", the others by this run")
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
@@ -1001,6 +988,7 @@ def main(argv=None):
             known = None
         if known is None:
             known = references_from_results(args)
+
         def save(references):
             if "sources" in references:  # read from a file: what changed is this run's
                 credit_references(references, known)
