@@ -79,7 +79,8 @@ checked every 10 passes, not after 5 updates; at most ``--efficiency-checks``,
 (seed, rows, test BCE, validation curve, passes, fit seconds) and per point
 the mean, std, min and max over seeds; the PNG plots the mean with a min-max
 band.  Baselines train at the setting ``--tune`` chose when ``--settings-from``
-names its result, else at their defaults; GNCNs at the paper's.  With
+names its result (tuned at the same batch, on a validation split of the same
+size: ``TUNE_PROTOCOL``), else at their defaults; GNCNs at the paper's.  With
 ``--from-results`` naming earlier ``--efficiency`` results (made with the same
 ``EFFICIENCY_PROTOCOL`` settings), their (model, fraction) points are taken,
 not trained, and the table names their files and commits: item 5 can run in
@@ -403,6 +404,27 @@ EFFICIENCY_PROTOCOL = ("batch_size", "seed", "validation", "patience", "tol", "c
 EFFICIENCY_KEY = "data efficiency, early stopping"
 
 
+# What a --tune file read by --settings-from must share with this run: its choice was
+# made for this batch, on a validation split of this size.
+TUNE_PROTOCOL = ("batch_size", "validation")
+
+
+def tuned_settings(args, folder=None):
+    """``{baseline: setting}`` chosen in the ``--tune`` results that
+    ``--settings-from`` names (a later file's choice replaces an earlier
+    one's); a file that is missing, was tuned at another batch or validation
+    size (``TUNE_PROTOCOL``), or chose nothing raises ``SystemExit``."""
+    settings = {}
+    for result in args.settings_from:
+        payload, _ = read_results(result, args, TUNE_PROTOCOL, folder)
+        chosen = {name: row["chosen"] for name, row in payload.get("rows", {}).items()
+                  if "chosen" in row}
+        if not chosen:
+            raise SystemExit(f"{result}.json chose no setting (not a --tune result)")
+        settings.update(chosen)
+    return settings
+
+
 def efficiency_points_from_results(args, settings, folder=None):
     """``{model: {fraction: point}}`` of the ``--efficiency`` results that
     ``--from-results`` names (protocol checked by ``read_results``), merged
@@ -569,6 +591,36 @@ def check_efficiency_from_results(results, data, args):
     assert again == json.loads(json.dumps(results)), "points read back differ"
     print("--from-results check (--efficiency): points of two files read back are taken, "
           "none trained; a baseline at another setting is refused", flush=True)
+
+
+def check_tuned_settings(args):
+    """``--quick``: ``--settings-from`` takes each baseline's choice, a later
+    file's replacing an earlier one's, and refuses a file tuned on another
+    validation split or one that chose nothing."""
+    def expect_refusal(names, says, folder):
+        try:
+            tuned_settings(argparse.Namespace(**{**vars(args), "settings_from": names}), folder)
+        except SystemExit as refusal:
+            assert says in str(refusal), str(refusal)
+        else:
+            raise AssertionError(f"--settings-from {names} was not refused")
+
+    files = {"tune0": ({"rae": {"chosen": {"alpha": 1}}, "gvae": {"chosen": {"alpha": 2}}},
+                       args.validation),
+             "tune1": ({"rae": {"chosen": {"alpha": 3}}}, args.validation),
+             "other_split": ({"rae": {"chosen": {"alpha": 4}}}, args.validation + 1),
+             "no_choice": ({"rae": {}}, args.validation)}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (rows, validation) in files.items():
+            (Path(folder) / f"{name}.json").write_text(json.dumps({
+                "settings": {**vars(args), "validation": validation}, "rows": rows}))
+        read = argparse.Namespace(**{**vars(args), "settings_from": ["tune0", "tune1"]})
+        assert tuned_settings(read, Path(folder)) == {"rae": {"alpha": 3}, "gvae": {"alpha": 2}}
+        expect_refusal(["tune0", "other_split"], "other settings", Path(folder))
+        expect_refusal(["no_choice"], "chose no setting", Path(folder))
+        expect_refusal(["missing"], "no results file", Path(folder))
+    print("--settings-from check: a later file's choice wins; another validation split, "
+          "no choice or a missing file is refused", flush=True)
 
 
 def check_early_stopping_resume(name, args, data, runs):
@@ -795,6 +847,7 @@ def items_4_5(args, data, runs):
     """``--tune``, ``--pass-cost`` and ``--efficiency`` (all, shrunk, under ``--quick``)."""
     if args.quick:
         check_early_stopping_resume("rae", args, data, runs)
+        check_tuned_settings(args)
     if args.tune or args.quick:
         names = ["rae", "gvae-cv"] if args.quick else (args.models or list(BASELINES))
         unknown = [name for name in names if name not in BASELINES]
@@ -809,11 +862,7 @@ def items_4_5(args, data, runs):
                                                  "grid": GRID,
                                                  "paper": {"columns": COLUMNS, **PAPER}},
                           markdown)
-    settings = {}
-    for result in args.settings_from:
-        payload = json.loads((RESULTS / f"{result}.json").read_text())
-        settings.update({name: row["chosen"] for name, row in payload["rows"].items()
-                         if "chosen" in row})
+    settings = tuned_settings(args)
     chose = ", ".join(f"`{result}.json`" for result in args.settings_from)
     if args.pass_cost or args.quick:
         names = ["rae", "t1"] if args.quick else (args.models or list(NAMES))

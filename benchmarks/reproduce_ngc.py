@@ -816,10 +816,14 @@ def to_markdown(rows, references, args, sources=None):
                              if "M-MSE, all test rows" in d else "")
                           for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
                       + "."]
+        recorded = references.get("sources", {})  # a reference without one is this run's
+        computed = any(method not in recorded.get(mask, {}) for mask in MASKS
+                       for method in references[mask] if not method.endswith("seconds"))
         lines += earlier_sources_line("References", (
             (f"{method} ({mask})", source) for mask in MASKS
-            for method, source in references.get("sources", {}).get(mask, {}).items()
-            if not method.endswith("seconds")), commands=False, others=", the others by this run")
+            for method, source in recorded.get(mask, {}).items()
+            if not method.endswith("seconds")), commands=False,
+            others=", the others by this run" if computed else "")
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
