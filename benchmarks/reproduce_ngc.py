@@ -696,6 +696,20 @@ def credit_references(references, known):
                 del references["sources"][mask][method]
 
 
+def attribute_references(cached, from_files):
+    """Give each reference of ``cached`` (the resume cache, which records no
+    source for what the run that wrote it computed) the source ``from_files``
+    (:func:`references_from_results`) records for it, where both hold the same
+    value: that value was measured by that file's command, whichever run cached
+    it.  What is left unsourced is this run's."""
+    sources = cached.setdefault("sources", {})
+    for mask in MASKS:
+        for method, source in from_files["sources"][mask].items():
+            if method in cached.get(mask, {}) and cached[mask][method] == from_files[mask][method]:
+                sources.setdefault(mask, {})[method] = source
+    return cached
+
+
 def row_problems(row, wanted, args, prior_rows):
     """What a stored row (a checkpoint's or an earlier results file's) lacks for
     this run: keys asked for, or a protocol its stages were computed with."""
@@ -714,8 +728,9 @@ def row_problems(row, wanted, args, prior_rows):
 def check_read_rows(rows, sources, references, args):
     """``--quick``: a results file's rows and references read back by
     ``--from-results`` are those written, with the file as their source; a
-    reference computed anew loses that source; a file made with other protocol
-    settings is refused."""
+    reference computed anew loses that source; a cached reference equal to the
+    file's takes the file's source, one that differs does not; a file made with
+    other protocol settings is refused."""
     with tempfile.TemporaryDirectory() as folder:
         payload = {"command": "python benchmarks/reproduce_ngc.py --quick", "commit": "quick",
                    "dirty": True, "settings": vars(args), "rows": rows, "sources": sources,
@@ -733,6 +748,11 @@ def check_read_rows(rows, sources, references, args):
         credit_references(recomputed, known)
         assert "mean fill" not in recomputed["sources"][MASKS[0]]
         assert "mean fill" in recomputed["sources"][MASKS[1]]
+        cached = copy.deepcopy(recomputed)  # a cache: what its run computed has no source
+        del cached["sources"][MASKS[1]]
+        attribute_references(cached, known)
+        assert cached["sources"][MASKS[1]] == known["sources"][MASKS[1]]
+        assert "mean fill" not in cached["sources"][MASKS[0]]
         del known["sources"]
         assert known == json.loads(json.dumps(references)), "references read back differ"
         payload["settings"] = {**vars(args), "epochs": args.epochs + 1}
@@ -990,8 +1010,11 @@ def main(argv=None):
         known = json.loads(reference_path.read_text()) if reference_path.exists() else None
         if not args.resume or (known or {}).get("rows") != args.reference_rows:
             known = None
+        from_files = references_from_results(args)
         if known is None:
-            known = references_from_results(args)
+            known = from_files
+        elif from_files is not None:
+            known = attribute_references(known, from_files)
 
         def save(references):
             if "sources" in references:  # read from a file: what changed is this run's
