@@ -496,6 +496,13 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
     return results
 
 
+def stopped_by_cap(run, args):
+    """Whether an early-stopped run ended at its ``--efficiency-checks`` cap
+    while still improving: fewer than ``--patience`` checks came after its
+    best one (a run stopped by patience has exactly that many)."""
+    return sum(epoch > run["best epoch"] for epoch, _ in run["validation curve"]) < args.patience
+
+
 def efficiency_table(results, args):
     fractions = [str(f) for f in args.fractions]
     lines = ["# Data efficiency on binarised MNIST (issue 33 item 5): test BCE, mean "
@@ -516,11 +523,21 @@ def efficiency_table(results, args):
     lines += ["", "Passes run / fit seconds (mean over seeds):", "",
               "| model | " + " | ".join(f"{float(f):.0%}" for f in fractions) + " |",
               "|---" * (len(fractions) + 1) + "|"]
+    capped = 0
     for name, curve in results.items():
-        lines.append(f"| {NAMES[name]} | " + " | ".join(
-            f"{np.mean([r['epochs'] for r in curve[f]['runs']]):.0f} / "
-            f"{np.mean([r['fit seconds'] for r in curve[f]['runs']]):.0f}"
-            for f in fractions) + " |")
+        cells = []
+        for f in fractions:
+            runs = curve[f]["runs"]
+            at_cap = sum(stopped_by_cap(r, args) for r in runs)
+            capped += at_cap
+            cells.append(f"{np.mean([r['epochs'] for r in runs]):.0f} / "
+                         f"{np.mean([r['fit seconds'] for r in runs]):.0f}"
+                         + (f" ({at_cap} of {len(runs)} at the cap)" if at_cap else ""))
+        lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + " |")
+    if capped:
+        lines += ["", f"\"At the cap\": runs that used all {args.efficiency_checks} checks "
+                  f"with their best in the last {args.patience}, so still improving: "
+                  "stopped by the cap, not by patience, and not converged."]
     lines += earlier_sources_line("Points", ((f"{NAMES[name]} {float(f):.0%}",
                                               curve[f].get("source"))
                                              for name, curve in results.items()
@@ -883,6 +900,10 @@ def items_4_5(args, data, runs):
                                                 efficiency_points_from_results(args, settings))
         if args.quick:
             check_efficiency_from_results(results, data, points_args)
+            improving = [[1, 2.0], [2, 1.5], [3, 1.0]]  # best at the last check
+            stalled = [[1, 1.0]] + [[e, 1.1] for e in range(2, 2 + args.patience)]
+            assert stopped_by_cap({"best epoch": 3, "validation curve": improving}, args)
+            assert not stopped_by_cap({"best epoch": 1, "validation curve": stalled}, args)
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
         if settings:
             markdown += (f"\nBaselines at the settings {chose} chose: "
