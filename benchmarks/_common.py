@@ -222,15 +222,18 @@ def source_label(source):
 
 def earlier_sources_line(what, items, commands=True, others=""):
     """One Markdown line naming, per earlier command, the ``items`` (pairs of a
-    label and its source) that ``--from-results`` took from it (``others``: what
-    the line says of the rest); ``[]`` when every item is this run's (a source
-    that is not a dict)."""
-    earlier = {}  # per earlier command: its source and its items' labels
+    label and its source) that ``--from-results`` took from it; ``[]`` when
+    every item is this run's (a source that is not a dict).  ``others``: what
+    the line says of this run's items, if it has any."""
+    earlier, ours = {}, False  # per earlier command: its source and its items' labels
     for label, source in items:
         if isinstance(source, dict):
             earlier.setdefault(json.dumps(source, sort_keys=True), (source, []))[1].append(label)
+        else:
+            ours = True
     if not earlier:
         return []
+    others = others if ours else ""
     return ["", f"{what} measured by earlier commands (`--from-results`){others}: " + "; ".join(
         ", ".join(labels) + f": {source_label(source)}"
         + (f", `{source['command']}`" if commands else "")

@@ -687,27 +687,16 @@ def references_from_results(args, folder=None):
     return None
 
 
-def credit_references(references, known):
-    """Drop the recorded source of every reference that this run computed anew (its
-    value differs from the one read, ``known``): unsourced ones are this run's."""
-    for mask in MASKS:
-        for method in list(references["sources"][mask]):
-            if references[mask].get(method) != known[mask].get(method):
-                del references["sources"][mask][method]
-
-
-def attribute_references(cached, from_files):
-    """Give each reference of ``cached`` (the resume cache, which records no
-    source for what the run that wrote it computed) the source ``from_files``
-    (:func:`references_from_results`) records for it, where both hold the same
-    value: that value was measured by that file's command, whichever run cached
-    it.  What is left unsourced is this run's."""
-    sources = cached.setdefault("sources", {})
-    for mask in MASKS:
-        for method, source in from_files["sources"][mask].items():
-            if method in cached.get(mask, {}) and cached[mask][method] == from_files[mask][method]:
-                sources.setdefault(mask, {})[method] = source
-    return cached
+def credit_references(references, from_files):
+    """Credit each reference of ``references`` whose value equals the one
+    ``from_files`` (:func:`references_from_results`) holds with the source that
+    file records for it; every other reference is left without a source: this
+    run's (computed anew, or cached by a run of this command)."""
+    references["sources"] = {mask: {
+        method: source for method, source in from_files["sources"][mask].items()
+        if method in references[mask] and references[mask][method] == from_files[mask][method]}
+        for mask in MASKS}
+    return references
 
 
 def row_problems(row, wanted, args, prior_rows):
@@ -749,8 +738,8 @@ def check_read_rows(rows, sources, references, args):
         assert "mean fill" not in recomputed["sources"][MASKS[0]]
         assert "mean fill" in recomputed["sources"][MASKS[1]]
         cached = copy.deepcopy(recomputed)  # a cache: what its run computed has no source
-        del cached["sources"][MASKS[1]]
-        attribute_references(cached, known)
+        del cached["sources"]
+        credit_references(cached, known)
         assert cached["sources"][MASKS[1]] == known["sources"][MASKS[1]]
         assert "mean fill" not in cached["sources"][MASKS[0]]
         del known["sources"]
@@ -837,13 +826,10 @@ def to_markdown(rows, references, args, sources=None):
                           for m in MASKS for d in [references[m][f"{TUNED_KNN}: details"]])
                       + "."]
         recorded = references.get("sources", {})  # a reference without one is this run's
-        computed = any(method not in recorded.get(mask, {}) for mask in MASKS
-                       for method in references[mask] if not method.endswith("seconds"))
         lines += earlier_sources_line("References", (
-            (f"{method} ({mask})", source) for mask in MASKS
-            for method, source in recorded.get(mask, {}).items()
-            if not method.endswith("seconds")), commands=False,
-            others=", the others by this run" if computed else "")
+            (f"{method} ({mask})", recorded.get(mask, {}).get(method)) for mask in MASKS
+            for method in references[mask] if not method.endswith("seconds")),
+            commands=False, others=", the others by this run")
     lines += ["", "Each model's completion with the method (settling or posterior mean) whose "
               "M-MSE on the validation images was lower, mask by mask:", ""]
     for variant, row in rows.items():
@@ -1013,12 +999,10 @@ def main(argv=None):
         from_files = references_from_results(args)
         if known is None:
             known = from_files
-        elif from_files is not None:
-            known = attribute_references(known, from_files)
 
         def save(references):
-            if "sources" in references:  # read from a file: what changed is this run's
-                credit_references(references, known)
+            if from_files is not None:  # what equals an earlier file's value is that file's
+                credit_references(references, from_files)
             if not args.quick:  # (its folder is new when every row came from a file)
                 reference_path.parent.mkdir(parents=True, exist_ok=True)
                 reference_path.write_text(json.dumps(references))
