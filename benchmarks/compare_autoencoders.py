@@ -92,7 +92,10 @@ Checkpoints: under ``$SKLEARN_PC_RUNS/NAME/``, one file per grid point
 evaluation's stages) and per (model, fraction, seed)
 (``efficiency/MODEL_FRACTION_SEED[_SETTINGS].joblib``), saved after every pass; with
 ``--resume`` a finished one is read back, not trained, and an unfinished one
-continues from its last pass.  Every pass visits its rows in an order drawn
+continues from its last pass.  A run that ended at the ``--efficiency-checks``
+cap keeps its last weights, so the same command with a higher cap continues it
+(only the runs at the cap train again, and they end as if run straight to the
+new cap).  Every pass visits its rows in an order drawn
 from ``(seed, pass)`` and the model carries its generator, so a result is the
 same whether or not the run was interrupted (``--quick`` checks it).  Runs of
 the same NAME may be split over commands (say, baselines first), since a
@@ -268,22 +271,38 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
     improvement of more than ``tol`` nats, or after ``max_checks`` checks, and the
     weights of the best check are kept (the estimators' own ``early_stopping``
     follows the same rule, but on a random ``validation_fraction`` of what
-    ``fit`` is given, and cannot be checkpointed between epochs).
+    ``fit`` is given, and cannot be checkpointed between epochs).  A run that
+    ended at the cap keeps its last weights too: resumed with a higher
+    ``max_checks``, it continues as if it had run straight to that cap (a run
+    stopped by patience is read back as it is).
 
     Returns the state ``{"best": model at the best check, "best BCE",
     "best epoch", "epoch": passes run, "checks": [[pass, validation BCE], ...],
     "seconds": training seconds (``partial_fit`` only), "validation seconds"}``,
     or None if ``stop_after`` passes stopped it (a simulated interruption).
     """
-    params = estimator_params(model)
-    params.pop("random_state")
-    params.pop("prior_max_samples")  # the prior is fitted after training, not trained
+    # not compared: the prior is fitted after training, not trained; partial_fit trains
+    # one pass whatever max_iter and n_iter_no_change are (the cap here is max_checks)
+    ignored = ("random_state", "prior_max_samples", "max_iter", "n_iter_no_change")
+    params = {k: v for k, v in estimator_params(model).items() if k not in ignored}
     state = joblib.load(path) if resume and path and path.exists() else None
     if state is not None:
-        state["params"].pop("prior_max_samples", None)
+        state["params"] = {k: v for k, v in state["params"].items() if k not in ignored}
     if state is not None and state["params"] != params:
         raise SystemExit(f"{path} was made with other parameters: {state['params']}; remove "
                          "it or run without --resume")
+    if state is not None and state["checks"]:
+        # the stopping rule is applied again, so that a run stopped by a lower cap
+        # continues to this one as if it had run straight to it
+        if len(state["checks"]) > max_checks:
+            raise SystemExit(f"{path} ran {len(state['checks'])} checks, past this run's cap "
+                             f"of {max_checks}; remove it or run without --resume")
+        state["done"] = state["since best"] >= patience or len(state["checks"]) >= max_checks
+        if not state["done"] and state["model"] is None:
+            raise SystemExit(f"{path} stopped at the cap of {len(state['checks'])} checks and "
+                             "kept only its best weights (it was made before a run at the "
+                             "cap kept its last), so it cannot continue to "
+                             f"{max_checks}; remove it or run without --resume")
     if state is None:
         if isinstance(model.random_state, (int, np.integer)):
             model.set_params(random_state=np.random.RandomState(model.random_state))
@@ -313,8 +332,10 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
                              or len(state["checks"]) >= max_checks)
             if verbose:
                 print(f"    pass {state['epoch']}: validation BCE {bce:.3f}", flush=True)
-        if state["done"]:
-            state["model"] = None  # the best weights are kept; the last are not needed
+        if state["done"] and state["since best"] >= patience:
+            # stopped by patience: the best weights are kept, the last are not needed
+            # (a run at the cap keeps them, to continue if the cap is raised)
+            state["model"] = None
         if path:
             save_checkpoint(state, path)
     return state
@@ -503,6 +524,16 @@ def stopped_by_cap(run, args):
     return sum(epoch > run["best epoch"] for epoch, _ in run["validation curve"]) < args.patience
 
 
+LATE_CHECKS = 10
+
+
+def late_gain(run):
+    """The change of a run's validation BCE over its last ``LATE_CHECKS``
+    checks (or all it had): negative while it still improves."""
+    curve = [bce for _, bce in run["validation curve"]]
+    return curve[-1] - curve[max(0, len(curve) - 1 - LATE_CHECKS)]
+
+
 def efficiency_table(results, args):
     fractions = [str(f) for f in args.fractions]
     lines = ["# Data efficiency on binarised MNIST (issue 33 item 5): test BCE, mean "
@@ -528,16 +559,21 @@ def efficiency_table(results, args):
         cells = []
         for f in fractions:
             runs = curve[f]["runs"]
-            at_cap = sum(stopped_by_cap(r, args) for r in runs)
-            capped += at_cap
+            at_cap = [r for r in runs if stopped_by_cap(r, args)]
+            capped += len(at_cap)
+            gain = np.mean([late_gain(r) for r in at_cap]) if at_cap else 0.0
             cells.append(f"{np.mean([r['epochs'] for r in runs]):.0f} / "
                          f"{np.mean([r['fit seconds'] for r in runs]):.0f}"
-                         + (f" ({at_cap} of {len(runs)} at the cap)" if at_cap else ""))
+                         + (f" ({len(at_cap)} of {len(runs)} at the cap, {gain:+.2f})"
+                            if at_cap else ""))
         lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + " |")
     if capped:
         lines += ["", f"\"At the cap\": runs that used all {args.efficiency_checks} checks "
                   f"with their best in the last {args.patience}, so still improving: "
-                  "stopped by the cap, not by patience, and not converged."]
+                  "stopped by the cap, not by patience, and not converged; beside them, "
+                  f"their validation BCE's change over their last {LATE_CHECKS} checks "
+                  "(or all, if fewer; mean over those runs, nats): how fast they were still "
+                  "improving."]
     lines += earlier_sources_line("Points", ((f"{NAMES[name]} {float(f):.0%}",
                                               curve[f].get("source"))
                                              for name, curve in results.items()
@@ -654,8 +690,33 @@ def check_early_stopping_resume(name, args, data, runs):
     assert straight["checks"] == resumed["checks"]
     for a, b in zip(learned_arrays(straight["best"]), learned_arrays(resumed["best"])):
         np.testing.assert_array_equal(a, b)
+    # a run stopped by a cap of one check, resumed with the full cap, continues
+    capped = runs / "resume_check" / f"{name}_capped.joblib"
+    first = train_early_stopped(make_model(name, args, 1), X_train, X_val, path=capped,
+                                **{**kwargs, "max_checks": 1})
+    assert len(first["checks"]) == 1 and joblib.load(capped)["model"] is not None
+    raised = train_early_stopped(make_model(name, args, 1), X_train, X_val, path=capped,
+                                 resume=True, **kwargs)
+    assert len(straight["checks"]) > 1 and raised["checks"] == straight["checks"]
+    for a, b in zip(learned_arrays(straight["best"]), learned_arrays(raised["best"])):
+        np.testing.assert_array_equal(a, b)
+    # a cap below the checks run, or a capped run that kept no last weights, is refused
+    refusals = [(capped, {**kwargs, "max_checks": 1}, "past this run's cap")]
+    old = joblib.load(capped)
+    old.update({"checks": first["checks"], "since best": 0, "done": True, "model": None})
+    joblib.dump(old, runs / "resume_check" / f"{name}_old.joblib")
+    refusals.append((runs / "resume_check" / f"{name}_old.joblib", kwargs, "cannot continue"))
+    for path, run_kwargs, says in refusals:
+        try:
+            train_early_stopped(make_model(name, args, 1), X_train, X_val, path=path,
+                                resume=True, **run_kwargs)
+        except SystemExit as refusal:
+            assert says in str(refusal), str(refusal)
+        else:
+            raise AssertionError(f"{path.name} was resumed, not refused")
     print(f"resume check ({NAMES[name]}, early stopping): an interrupted and resumed run "
-          "ends as an uninterrupted one", flush=True)
+          "ends as an uninterrupted one, and a run stopped by a lower cap continues to a "
+          "higher one as if run straight to it", flush=True)
 
 
 def plot_efficiency(curves, path):
@@ -904,6 +965,9 @@ def items_4_5(args, data, runs):
             stalled = [[1, 1.0]] + [[e, 1.1] for e in range(2, 2 + args.patience)]
             assert stopped_by_cap({"best epoch": 3, "validation curve": improving}, args)
             assert not stopped_by_cap({"best epoch": 1, "validation curve": stalled}, args)
+            assert late_gain({"validation curve": improving}) == -1.0
+            assert late_gain({"validation curve": [[e, 100.0 - e] for e in range(30)]}) \
+                == -LATE_CHECKS
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
         if settings:
             markdown += (f"\nBaselines at the settings {chose} chose: "
