@@ -76,8 +76,8 @@ seed, trained to convergence with early stopping on the 10,000 (a check every
 ``max(1, ceil(--check-samples / rows))`` passes, so a 1,000-image subset is
 checked every 10 passes, not after 5 updates; at most ``--efficiency-checks``,
 300, so that a slow learner such as the GVAE converges too), its best weights
-scored on the test BCE.  The JSON holds every run (seed, rows, test BCE,
-validation curve, passes, fit seconds) and per point
+scored on the test BCE.  The JSON holds every model's constructor parameters,
+every run (seed, rows, test BCE, validation curve, passes, fit seconds) and per point
 the mean, std, min and max over seeds; the PNG plots the mean with a min-max
 band.  Baselines train at the setting ``--tune`` chose when ``--settings-from``
 names its result (tuned at the same batch, on a validation split of the same
@@ -518,6 +518,13 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
     return results
 
 
+def model_params(names, args, settings, epochs):
+    """Every constructor parameter of each model as the runs build it (JSON-ready;
+    ``random_state`` is each run's seed where runs differ in it)."""
+    return {name: estimator_params(make_model(name, args, epochs).set_params(
+        **settings.get(name, {}))) for name in names}
+
+
 def stopped_by_cap(run, args):
     """Whether an early-stopped run ended at its ``--efficiency-checks`` cap
     while still improving: fewer than ``--patience`` checks came after its
@@ -951,9 +958,10 @@ def items_4_5(args, data, runs):
             markdown += f"\nBaselines at the settings {chose} chose.\n"
         print(markdown)
         if not args.quick:
-            write_results(f"{args.name}_pass_cost", {"settings": vars(args),
-                                                     "baseline settings": settings,
-                                                     "pass cost": costs}, markdown)
+            write_results(f"{args.name}_pass_cost", {
+                "settings": vars(args), "baseline settings": settings,
+                "estimator parameters": model_params(names, args, settings, args.epochs),
+                "pass cost": costs}, markdown)
     if args.efficiency or args.quick:
         points_args = argparse.Namespace(**{
             **vars(args), "fractions": [0.2, 1.0] if args.quick else args.fractions})
@@ -967,6 +975,9 @@ def items_4_5(args, data, runs):
             assert stopped_by_cap({"best epoch": 3, "validation curve": improving}, args)
             assert not stopped_by_cap({"best epoch": 1, "validation curve": stalled}, args)
             assert late_gain({"validation curve": improving}) == -1.0
+            recorded = json.loads(json.dumps(model_params(args.efficiency_models, args,
+                                                          settings, args.efficiency_checks)))
+            assert all(row["max_iter"] == args.efficiency_checks for row in recorded.values())
             assert late_gain({"validation curve": [[e, 100.0 - e] for e in range(30)]}) \
                 == -LATE_CHECKS
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
@@ -978,6 +989,8 @@ def items_4_5(args, data, runs):
         if not args.quick:
             write_results(f"{args.name}_efficiency", {
                 "settings": vars(args), "baseline settings": settings,
+                "estimator parameters": model_params(args.efficiency_models, args, settings,
+                                                     args.efficiency_checks),
                 # not "data_efficiency", which --from-results reads as the table's curves
                 EFFICIENCY_KEY: results}, markdown)
             plot_efficiency_band(results, RESULTS / f"{args.name}_efficiency.png")
