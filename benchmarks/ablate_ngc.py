@@ -1,6 +1,7 @@
 """Short GNCN ablations on a 10k MNIST subset: why a variant misses the paper.
 
     python benchmarks/ablate_ngc.py                 # every configuration, 12 passes each
+    python benchmarks/ablate_ngc.py "pdh, ReLU predictions, beta 0.05" ... --name NAME
     python benchmarks/ablate_ngc.py --quick         # smoke run on load_digits
 
 GNCN-PDH and GNCN-t2-LSigma of ``reproduce_ngc.py`` reconstruct MNIST far worse
@@ -46,6 +47,15 @@ CONFIGS = {
         "pdh", {"lateral_excitation": 0.15, "lateral_inhibition": 0.1, "n_groups": 30}, RELU),
     "pdh, identity predictions, min_variance 0.01": ("pdh", {"min_variance": 0.01}, IDENTITY),
     "t2-lsigma, ReLU predictions, no lateral competition": ("t2-lsigma", NO_LATERAL, RELU),
+    # what the paper leaves open, on the faithful PDH (ReLU predictions, with competition):
+    # beta within its stated [0.02, 0.1], a slower Adam, the public code's batch of 512.
+    # Not ablated: the initial weights' scale (every column is renormalised to unit norm,
+    # so N(0, 0.05^2) and N(0, 1) give the same directions), T (the paper states 50) and
+    # the Laplace lambda (a term of the type-1 models only).
+    "pdh, ReLU predictions, beta 0.05": ("pdh", {"inference_rate": 0.05}, RELU),
+    "pdh, ReLU predictions, beta 0.02": ("pdh", {"inference_rate": 0.02}, RELU),
+    "pdh, ReLU predictions, Adam 3e-4": ("pdh", {"learning_rate_init": 3e-4}, RELU),
+    "pdh, ReLU predictions, batch 512 (public)": ("pdh", {"batch_size": 512}, RELU),
 }
 
 
