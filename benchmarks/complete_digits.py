@@ -1,6 +1,6 @@
 """Pattern completion on load_digits: the GNCN's two completions beside scikit-learn's imputers.
 
-    python benchmarks/complete_digits.py            # about a minute on one core
+    python benchmarks/complete_digits.py            # about three minutes on two cores
     python benchmarks/complete_digits.py --quick    # smoke run (fewer choices, 3-epoch
                                                     # reconstruction models, no file)
 
