@@ -843,7 +843,13 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         draws.  Which completes better depends on the data and the mask
         (on MNIST the posterior mean wins when a half is hidden, settling
         on scattered pixels; see the user guide), so choose on validation
-        data.
+        data.  The default prior is sized for :meth:`score_samples` and
+        :meth:`sample` (``n_prior_components="auto"``); the posterior mean
+        often completes better with more components, refitted without
+        touching the weights: ``set_params(n_prior_components=75)``, then
+        :meth:`fit_prior` on the training data (on ``load_digits``, right
+        half hidden: M-MSE 1.21 against 1.53 with the default 8 components
+        and 1.27 for ``KNNImputer``; ``benchmarks/complete_digits.md``).
 
         Parameters
         ----------
