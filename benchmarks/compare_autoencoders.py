@@ -177,6 +177,12 @@ QUICK_GRID = {name: {"weight_decay": [0.0, 1e-3]} for name in ("rae", "gvae", "g
 QUICK_GRID["gvae-cv"] = {"fixed_variance": [0.1, 1.0]}
 
 
+def set_model(name, args, epochs, settings):
+    """``make_model`` at the setting ``--tune`` chose for it, if any (``settings``:
+    ``{baseline: setting}``, from ``tuned_settings``)."""
+    return make_model(name, args, epochs).set_params(**settings.get(name, {}))
+
+
 def make_model(name, args, epochs):
     quick = args.quick
     common = dict(max_iter=epochs, n_iter_no_change=epochs,
@@ -256,6 +262,12 @@ def split_validation(X, n_validation):
     return X[:-n_validation], X[-n_validation:]
 
 
+def stopped(state, patience, max_checks):
+    """The early-stopping rule: ``patience`` checks without an improvement, or
+    ``max_checks`` checks in all."""
+    return state["since best"] >= patience or len(state["checks"]) >= max_checks
+
+
 def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
                         check_samples=0, path=None, resume=False, stop_after=None,
                         verbose=False):
@@ -298,7 +310,7 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
         if len(state["checks"]) > max_checks:
             raise SystemExit(f"{path} ran {len(state['checks'])} checks, past this run's cap "
                              f"of {max_checks}; remove it or run without --resume")
-        state["done"] = state["since best"] >= patience or len(state["checks"]) >= max_checks
+        state["done"] = stopped(state, patience, max_checks)
         if not state["done"] and state["model"] is None:
             raise SystemExit(f"{path} stopped at the cap of {len(state['checks'])} checks and "
                              "kept only its best weights (it was made before a run at the "
@@ -329,8 +341,7 @@ def train_early_stopped(model, X, X_val, *, seed, max_checks, patience, tol,
                               "best epoch": state["epoch"], "since best": 0})
             else:
                 state["since best"] += 1
-            state["done"] = (state["since best"] >= patience
-                             or len(state["checks"]) >= max_checks)
+            state["done"] = stopped(state, patience, max_checks)
             if verbose:
                 print(f"    pass {state['epoch']}: validation BCE {bce:.3f}", flush=True)
         if state["done"] and state["since best"] >= patience:
@@ -496,8 +507,8 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
             runs_of_fraction = []
             for seed in range(args.seed, args.seed + efficiency_seeds(fraction, args)):
                 rows = np.random.RandomState(seed).permutation(X_train.shape[0])[:n_rows]
-                model = make_model(name, args, args.efficiency_checks).set_params(
-                    random_state=seed, **settings.get(name, {}))
+                model = set_model(name, args, args.efficiency_checks, settings).set_params(
+                    random_state=seed)
                 state = train_early_stopped(
                     model, X_train[rows], X_val, seed=seed,
                     **early_stopping_args(args, args.efficiency_checks),
@@ -521,8 +532,7 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
 def model_params(names, args, settings, epochs):
     """Every constructor parameter of each model as the runs build it (JSON-ready;
     ``random_state`` is each run's seed where runs differ in it)."""
-    return {name: estimator_params(make_model(name, args, epochs).set_params(
-        **settings.get(name, {}))) for name in names}
+    return {name: estimator_params(set_model(name, args, epochs, settings)) for name in names}
 
 
 def stopped_by_cap(run, args):
@@ -898,7 +908,7 @@ def pass_cost(models, data, args, settings):
     rows = X[:args.cost_rows]
     fitted = {}
     for name in models:
-        model = make_model(name, args, args.epochs).set_params(**settings.get(name, {}))
+        model = set_model(name, args, args.epochs, settings)
         fitted[name] = model.partial_fit(X[:model.batch_size])
     rounds = {name: [] for name in models}
     for _ in range(args.rounds):
