@@ -118,7 +118,16 @@ def machine():
         "cpu_model": cpu_model(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "blas": blas_libraries(),
+        # whether the kernels ran on the compiled accelerator (built at install,
+        # on unless SKLEARN_PC_NO_COMPILED is set): it changes timings, not results
+        "accelerator": accelerator_in_use(),
     }
+
+
+def accelerator_in_use():
+    """Whether sklearn-pc's compiled accelerator runs the elementwise kernels."""
+    from sklearn_pc._core import _kernels
+    return _kernels._in_use is not None
 
 
 def provenance():

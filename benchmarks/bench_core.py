@@ -56,7 +56,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from _common import blas_sentence, warn_if_blas_pinned, write_results
+from _common import accelerator_in_use, blas_sentence, warn_if_blas_pinned, write_results
 from sklearn_pc import GNCNAutoencoder, PCClassifier
 from sklearn_pc import _pc
 from sklearn_pc._core import _kernels, _learning, _network, _relaxation
@@ -654,15 +654,19 @@ def gncn_breakdown(args, rng):
               f"products {r['products']:.1f} (plain loop {r['plain_products']:.1f}), "
               + ", ".join(f"{key} {r[key]:.1f}" for key in GNCN_PARTS[1:])
               + f"; {r['over_floor']:.2f} x floor", flush=True)
-    return {"batch": batch, "variants": result}
+    return {"batch": batch, "variants": result, "accelerator": accelerator_in_use()}
 
 
 def gncn_breakdown_markdown(result, args):
     lines = ["", f"## Where a GNCN training batch's time goes (float32, one thread, batch "
              f"{result['batch']}, 784-{'-'.join(map(str, args.gncn_latent))}, "
              f"T = {args.gncn_steps})", "",
-             "Milliseconds per batch of CPU time, split where they run (exclusive: the "
-             "lateral group sums are not in the state steps, the projection's products are "
+             "Milliseconds per batch of CPU time, split where they run (exclusive: "
+             + ("the compiled accelerator's state step includes the lateral group sums, "
+                "whose column then reads 0; "
+                if result.get("accelerator") else
+                "the lateral group sums are not in the state steps; ")
+             + "the projection's products are "
              "in the projection); the floor is the variant's products (`gncn_products`) in "
              "the GEMM peak's plain loop on one thread, timed right after on the same clock.  "
              f"Medians of {args.repeats} rounds.", "",
