@@ -81,7 +81,9 @@ _SHARED_PARAMETERS = """n_components : int, default=20
         Patience, in epochs.
     warm_start : bool, default=False
         Continue from the fitted weights and optimizer state on the next call
-        to ``fit`` (the prior is fitted anew at its end).
+        to ``fit`` (the prior is fitted anew at its end).  With
+        ``early_stopping``, a warm ``fit`` ends at its best epoch, or with the
+        weights it started from if no epoch beats ``best_validation_score_``.
     n_prior_components : int, default=75
         Full-covariance components of the Gaussian-mixture prior fitted to the
         codes of the training data (the paper: 75); capped at the number of

@@ -86,6 +86,11 @@ class _StochasticTrainingMixin:
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
+        self._reset_stopping()
+
+    def _reset_stopping(self):
+        """The stopping criterion's history: the held-out scores with
+        ``early_stopping``, else the best training loss."""
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -107,6 +112,10 @@ class _StochasticTrainingMixin:
         if first_call:
             self._initialize_arrays(X, targets, rng)
             self._reset_history()
+        elif not incremental and self.early_stopping != (self.validation_scores_ is not None):
+            # a warm fit that switched early_stopping since the last call: the
+            # criterion it continues has no history yet (n_iter_ and the loss curve go on)
+            self._reset_stopping()
         self._sync_optimizers(reset=first_call)
         dtype = self._model_dtype()
         X = X.astype(dtype, copy=False)
@@ -116,6 +125,9 @@ class _StochasticTrainingMixin:
         validation = None
         if self.early_stopping and not incremental:
             X, targets, labels, validation = self._split_validation(X, targets, labels, rng)
+            # the arrays the call starts from: a warm fit none of whose epochs beats
+            # best_validation_score_ (that of an earlier fit) ends where it started
+            self._best_arrays = self._snapshot_arrays()
         n_samples = X.shape[0]
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
         with self._batch_trainer(batch_size) as train_batch:

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 
 from ._chunks import row_chunks
 from ._core._relaxation import SCHEDULES, relax
-from ._pc import _BasePC
+from ._pc import _BasePC, class_indices
 
 # Generated states beyond this magnitude mean the generative dynamics diverged.
 _DIVERGED = 1e10
@@ -151,7 +151,10 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
     n_iter_no_change : int, default=10
         Patience, in epochs.
     warm_start : bool, default=False
-        Continue from the previous weights on the next ``fit``.
+        Continue from the previous weights on the next ``fit``, whose ``y``
+        must hold the same classes.  With ``early_stopping``, a warm ``fit``
+        ends at its best epoch, or with the weights it started from if no
+        epoch beats ``best_validation_score_``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, the validation split and, unless
         ``sample`` is given its own, the initial states of ``sample``.
@@ -424,8 +427,8 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         X : ndarray of shape (n_samples, n_features)
             Generated inputs.
         y : ndarray of shape (n_samples,)
-            Their classes (as :meth:`sklearn.mixture.GaussianMixture.sample`
-            returns its components).
+            Their classes, elements of ``classes_`` (as
+            :meth:`sklearn.mixture.GaussianMixture.sample` returns its components).
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -435,12 +438,13 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         if y is None:
             y = self.classes_[np.arange(n_samples) % self.classes_.shape[0]]
         elif np.ndim(y) == 0:
-            y = np.full(n_samples, y, dtype=self.classes_.dtype)
+            y = np.full(n_samples, y)  # its own type: a label no class matches is an error
         y = np.asarray(y)
         if y.shape != (n_samples,):
             raise ValueError(f"y must hold one label or n_samples={n_samples} labels, "
                              f"got shape {y.shape}.")
         top = self._one_hot(y)
+        y = self.classes_[np.argmax(top, axis=1)]
         rng = check_random_state(self.random_state if random_state is None else random_state)
         if init == "hidden":
             return self._sample_hidden(np.argmax(top, axis=1), rng), y
@@ -483,12 +487,8 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         return np.concatenate(chunks)
 
     def _one_hot(self, y):
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels {unseen.tolist()} not in classes "
-                             f"{self.classes_.tolist()}.")
         eye = np.eye(self.classes_.shape[0], dtype=self.coefs_[0].dtype)
-        return eye[np.searchsorted(self.classes_, y)]
+        return eye[class_indices(self.classes_, y)]
 
     def _relax_generative(self, states, errors=None, network=None):
         """Top clamped, bottom free, activity decay on: return the settled ``x[0]``."""

@@ -196,7 +196,9 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         Patience, in epochs.
     warm_start : bool, default=False
         Continue from the fitted weights and optimizer state on the next call
-        to ``fit`` (the prior is fitted anew at its end).
+        to ``fit`` (the prior is fitted anew at its end).  With
+        ``early_stopping``, a warm ``fit`` ends at its best epoch, or with the
+        weights it started from if no epoch beats ``best_validation_score_``.
     n_prior_components : int or "auto", default="auto"
         Full-covariance components of the Gaussian-mixture prior over the top
         latents (the paper: 75); capped at the number of rows it is fitted on.
@@ -849,7 +851,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         touching the weights: ``set_params(n_prior_components=75)``, then
         :meth:`fit_prior` on the training data (on ``load_digits``, right
         half hidden: M-MSE 1.21 against 1.53 with the default 8 components
-        and 1.27 for ``KNNImputer``; ``benchmarks/complete_digits.md``).
+        and 1.27 for ``KNNImputer``; ``benchmarks/results/complete_digits.md``).
 
         Parameters
         ----------

@@ -41,6 +41,29 @@ from ._base import _StochasticTrainingMixin
 _TRAINING_GROWTH = 100.0
 
 
+def class_indices(classes, y):
+    """Positions of the labels ``y`` in ``classes`` (sorted and unique, a fitted
+    ``classes_``), labels compared by value: ``"10"`` is not ``10`` and ``2.5`` is not
+    ``2``, so a label of another type is not silently cast to a class.  Raises a
+    ValueError naming the labels that are not classes."""
+    try:
+        values, inverse = np.unique(np.asarray(y), return_inverse=True)
+    except TypeError:  # labels that cannot be ordered: none of them is sorted in
+        raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
+                         "use labels of one type.") from None
+    position = {label: i for i, label in enumerate(classes.tolist())}
+    found = [position.get(label) for label in values.tolist()]
+    unseen = [label for label, i in zip(values.tolist(), found) if i is None]
+    if unseen:
+        raise ValueError(f"y contains labels {unseen} not in classes {classes.tolist()}.")
+    return np.asarray(found, dtype=np.intp)[inverse.reshape(-1)]
+
+
+def _same_labels(a, b):
+    """Whether two sorted, unique label arrays hold the same labels (by value)."""
+    return a.shape == b.shape and a.tolist() == b.tolist()
+
+
 class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared weights and training hooks of the layered PC estimators."""
 
@@ -66,7 +89,7 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
         "tol": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -107,7 +130,7 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
 
     # -- what subclasses choose -------------------------------------------------
     @abstractmethod
-    def _encode_targets(self, y, *, reset, classes=None):
+    def _encode_targets(self, y, *, reset, classes=None, incremental=False):
         """Validate ``y`` and return the clamped top-layer states ``Y``."""
 
     @abstractmethod
@@ -154,7 +177,8 @@ class _BasePCNetwork(_StochasticTrainingMixin, BaseEstimator, metaclass=ABCMeta)
 
     def _check_training_data(self, X, y, *, reset, classes, incremental):
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        return X, self._encode_targets(y, reset=reset, classes=classes), y
+        return X, self._encode_targets(y, reset=reset, classes=classes,
+                                       incremental=incremental), y
 
     def _stratify(self, labels):
         return labels if type_of_target(labels) in ("binary", "multiclass") else None
@@ -336,7 +360,7 @@ class _BasePC(ClassifierMixin, _BasePCNetwork):
     ``predict_proba``, ``decision_function``).  The public estimators are
     siblings that differ in their defaults and in what ``transform`` returns."""
 
-    def _encode_targets(self, y, *, reset, classes=None):
+    def _encode_targets(self, y, *, reset, classes=None, incremental=False):
         if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
             raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
                              "use labels of one type.")
@@ -346,15 +370,21 @@ class _BasePC(ClassifierMixin, _BasePCNetwork):
                              f"got {target_type!r} targets.")
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+        elif incremental and classes is not None:
+            # as scikit-learn's partial_fit: classes, if given again, must not change
+            if not _same_labels(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(f"classes={np.unique(classes).tolist()} is not the same as "
+                                 f"on the first call to partial_fit, "
+                                 f"{self.classes_.tolist()}.")
+        elif not incremental and not _same_labels(np.unique(y), self.classes_):
+            # as MLPClassifier: a warm-started fit trains the classes it was built for
+            raise ValueError("warm_start can only be used where y has the same classes as in "
+                             f"the previous call to fit: previously {self.classes_.tolist()}, "
+                             f"y has {np.unique(y).tolist()}.")
         if self.classes_.shape[0] < 2:
             raise ValueError("Classifier can't train when only one class is present: "
-                             f"got the single class {self.classes_[0]!r}.")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels {unseen.tolist()} not seen in classes "
-                             f"{self.classes_.tolist()}.")
-        indices = np.searchsorted(self.classes_, y)
-        return np.eye(self.classes_.shape[0])[indices]
+                             f"got the single class {self.classes_.tolist()[0]!r}.")
+        return np.eye(self.classes_.shape[0])[class_indices(self.classes_, y)]
 
     def _validation_score(self, X, y):
         return float(np.mean(self.predict(X) == y))
@@ -392,8 +422,8 @@ class _BasePC(ClassifierMixin, _BasePCNetwork):
         y : array-like of shape (n_samples,)
             Class labels, all of them in ``classes``.
         classes : array-like of shape (n_classes,), default=None
-            Every class of the problem; required on the first call, ignored
-            afterwards.
+            Every class of the problem; required on the first call, and if
+            given later, the same classes.
 
         Returns
         -------
@@ -584,7 +614,10 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
     n_iter_no_change : int, default=10
         Patience, in epochs, of the stopping rule.
     warm_start : bool, default=False
-        Continue from the previous weights when ``fit`` is called again.
+        Continue from the previous weights when ``fit`` is called again, on a
+        ``y`` with the same classes.  With ``early_stopping``, a warm ``fit``
+        ends at its best epoch, or with the weights it started from if no
+        epoch beats ``best_validation_score_``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split.
     verbose : bool, default=False

@@ -54,7 +54,7 @@ class _GaussianMixturePriorMixin:
     """GMM prior over latent codes: fitting, drawing, sampling, MC log-likelihood."""
 
     # -- input checks ------------------------------------------------------------
-    def _check_X(self, X, *, reset, allow_nan=False):
+    def _check_X(self, X, *, reset, allow_nan=False, mask=None):
         """Validate ``X`` (dense; in [0, 1] for the Bernoulli decoder); cast it
         to the model's dtype once fitted.
 
@@ -62,10 +62,21 @@ class _GaussianMixturePriorMixin:
         of a ``MinMaxScaler``, say) are clipped into it, on a copy; values
         further out raise.  Gaussian: any finite value.  NaN, which marks a
         missing entry, passes only where ``allow_nan`` (training and
-        inference; the Monte-Carlo likelihood needs complete rows).
+        inference; the Monte-Carlo likelihood needs complete rows).  With a
+        ``mask`` (0 marks a missing entry), the entries it marks missing
+        become NaN, on a copy, whatever ``X`` holds there, and are not checked.
         """
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan")
+                          ensure_all_finite="allow-nan" if mask is None else False)
+        if mask is not None:
+            observed = _check_mask(mask, X.shape).astype(bool)
+            if np.any(np.isnan(X) & observed):
+                raise ValueError("X has NaN at entries that mask marks observed (1); mark "
+                                 "them 0 in mask, or pass no mask to take NaN as missing.")
+            if np.any(np.isinf(X) & observed):
+                raise ValueError("Input X contains infinity at entries that mask marks "
+                                 "observed (1).")
+            X = np.where(observed, X, X.dtype.type(np.nan))
         missing = np.isnan(X)
         if missing.any() and not allow_nan:
             raise ValueError(
@@ -94,22 +105,12 @@ class _GaussianMixturePriorMixin:
     def _check_missing(self, X, mask=None):
         """Validate inference input whose missing entries are NaN (or 0 in ``mask``).
 
-        Returns ``(X, observed)``: ``X`` with its NaN set to 0 (a copy if it
-        had any) and ``observed``, True where an entry is given (1-D when a
-        1-D ``mask`` is all there is), or None when every entry is.
+        Returns ``(X, observed)``: ``X`` with its missing entries set to 0 (a
+        copy if it had any) and ``observed``, True where an entry is given, or
+        None when every entry is.
         """
-        X = self._check_X(X, reset=False, allow_nan=True)
-        if mask is None:
-            return self._observed_entries(X)
-        missing = np.isnan(X)
-        observed = _check_mask(mask, X.shape).astype(bool)
-        if np.any(missing & observed):
-            raise ValueError("X has NaN at entries that mask marks observed (1); mark "
-                             "them 0 in mask, or pass no mask to take NaN as missing.")
-        if missing.any():
-            observed = observed & ~missing
-            X = np.where(missing, X.dtype.type(0), X)
-        return X, observed
+        return self._observed_entries(self._check_X(X, reset=False, allow_nan=True,
+                                                    mask=mask))
 
     @staticmethod
     def _observed_entries(X):

@@ -22,6 +22,23 @@ def _check_matplotlib(caller_name):
                           "`pip install sklearn-pc[plot]`.") from exc
 
 
+def _in_input_space(estimator):
+    """``(model, to_model, from_model)`` of a fitted estimator or of a fitted
+    pipeline ending in one: ``to_model`` maps inputs through the pipeline's
+    earlier steps, ``from_model`` maps the model's images back through their
+    ``inverse_transform`` (None without earlier steps)."""
+    if not isinstance(estimator, Pipeline):
+        return estimator, None, None
+    steps = estimator[:-1]
+    for name, step in steps.steps:
+        if step not in (None, "passthrough") and not hasattr(step, "inverse_transform"):
+            raise TypeError(f"The pipeline's step {name!r} ({type(step).__name__}) has no "
+                            "inverse_transform, so the model's images cannot be drawn as "
+                            "inputs; pass the pipeline's last step and inputs transformed "
+                            "by the steps before it.")
+    return estimator[-1], steps.transform, steps.inverse_transform
+
+
 class ImageGridDisplay:
     """Grid of images, one row per group (e.g. originals, reconstructions).
 
@@ -138,8 +155,10 @@ class ImageGridDisplay:
 
         Parameters
         ----------
-        generator : PCGenerator
-            Fitted generator; its ``generate(classes)`` gives the images.
+        generator : PCGenerator or Pipeline
+            Fitted generator; its ``generate(classes)`` gives the images.  A
+            fitted pipeline ending in one draws them as inputs, through the
+            ``inverse_transform`` of its earlier steps.
         classes : array-like of shape (n_classes,) or None, default=None
             Classes to generate; None uses ``generator.classes_``.
         X : array-like of shape (n_samples, n_features) or None, default=None
@@ -175,8 +194,11 @@ class ImageGridDisplay:
         check_is_fitted(generator)
         if (X is None) != (y is None):
             raise ValueError("Pass both X and y for the class-means row, or neither.")
+        generator, _, from_model = _in_input_space(generator)
         classes = generator.classes_ if classes is None else np.asarray(classes).reshape(-1)
         generated = generator.generate(classes)
+        if from_model is not None:
+            generated = from_model(generated)
         if X is None:
             return cls(generated, image_shape=image_shape).plot(ax=ax, cmap=cmap)
         X, y = check_array(X), np.asarray(y).reshape(-1)
@@ -195,15 +217,19 @@ class ImageGridDisplay:
         Rows: "original" (``X``), "reconstruction" (``reconstruct(X)``); with
         ``mask``, "masked" (occluded pixels at 0.5, mid-grey) and "completed"
         (``complete(X, mask)``); with ``n_samples > 0``, "samples"
-        (``sample(n_samples, random_state)``).  Every image is drawn on the
-        colour scale [0, 1].
+        (``sample(n_samples, random_state)``).  Every image of an autoencoder
+        alone is drawn on the colour scale [0, 1].
 
         Parameters
         ----------
-        autoencoder : GNCNAutoencoder
-            Fitted :class:`~sklearn_pc.GNCNAutoencoder`.
+        autoencoder : estimator or Pipeline
+            Fitted :class:`~sklearn_pc.GNCNAutoencoder` (or one of the backprop
+            autoencoders), or a fitted pipeline ending in one: ``X`` then
+            passes through its earlier steps, and every image is mapped back
+            by their ``inverse_transform`` and drawn on the colour scale of
+            ``X``.
         X : array-like of shape (n_images, n_features)
-            Inputs in [0, 1].
+            Inputs (in [0, 1] for an autoencoder alone).
         mask : array-like of shape (n_features,) or (n_images, n_features), default=None
             1 (True) marks an observed pixel, 0 (False) an occluded one; a 1-D
             mask is shared by every image.  None draws no completion rows.
@@ -241,17 +267,22 @@ class ImageGridDisplay:
         _check_matplotlib(f"{cls.__name__}.from_autoencoder")
         check_is_fitted(autoencoder)
         X = check_array(X)
-        rows = [X, autoencoder.reconstruct(X)]
+        autoencoder, to_model, from_model = _in_input_space(autoencoder)
+        X_model = X if to_model is None else to_model(X)
+        back = (lambda images: images) if from_model is None else from_model
+        rows = [X, back(autoencoder.reconstruct(X_model))]
         labels = ["original", "reconstruction"]
         if mask is not None:
-            completed = autoencoder.complete(X, mask)  # validates the mask
-            rows += [np.where(np.asarray(mask, dtype=bool), X, 0.5), completed]
+            completed = back(autoencoder.complete(X_model, mask))  # validates the mask
+            grey = back(np.full((1, X.shape[1]), 0.5, dtype=X_model.dtype))  # mid-scale
+            rows += [np.where(np.asarray(mask, dtype=bool), X, grey), completed]
             labels += ["masked", "completed"]
         if n_samples > 0:
-            rows.append(autoencoder.sample(n_samples, random_state=random_state)[0])
+            rows.append(back(autoencoder.sample(n_samples, random_state=random_state)[0]))
             labels.append("samples")
+        vmin, vmax = (0.0, 1.0) if from_model is None else (X.min(), X.max())
         return cls(rows, image_shape=image_shape, row_labels=labels).plot(
-            ax=ax, cmap=cmap, vmin=0.0, vmax=1.0)
+            ax=ax, cmap=cmap, vmin=vmin, vmax=vmax)
 
 
 class TrainingCurveDisplay:

@@ -320,6 +320,9 @@ def test_complete_changes_only_the_masked_pixels(name):
     assert np.all((completed >= 0) & (completed <= 1))
     scrambled = np.where(observed, X, 1 - X)  # occluded values are never read
     np.testing.assert_array_equal(model.complete(scrambled, observed), completed)
+    for placeholder in (-1.0, 99.0, np.inf, np.nan):  # nor checked, whatever they hold
+        np.testing.assert_array_equal(
+            model.complete(np.where(observed, X, placeholder), observed), completed)
     np.testing.assert_array_equal(model.complete(X, np.tile(observed, (50, 1))), completed)
     # One step from zeros is the reconstruction of the zero-filled image.
     one = model.set_params(n_completion_steps=1).complete(X, observed)

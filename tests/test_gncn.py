@@ -476,6 +476,13 @@ def test_complete_changes_only_the_masked_pixels(digits):
     # The occluded values are never read...
     scrambled = np.where(observed, X, 1 - X)
     np.testing.assert_array_equal(model.complete(scrambled, observed), completed)
+    for placeholder in (-1.0, 99.0, np.inf, np.nan):  # ...nor checked, whatever they hold
+        np.testing.assert_array_equal(
+            model.complete(np.where(observed, X, placeholder), observed), completed)
+    with pytest.raises(ValueError, match="infinity at entries that mask marks observed"):
+        model.complete(np.where(observed, np.inf, X), observed)
+    with pytest.raises(ValueError, match="must lie in"):
+        model.complete(np.where(observed, 2.0, X), observed)
     # ...a per-sample mask gives the same answer, and filling beats leaving the zeros.
     np.testing.assert_array_equal(model.complete(X, np.tile(observed, (50, 1))), completed)
     assert masked_mse(X, completed, observed) < 0.6 * masked_mse(X, X * observed, observed)

@@ -114,10 +114,16 @@ def test_partial_fit(digits):
     assert clf.n_iter_ == 15
     assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 2
     assert clf.score(X_test, y_test) > 0.8
-    with pytest.raises(ValueError, match="not seen"):
+    with pytest.raises(ValueError, match=r"labels \[11\] not in classes"):
         clf.partial_fit(X_train[:5], [0, 1, 2, 3, 11])
-    # a subset of the classes is fine after the first call
+    # a subset of the classes is fine after the first call, and the same classes again
     clf.partial_fit(X_train[y_train < 2], y_train[y_train < 2])
+    clf.partial_fit(X_train[:50], y_train[:50], classes=np.arange(10)[::-1])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] is not the same as on the "
+                                         "first call"):
+        clf.partial_fit(X_train[:50], y_train[:50] % 3, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="not in classes"):  # "3" is not 3
+        clf.partial_fit(X_train[:2], np.array(["3", "4"]))
 
 
 def test_early_stopping_keeps_the_best_weights(digits):
@@ -133,6 +139,11 @@ def test_warm_start_continues(digits):
     first = clf.loss_curve_[-1]
     clf.fit(X_train, y_train)
     assert clf.n_iter_ == 6 and clf.loss_curve_[-1] < first
+    # as MLPClassifier: a warm fit trains the classes it was built for
+    with pytest.raises(ValueError, match="warm_start can only be used where y has the same "
+                                         "classes"):
+        clf.fit(X_train[y_train < 5], y_train[y_train < 5])
+    assert clf.n_iter_ == 6  # and the failed call left it as it was
 
 
 def test_tied_feedback_survives_pickling(digits):

@@ -106,8 +106,30 @@ def test_sample_api(prototypes):
         gen.sample(3, y=[0, 1])
     with pytest.raises(ValueError, match="not in classes"):
         gen.generate([0, 7])
+    # labels are compared by value, never cast to the classes' type
+    with pytest.raises(ValueError, match=r"labels \['2'\] not in classes"):
+        gen.generate(["2"])
+    with pytest.raises(ValueError, match=r"labels \[1.5\] not in classes"):
+        gen.sample(2, y=1.5)
+    X_two, labels = gen.sample(2, y=2.0, init="zeros")  # 2.0 is the class 2
+    assert labels.dtype == gen.classes_.dtype and labels.tolist() == [2, 2]
+    np.testing.assert_allclose(X_two, zeros[:2], rtol=1e-10)
     with pytest.raises(ValueError, match="init"):
         gen.sample(2, init="uniform")
+
+
+def test_string_classes_generate_and_name_unknown_labels_in_full(prototypes):
+    X, y, _ = prototypes
+    names = np.array(["cat", "dog", "eel"])[y]
+    gen = paper_generator(hidden_layer_sizes=(5,), max_iter=5, batch_size=20, random_state=0,
+                          n_generation_steps=50).fit(X, names)
+    X_gen, labels = gen.sample(2, y="dog", init="zeros")
+    assert labels.tolist() == ["dog", "dog"]
+    np.testing.assert_allclose(X_gen[0], gen.generate(["dog"])[0], rtol=1e-10)
+    with pytest.raises(ValueError, match=r"labels \['horse'\] not in classes"):
+        gen.sample(3, y="horse")
+    with pytest.raises(ValueError, match=r"labels \[1\] not in classes"):
+        gen.generate([1])
 
 
 def test_diverging_generation_names_the_parameter(prototypes):

@@ -196,6 +196,49 @@ def test_from_autoencoder_per_sample_mask_and_defaults(plt, digits, autoencoder)
         ImageGridDisplay.from_autoencoder(autoencoder, X, mask=mask[:, :5])
 
 
+def test_displays_draw_a_pipelines_images_as_its_inputs(plt, digits):
+    """A fitted pipeline ending in a generator or an autoencoder: its images are mapped
+    back through the earlier steps' inverse_transform, so they are drawn as inputs (on
+    the digits' 0-16 scale here), the same images the final step draws on scaled data."""
+    X16, y = load_digits(return_X_y=True)
+    scaler = MinMaxScaler(clip=True)
+    gen = make_pipeline(scaler, PCGenerator(hidden_layer_sizes=(16,), max_iter=5,
+                                            n_generation_steps=50, random_state=0)).fit(X16, y)
+    display = ImageGridDisplay.from_generator(gen, classes=[3, 5], X=X16, y=y)
+    generated = gen[0].inverse_transform(gen[-1].generate([3, 5]))
+    np.testing.assert_allclose(drawn(display.axes_[1, 1]), generated[1].reshape(8, 8))
+    np.testing.assert_allclose(drawn(display.axes_[0, 0]), X16[y == 3].mean(axis=0).reshape(8, 8))
+    assert drawn(display.axes_[1, 1]).max() > 1  # input scale, not the model's
+
+    auto = make_pipeline(MinMaxScaler(clip=True), GNCNAutoencoder(
+        "t1-sigma", latent_sizes=(12,), n_inference_steps=10, max_iter=2, n_prior_components=2,
+        random_state=0)).fit(X16)
+    X, observed = X16[:3], np.tile(np.arange(8) < 4, 8)
+    display = ImageGridDisplay.from_autoencoder(auto, X, mask=observed, n_samples=2,
+                                                random_state=0)
+    model, back = auto[-1], auto[0].inverse_transform
+    scaled = auto[0].transform(X)
+    rows = [X, back(model.reconstruct(scaled)), None, back(model.complete(scaled, observed)),
+            back(model.sample(2, random_state=0)[0])]
+    for i, images in enumerate(rows):
+        for j, image in enumerate([] if images is None else images):
+            np.testing.assert_allclose(drawn(display.axes_[i, j]), image.reshape(8, 8))
+            assert display.axes_[i, j].images[0].get_clim() == (X.min(), X.max())
+    grey = back(np.full((1, 64), 0.5))[0]  # mid-scale of each pixel, in input units
+    masked = drawn(display.axes_[2, 0]).ravel()
+    np.testing.assert_allclose(masked[~observed], grey[~observed])
+    np.testing.assert_array_equal(masked[observed], X[0][observed])
+
+
+def test_displays_refuse_a_pipeline_they_cannot_invert(plt, digits):
+    from sklearn.preprocessing import Binarizer
+    X16, y = load_digits(return_X_y=True)
+    gen = make_pipeline(Binarizer(threshold=8), PCGenerator(
+        hidden_layer_sizes=(8,), max_iter=2, n_generation_steps=10, random_state=0)).fit(X16, y)
+    with pytest.raises(TypeError, match="'binarizer' .* has no inverse_transform"):
+        ImageGridDisplay.from_generator(gen)
+
+
 def test_training_curves(plt):
     curves = {"fast": [4.0, 2.0, 1.0], "slow": [4.0, 3.5, 3.0, 2.5]}
     display = TrainingCurveDisplay(curves, ylabel="BCE")

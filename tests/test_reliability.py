@@ -139,7 +139,10 @@ BAD_INPUT = [
           ("max_iter=0", fit_call(X, max_iter=0), InvalidParameterError, "max_iter"),
           ("learning_rate_init=-1", fit_call(X, learning_rate_init=-1.0),
            InvalidParameterError, "learning_rate_init"),
-          ("batch_size=0", fit_call(X, batch_size=0), InvalidParameterError, "batch_size")]],
+          ("batch_size=0", fit_call(X, batch_size=0), InvalidParameterError, "batch_size"),
+          # the same range for every family: an empty held-out set cannot stop anything
+          ("validation_fraction=0", fit_call(X, early_stopping=True, validation_fraction=0.0),
+           InvalidParameterError, "validation_fraction")]],
     *[(name, case, call, error, match)
       for name in SUPERVISED
       for case, call, error, match in [

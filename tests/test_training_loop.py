@@ -115,3 +115,39 @@ def test_early_stopping_keeps_the_epoch_that_reconstructs_held_out_data_best(nam
                                                        "n_iter_no_change": 100}), name)
     for a, b in zip(weights(model), weights(again)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_a_warm_fit_that_never_beats_the_best_score_ends_where_it_started(name):
+    """With early stopping, ``best_validation_score_`` carries over to a warm fit: an
+    epoch must beat it to be kept, and a fit none of whose epochs does ends with the
+    weights it started from (the best so far), not a crash nor its last epoch's."""
+    params = dict(early_stopping=True, validation_fraction=0.2, warm_start=True)
+    model = fit(clone(ESTIMATORS[name]).set_params(**params), name)
+    start = weights(model)
+    model.best_validation_score_ = np.inf  # a bar no epoch can pass
+    fit(model, name)
+    assert model.n_iter_ == 4 and len(model.validation_scores_) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(start, weights(model)))
+    model.best_validation_score_ = -np.inf  # any epoch beats it: the fit moves on
+    fit(model, name)
+    assert model.best_validation_score_ == max(model.validation_scores_[4:])
+    assert not all(np.array_equal(a, b) for a, b in zip(start, weights(model)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_a_warm_fit_may_switch_early_stopping(name):
+    """Turning ``early_stopping`` on or off between warm fits starts the criterion's
+    history afresh (the epochs and the loss curve go on)."""
+    model = fit(clone(ESTIMATORS[name]).set_params(warm_start=True), name)
+    assert model.validation_scores_ is None
+    fit(model.set_params(early_stopping=True, validation_fraction=0.2), name)
+    assert model.n_iter_ == 4 and len(model.validation_scores_) == 2
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert model.best_loss_ is None
+    fit(model.set_params(early_stopping=False), name)
+    assert model.n_iter_ == 6 and len(model.loss_curve_) == 6
+    assert model.validation_scores_ is None and model.best_validation_score_ is None
+    assert model.best_loss_ == min(model.loss_curve_[4:])
