@@ -75,7 +75,7 @@ _SHARED_PARAMETERS = """n_components : int, default=20
         reconstruction log-likelihood (minus the BCE or the Gaussian NLL)
         after every epoch, stop when it stops improving and keep the best
         weights.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in (0, 1), default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.

@@ -112,10 +112,13 @@ class _StochasticTrainingMixin:
         if first_call:
             self._initialize_arrays(X, targets, rng)
             self._reset_history()
-        elif not incremental and self.early_stopping != (self.validation_scores_ is not None):
-            # a warm fit that switched early_stopping since the last call: the
-            # criterion it continues has no history yet (n_iter_ and the loss curve go on)
-            self._reset_stopping()
+        elif not incremental:
+            if self.early_stopping != (self.validation_scores_ is not None):
+                # a warm fit that switched early_stopping since the last call: the
+                # criterion has no history yet (n_iter_ and the loss curve go on)
+                self._reset_stopping()
+            # every fit has its own patience; the score (or loss) to beat carries over
+            self._no_improvement_count = 0
         self._sync_optimizers(reset=first_call)
         dtype = self._model_dtype()
         X = X.astype(dtype, copy=False)
@@ -130,6 +133,17 @@ class _StochasticTrainingMixin:
             self._best_arrays = self._snapshot_arrays()
         n_samples = X.shape[0]
         batch_size = training_batch_size(self.batch_size, n_samples, incremental)
+        try:
+            self._run_epochs(X, targets, rng, n_samples, batch_size, incremental, validation)
+        finally:  # the best arrays are the call's, never kept on the estimator
+            best = self.__dict__.pop("_best_arrays", None)
+        if validation is not None:
+            self._restore_arrays(best)
+        self._finish(X_all, targets_all, rng, incremental=incremental)
+        return self
+
+    def _run_epochs(self, X, targets, rng, n_samples, batch_size, incremental, validation):
+        """The epochs of one call (one for ``partial_fit``), until the stopping rule."""
         with self._batch_trainer(batch_size) as train_batch:
             for epoch in range(1 if incremental else self.max_iter):
                 start = time.perf_counter()
@@ -153,11 +167,6 @@ class _StochasticTrainingMixin:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning)
-        if validation is not None:
-            self._restore_arrays(self._best_arrays)
-            del self._best_arrays
-        self._finish(X_all, targets_all, rng, incremental=incremental)
-        return self
 
     def _split_validation(self, X, targets, labels, rng):
         """Hold out ``validation_fraction`` of the rows (stratified by the labels of a

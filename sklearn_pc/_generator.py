@@ -146,7 +146,7 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
         Shuffle samples every epoch.
     early_stopping : bool, default=False
         Stop on a held-out accuracy plateau and keep the best weights.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in (0, 1), default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.
@@ -351,7 +351,7 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
             Generated inputs.
         """
         check_is_fitted(self)
-        return self.inverse_transform(self._one_hot(np.asarray(y).reshape(-1)))
+        return self.inverse_transform(self._one_hot(y))
 
     # -- the class-conditional Gaussian of the hidden states ------------------------
     def _hidden_layer(self):
@@ -439,10 +439,9 @@ class PCGenerator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
             y = self.classes_[np.arange(n_samples) % self.classes_.shape[0]]
         elif np.ndim(y) == 0:
             y = np.full(n_samples, y)  # its own type: a label no class matches is an error
-        y = np.asarray(y)
-        if y.shape != (n_samples,):
+        if np.shape(y) != (n_samples,):
             raise ValueError(f"y must hold one label or n_samples={n_samples} labels, "
-                             f"got shape {y.shape}.")
+                             f"got shape {np.shape(y)}.")
         top = self._one_hot(y)
         y = self.classes_[np.argmax(top, axis=1)]
         rng = check_random_state(self.random_state if random_state is None else random_state)

@@ -190,7 +190,7 @@ class GNCNAutoencoder(_GaussianMixturePriorMixin, _StochasticTrainingMixin,
         reconstruction log-likelihood (minus the BCE, or minus the Gaussian
         negative log-likelihood) after every epoch, stop when it stops
         improving and keep the best weights.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in (0, 1), default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs.

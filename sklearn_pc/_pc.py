@@ -41,21 +41,28 @@ from ._base import _StochasticTrainingMixin
 _TRAINING_GROWTH = 100.0
 
 
-def class_indices(classes, y):
+def class_indices(classes, y, *, error="y contains labels {labels} not in classes {classes}."):
     """Positions of the labels ``y`` in ``classes`` (sorted and unique, a fitted
-    ``classes_``), labels compared by value: ``"10"`` is not ``10`` and ``2.5`` is not
-    ``2``, so a label of another type is not silently cast to a class.  Raises a
-    ValueError naming the labels that are not classes."""
+    ``classes_``), labels compared as Python values: ``"10"`` is not ``10`` and
+    ``2.5`` is not ``2`` (``2.0`` is, as ``True`` is ``1``), so a label of another
+    type is never cast to a class.  Raises a ValueError, ``error`` formatted with
+    the labels that are not classes and the classes."""
+    if not isinstance(y, np.ndarray) or y.dtype == object:
+        labels = np.asarray(y, dtype=object).reshape(-1)
+        kinds = {isinstance(label, str) for label in labels.tolist()}
+        if len(kinds) > 1:  # np.asarray would turn the numbers into strings
+            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
+                             "use labels of one type.")
     try:
         values, inverse = np.unique(np.asarray(y), return_inverse=True)
-    except TypeError:  # labels that cannot be ordered: none of them is sorted in
-        raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
-                         "use labels of one type.") from None
+    except TypeError:  # e.g. None or pandas.NA among the labels
+        raise ValueError("y holds labels that cannot be ordered (a missing value such as "
+                         "None?); use labels of one type.") from None
     position = {label: i for i, label in enumerate(classes.tolist())}
     found = [position.get(label) for label in values.tolist()]
     unseen = [label for label, i in zip(values.tolist(), found) if i is None]
     if unseen:
-        raise ValueError(f"y contains labels {unseen} not in classes {classes.tolist()}.")
+        raise ValueError(error.format(labels=unseen, classes=classes.tolist()))
     return np.asarray(found, dtype=np.intp)[inverse.reshape(-1)]
 
 
@@ -609,7 +616,7 @@ class PCClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BasePC):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its
         accuracy stops improving; the best weights are kept.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in (0, 1), default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
         Patience, in epochs, of the stopping rule.

@@ -63,8 +63,9 @@ class _GaussianMixturePriorMixin:
         further out raise.  Gaussian: any finite value.  NaN, which marks a
         missing entry, passes only where ``allow_nan`` (training and
         inference; the Monte-Carlo likelihood needs complete rows).  With a
-        ``mask`` (0 marks a missing entry), the entries it marks missing
-        become NaN, on a copy, whatever ``X`` holds there, and are not checked.
+        ``mask`` (0 marks a missing entry), the entries it marks missing are
+        not checked, whatever ``X`` holds there: any that is not finite, or
+        outside [0, 1] for the Bernoulli decoder, becomes 0 (on a copy).
         """
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan" if mask is None else False)
@@ -73,10 +74,15 @@ class _GaussianMixturePriorMixin:
             if np.any(np.isnan(X) & observed):
                 raise ValueError("X has NaN at entries that mask marks observed (1); mark "
                                  "them 0 in mask, or pass no mask to take NaN as missing.")
-            if np.any(np.isinf(X) & observed):
+            placeholder = ~np.isfinite(X)
+            if np.any(placeholder & observed):
                 raise ValueError("Input X contains infinity at entries that mask marks "
                                  "observed (1).")
-            X = np.where(observed, X, X.dtype.type(np.nan))
+            if self.likelihood == "bernoulli":
+                placeholder |= (X < 0) | (X > 1)
+            placeholder &= ~observed
+            if placeholder.any():
+                X = np.where(placeholder, X.dtype.type(0), X)
         missing = np.isnan(X)
         if missing.any() and not allow_nan:
             raise ValueError(
@@ -105,12 +111,16 @@ class _GaussianMixturePriorMixin:
     def _check_missing(self, X, mask=None):
         """Validate inference input whose missing entries are NaN (or 0 in ``mask``).
 
-        Returns ``(X, observed)``: ``X`` with its missing entries set to 0 (a
-        copy if it had any) and ``observed``, True where an entry is given, or
-        None when every entry is.
+        Returns ``(X, observed)``: ``X`` with its NaN set to 0 (a copy if it
+        had any; with a ``mask``, see :meth:`_check_X`) and ``observed``, True
+        where an entry is given (1-D when ``mask`` is), or None when every
+        entry is.
         """
-        return self._observed_entries(self._check_X(X, reset=False, allow_nan=True,
-                                                    mask=mask))
+        if mask is None:
+            return self._observed_entries(self._check_X(X, reset=False, allow_nan=True))
+        X = self._check_X(X, reset=False, mask=mask)
+        observed = _check_mask(mask, X.shape).astype(bool)
+        return X, None if observed.all() else observed
 
     @staticmethod
     def _observed_entries(X):

@@ -13,6 +13,7 @@ from ._likelihood import (
     _mc_log_likelihood,
     LIKELIHOODS,
 )
+from ._pc import class_indices
 
 __all__ = [
     "binary_cross_entropy",
@@ -55,12 +56,11 @@ def cosine_to_class_means(X_generated, y_generated, X, y):
     check_consistent_length(X, y)
     if X.shape[1] != X_generated.shape[1]:
         raise ValueError(f"X_generated has {X_generated.shape[1]} features, X has {X.shape[1]}.")
-    classes = np.unique(y)
-    missing = np.setdiff1d(y_generated, classes)
-    if missing.size:
-        raise ValueError(f"No reference samples for the generated classes {missing.tolist()}.")
-    means = np.stack([X[y == c].mean(axis=0) for c in classes])
-    means = means[np.searchsorted(classes, y_generated)]
+    classes, of_class = np.unique(y, return_inverse=True)
+    which = class_indices(classes, y_generated,
+                          error="No reference samples for the generated classes {labels}.")
+    means = np.stack([X[of_class.reshape(-1) == c].mean(axis=0)
+                      for c in range(classes.shape[0])])[which]
     norms = np.linalg.norm(X_generated, axis=1) * np.linalg.norm(means, axis=1)
     dots = np.einsum("ij,ij->i", X_generated, means)
     return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)

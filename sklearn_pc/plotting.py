@@ -8,8 +8,11 @@ estimators first.  Matplotlib is imported only when drawing: install it with
 
 import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._pc import class_indices
 
 __all__ = ["ImageGridDisplay", "TrainingCurveDisplay"]
 
@@ -29,14 +32,21 @@ def _in_input_space(estimator):
     ``inverse_transform`` (None without earlier steps)."""
     if not isinstance(estimator, Pipeline):
         return estimator, None, None
-    steps = estimator[:-1]
-    for name, step in steps.steps:
-        if step not in (None, "passthrough") and not hasattr(step, "inverse_transform"):
+    steps = [(name, step) for name, step in estimator.steps[:-1]
+             if step not in (None, "passthrough")]
+    if not steps:
+        return estimator[-1], None, None
+    for name, step in steps:
+        # a FunctionTransformer without inverse_func would "invert" by the identity
+        if not hasattr(step, "inverse_transform") or (
+                isinstance(step, FunctionTransformer) and step.func is not None
+                and step.inverse_func is None):
             raise TypeError(f"The pipeline's step {name!r} ({type(step).__name__}) has no "
                             "inverse_transform, so the model's images cannot be drawn as "
                             "inputs; pass the pipeline's last step and inputs transformed "
                             "by the steps before it.")
-    return estimator[-1], steps.transform, steps.inverse_transform
+    earlier = estimator[:-1]
+    return estimator[-1], earlier.transform, earlier.inverse_transform
 
 
 class ImageGridDisplay:
@@ -202,17 +212,16 @@ class ImageGridDisplay:
         if X is None:
             return cls(generated, image_shape=image_shape).plot(ax=ax, cmap=cmap)
         X, y = check_array(X), np.asarray(y).reshape(-1)
-        missing = np.setdiff1d(classes, y)
-        if missing.size:
-            raise ValueError(f"y has no samples of the classes {missing.tolist()}.")
-        means = np.stack([X[y == c].mean(axis=0) for c in classes])
+        present, of_class = np.unique(y, return_inverse=True)
+        which = class_indices(present, classes, error="y has no samples of the classes {labels}.")
+        means = np.stack([X[of_class.reshape(-1) == c].mean(axis=0) for c in which])
         return cls(np.stack([means, generated]), image_shape=image_shape,
                    row_labels=["class means", "generated"]).plot(ax=ax, cmap=cmap)
 
     @classmethod
     def from_autoencoder(cls, autoencoder, X, *, mask=None, n_samples=0, random_state=None,
                          image_shape=None, ax=None, cmap="gray_r"):
-        """Reconstructions, completions and samples of a fitted GNCN autoencoder.
+        """Reconstructions, completions and samples of a fitted autoencoder.
 
         Rows: "original" (``X``), "reconstruction" (``reconstruct(X)``); with
         ``mask``, "masked" (occluded pixels at 0.5, mid-grey) and "completed"
@@ -225,9 +234,10 @@ class ImageGridDisplay:
         autoencoder : estimator or Pipeline
             Fitted :class:`~sklearn_pc.GNCNAutoencoder` (or one of the backprop
             autoencoders), or a fitted pipeline ending in one: ``X`` then
-            passes through its earlier steps, and every image is mapped back
-            by their ``inverse_transform`` and drawn on the colour scale of
-            ``X``.
+            passes through its earlier steps, which must keep the features one
+            to one (scalers, not PCA), and every image is mapped back by their
+            ``inverse_transform`` and drawn on one colour scale, from the
+            smallest to the largest value drawn (masked pixels at its middle).
         X : array-like of shape (n_images, n_features)
             Inputs (in [0, 1] for an autoencoder alone).
         mask : array-like of shape (n_features,) or (n_images, n_features), default=None
@@ -269,18 +279,31 @@ class ImageGridDisplay:
         X = check_array(X)
         autoencoder, to_model, from_model = _in_input_space(autoencoder)
         X_model = X if to_model is None else to_model(X)
+        if mask is not None and X_model.shape[1] != X.shape[1]:
+            raise ValueError(f"The pipeline's earlier steps turn {X.shape[1]} features into "
+                             f"{X_model.shape[1]}: a mask of the input pixels cannot be "
+                             "applied to the model's inputs.")
         back = (lambda images: images) if from_model is None else from_model
         rows = [X, back(autoencoder.reconstruct(X_model))]
         labels = ["original", "reconstruction"]
+        completed = None
         if mask is not None:
             completed = back(autoencoder.complete(X_model, mask))  # validates the mask
-            grey = back(np.full((1, X.shape[1]), 0.5, dtype=X_model.dtype))  # mid-scale
-            rows += [np.where(np.asarray(mask, dtype=bool), X, grey), completed]
             labels += ["masked", "completed"]
         if n_samples > 0:
-            rows.append(back(autoencoder.sample(n_samples, random_state=random_state)[0]))
+            samples = back(autoencoder.sample(n_samples, random_state=random_state)[0])
             labels.append("samples")
-        vmin, vmax = (0.0, 1.0) if from_model is None else (X.min(), X.max())
+        if from_model is None:
+            vmin, vmax = 0.0, 1.0
+        else:
+            drawn = [rows[0], rows[1]] + [a for a in (completed,) if a is not None] + (
+                [samples] if n_samples > 0 else [])
+            vmin = min(float(a.min()) for a in drawn)
+            vmax = max(float(a.max()) for a in drawn)
+        if mask is not None:
+            rows += [np.where(np.asarray(mask, dtype=bool), X, (vmin + vmax) / 2), completed]
+        if n_samples > 0:
+            rows.append(samples)
         return cls(rows, image_shape=image_shape, row_labels=labels).plot(
             ax=ax, cmap=cmap, vmin=vmin, vmax=vmax)
 

@@ -111,6 +111,8 @@ def test_sample_api(prototypes):
         gen.generate(["2"])
     with pytest.raises(ValueError, match=r"labels \[1.5\] not in classes"):
         gen.sample(2, y=1.5)
+    with pytest.raises(ValueError, match="mixes string and numeric labels"):
+        gen.generate([0, "1"])  # not read as ["0", "1"]
     X_two, labels = gen.sample(2, y=2.0, init="zeros")  # 2.0 is the class 2
     assert labels.dtype == gen.classes_.dtype and labels.tolist() == [2, 2]
     np.testing.assert_allclose(X_two, zeros[:2], rtol=1e-10)

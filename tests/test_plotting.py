@@ -223,20 +223,43 @@ def test_displays_draw_a_pipelines_images_as_its_inputs(plt, digits):
     for i, images in enumerate(rows):
         for j, image in enumerate([] if images is None else images):
             np.testing.assert_allclose(drawn(display.axes_[i, j]), image.reshape(8, 8))
-            assert display.axes_[i, j].images[0].get_clim() == (X.min(), X.max())
-    grey = back(np.full((1, 64), 0.5))[0]  # mid-scale of each pixel, in input units
+    low = min(r.min() for r in rows if r is not None)
+    high = max(r.max() for r in rows if r is not None)
+    assert display.axes_[0, 0].images[0].get_clim() == (low, high)  # one scale, every row
     masked = drawn(display.axes_[2, 0]).ravel()
-    np.testing.assert_allclose(masked[~observed], grey[~observed])
+    assert np.all(masked[~observed] == (low + high) / 2)  # the scale's middle grey
     np.testing.assert_array_equal(masked[observed], X[0][observed])
 
 
 def test_displays_refuse_a_pipeline_they_cannot_invert(plt, digits):
-    from sklearn.preprocessing import Binarizer
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import Binarizer, FunctionTransformer
     X16, y = load_digits(return_X_y=True)
-    gen = make_pipeline(Binarizer(threshold=8), PCGenerator(
-        hidden_layer_sizes=(8,), max_iter=2, n_generation_steps=10, random_state=0)).fit(X16, y)
-    with pytest.raises(TypeError, match="'binarizer' .* has no inverse_transform"):
-        ImageGridDisplay.from_generator(gen)
+    small = dict(hidden_layer_sizes=(8,), max_iter=2, n_generation_steps=10, random_state=0)
+    for step, name in [(Binarizer(threshold=8), "binarizer"),
+                       (FunctionTransformer(np.sqrt), "functiontransformer")]:
+        gen = make_pipeline(step, PCGenerator(**small)).fit(X16, y)
+        with pytest.raises(TypeError, match=f"'{name}' .* has no inverse_transform"):
+            ImageGridDisplay.from_generator(gen)
+    auto = make_pipeline(PCA(10), GNCNAutoencoder(
+        "t1", latent_sizes=(4,), likelihood="gaussian", n_inference_steps=5, max_iter=1,
+        n_prior_components=1, random_state=0)).fit(X16)
+    with pytest.raises(ValueError, match="turn 64 features into 10"):
+        ImageGridDisplay.from_autoencoder(auto, X16[:2], mask=np.arange(64) < 32)
+
+
+def test_a_pipeline_of_the_estimator_alone_draws_as_the_estimator(plt, digits, generator,
+                                                                  autoencoder):
+    X, y = digits
+    for steps in ([generator], ["passthrough", generator]):
+        display = ImageGridDisplay.from_generator(make_pipeline(*steps), classes=[3])
+        np.testing.assert_array_equal(drawn(display.axes_[0, 0]),
+                                      generator.generate([3])[0].reshape(8, 8))
+    display = ImageGridDisplay.from_autoencoder(make_pipeline(autoencoder), X[:2],
+                                                mask=np.arange(64) < 32)
+    np.testing.assert_array_equal(drawn(display.axes_[3, 1]),
+                                  autoencoder.complete(X[:2], np.arange(64) < 32)[1].reshape(8, 8))
+    assert display.axes_[0, 0].images[0].get_clim() == (0, 1)
 
 
 def test_training_curves(plt):

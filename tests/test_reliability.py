@@ -97,7 +97,7 @@ NAN[3, 5] = np.nan
 # partial_fit too).
 FILLS_NAN = {"transform", "reconstruct", "complete"}
 INF = X.copy()
-INF[0, 0] = np.inf
+INF[0, 1] = np.inf  # an entry complete's mask below marks observed
 
 
 def fit_call(X_fit, y_fit=Y, **params):
@@ -161,7 +161,7 @@ BAD_INPUT = [
           ("partial_fit without classes", lambda name, _: FACTORIES[name]().partial_fit(X, Y),
            ValueError, "classes must be passed"),
           ("partial_fit unseen label", partial_fit_unseen_label, ValueError,
-           r"labels \[9\] not seen")]],
+           r"labels \[9\] not in classes")]],
     ("PCGenerator", "fit activity_decay=-1", fit_call(X, activity_decay=-1.0),
      InvalidParameterError, "activity_decay"),
     ("PCGenerator", "fit generation_rate=0", fit_call(X, generation_rate=0.0),

@@ -125,15 +125,38 @@ def test_a_warm_fit_that_never_beats_the_best_score_ends_where_it_started(name):
     weights it started from (the best so far), not a crash nor its last epoch's."""
     params = dict(early_stopping=True, validation_fraction=0.2, warm_start=True)
     model = fit(clone(ESTIMATORS[name]).set_params(**params), name)
-    start = weights(model)
+    start = every_array(model)
     model.best_validation_score_ = np.inf  # a bar no epoch can pass
     fit(model, name)
     assert model.n_iter_ == 4 and len(model.validation_scores_) == 4
-    assert all(np.array_equal(a, b) for a, b in zip(start, weights(model)))
+    assert all(np.array_equal(a, b) for a, b in zip(start, every_array(model), strict=True))
+    assert not hasattr(model, "_best_arrays")  # the call's copies are not kept
     model.best_validation_score_ = -np.inf  # any epoch beats it: the fit moves on
     fit(model, name)
     assert model.best_validation_score_ == max(model.validation_scores_[4:])
-    assert not all(np.array_equal(a, b) for a, b in zip(start, weights(model)))
+    assert not all(np.array_equal(a, b) for a, b in zip(start, every_array(model)))
+
+
+def every_array(model):
+    """Copies of every array the best epoch's snapshot holds (weights, biases,
+    feedback, precisions, discriminator...)."""
+    return [a.copy() for arrays in model._snapshot_arrays().values() if arrays is not None
+            for a in arrays]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_every_fit_has_its_own_patience(name):
+    """A warm fit starts its ``n_iter_no_change`` count afresh: after a fit stopped by
+    patience, the next one still runs ``n_iter_no_change + 1`` epochs before stopping."""
+    model = clone(ESTIMATORS[name]).set_params(early_stopping=True, validation_fraction=0.2,
+                                               n_iter_no_change=1, max_iter=3, warm_start=True)
+    fit(model, name)
+    model.best_validation_score_ = np.inf  # no epoch improves: patience alone stops
+    fit(model, name)
+    assert model.n_iter_ == 5  # stopped by patience after 2 epochs, before max_iter
+    fit(model, name)
+    assert model.n_iter_ == 7
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
