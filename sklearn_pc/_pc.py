@@ -48,11 +48,8 @@ def class_indices(classes, y, *, error="y contains labels {labels} not in classe
     type is never cast to a class.  Raises a ValueError, ``error`` formatted with
     the labels that are not classes and the classes."""
     if not isinstance(y, np.ndarray) or y.dtype == object:
-        labels = np.asarray(y, dtype=object).reshape(-1)
-        kinds = {isinstance(label, str) for label in labels.tolist()}
-        if len(kinds) > 1:  # np.asarray would turn the numbers into strings
-            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
-                             "use labels of one type.")
+        # before np.asarray, which would turn the numbers of a list into strings
+        _refuse_mixed_labels(np.asarray(y, dtype=object).reshape(-1))
     try:
         values, inverse = np.unique(np.asarray(y), return_inverse=True)
     except TypeError:  # e.g. None or pandas.NA among the labels
@@ -64,6 +61,13 @@ def class_indices(classes, y, *, error="y contains labels {labels} not in classe
     if unseen:
         raise ValueError(error.format(labels=unseen, classes=classes.tolist()))
     return np.asarray(found, dtype=np.intp)[inverse.reshape(-1)]
+
+
+def _refuse_mixed_labels(labels):
+    """A ValueError if the object array ``labels`` mixes strings and numbers."""
+    if len({isinstance(label, str) for label in labels.tolist()}) > 1:
+        raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
+                         "use labels of one type.")
 
 
 def _same_labels(a, b):
@@ -368,9 +372,8 @@ class _BasePC(ClassifierMixin, _BasePCNetwork):
     siblings that differ in their defaults and in what ``transform`` returns."""
 
     def _encode_targets(self, y, *, reset, classes=None, incremental=False):
-        if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
-            raise ValueError("y mixes string and numeric labels, which cannot be ordered; "
-                             "use labels of one type.")
+        if y.dtype == object:
+            _refuse_mixed_labels(y)
         target_type = type_of_target(y, input_name="y", raise_unknown=True)
         if target_type not in ("binary", "multiclass"):
             raise ValueError(f"{type(self).__name__} supports binary and multiclass targets, "

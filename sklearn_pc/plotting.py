@@ -224,7 +224,7 @@ class ImageGridDisplay:
         """Reconstructions, completions and samples of a fitted autoencoder.
 
         Rows: "original" (``X``), "reconstruction" (``reconstruct(X)``); with
-        ``mask``, "masked" (occluded pixels at 0.5, mid-grey) and "completed"
+        ``mask``, "masked" (occluded pixels mid-grey) and "completed"
         (``complete(X, mask)``); with ``n_samples > 0``, "samples"
         (``sample(n_samples, random_state)``).  Every image of an autoencoder
         alone is drawn on the colour scale [0, 1].
@@ -286,23 +286,20 @@ class ImageGridDisplay:
         back = (lambda images: images) if from_model is None else from_model
         rows = [X, back(autoencoder.reconstruct(X_model))]
         labels = ["original", "reconstruction"]
-        completed = None
+        completed = samples = None
         if mask is not None:
             completed = back(autoencoder.complete(X_model, mask))  # validates the mask
             labels += ["masked", "completed"]
         if n_samples > 0:
             samples = back(autoencoder.sample(n_samples, random_state=random_state)[0])
             labels.append("samples")
-        if from_model is None:
-            vmin, vmax = 0.0, 1.0
-        else:
-            drawn = [rows[0], rows[1]] + [a for a in (completed,) if a is not None] + (
-                [samples] if n_samples > 0 else [])
-            vmin = min(float(a.min()) for a in drawn)
-            vmax = max(float(a.max()) for a in drawn)
+        drawn = [a for a in (*rows, completed, samples) if a is not None]
+        vmin, vmax = ((0.0, 1.0) if from_model is None else
+                      (min(float(np.nanmin(a)) for a in drawn),
+                       max(float(np.nanmax(a)) for a in drawn)))
         if mask is not None:
             rows += [np.where(np.asarray(mask, dtype=bool), X, (vmin + vmax) / 2), completed]
-        if n_samples > 0:
+        if samples is not None:
             rows.append(samples)
         return cls(rows, image_shape=image_shape, row_labels=labels).plot(
             ax=ax, cmap=cmap, vmin=vmin, vmax=vmax)
