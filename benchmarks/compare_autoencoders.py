@@ -516,11 +516,19 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
                     path=runs / "efficiency" / f"{name}_{fraction}_{seed}{key}.joblib" if runs
                     else None, resume=args.resume)
                 bce = binary_cross_entropy(X_test, state["best"].reconstruct(X_test))
+                # how well the kept weights reconstruct the images they trained on (a
+                # random part of them, the subset's order being random): beside the test
+                # BCE, whether more data could help a model that fits what it has
+                trained = X_train[rows[:args.check_samples]]
+                train_bce = binary_cross_entropy(trained, state["best"].reconstruct(trained))
                 runs_of_fraction.append({"seed": seed, "rows": n_rows, "test BCE": bce,
+                                         "train BCE": train_bce,
+                                         "train rows scored": trained.shape[0],
                                          **run_summary(state)})
                 print(f"data efficiency {NAMES[name]} {fraction:.0%} seed {seed}: test BCE "
-                      f"{bce:.2f} (best pass {state['best epoch']} of {state['epoch']}, "
-                      f"{state['seconds']:.0f} s)", flush=True)
+                      f"{bce:.2f}, training-subset BCE {train_bce:.2f} (best pass "
+                      f"{state['best epoch']} of {state['epoch']}, {state['seconds']:.0f} s)",
+                      flush=True)
             scores = np.array([r["test BCE"] for r in runs_of_fraction])
             results[name][str(fraction)] = {
                 "mean": float(scores.mean()), "std": float(scores.std(ddof=1)) if len(scores) > 1
@@ -584,6 +592,20 @@ def efficiency_table(results, args):
                          f"{np.mean([r['fit seconds'] for r in runs]):.0f}"
                          + (f" ({len(at_cap)} of {len(runs)} at the cap, {gain:+.2f})"
                             if at_cap else ""))
+        lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + " |")
+    lines += ["", "Fit to the training subset: its BCE / the test BCE (mean over seeds; "
+              f"the kept weights' reconstruction of at most {args.check_samples} of the "
+              "images each run trained on, a random part of its subset; - where a run "
+              "recorded none):", "",
+              "| model | " + " | ".join(f"{float(f):.0%}" for f in fractions) + " |",
+              "|---" * (len(fractions) + 1) + "|"]
+    for name, curve in results.items():
+        cells = []
+        for f in fractions:
+            runs = curve[f]["runs"]
+            cells.append(f"{np.mean([r['train BCE'] for r in runs]):.2f} / "
+                         f"{curve[f]['mean']:.2f}" if all("train BCE" in r for r in runs)
+                         else "-")
         lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + " |")
     if capped:
         lines += ["", f"\"At the cap\": runs that used all {args.efficiency_checks} checks "
@@ -990,6 +1012,21 @@ def items_4_5(args, data, runs):
             assert all(row["max_iter"] == args.efficiency_checks for row in recorded.values())
             assert late_gain({"validation curve": [[e, 100.0 - e] for e in range(30)]}) \
                 == -LATE_CHECKS
+            runs_made = [r for curve in results.values() for point in curve.values()
+                         for r in point["runs"]]
+            assert all(np.isfinite(r["train BCE"]) and r["train BCE"] > 0
+                       and r["train rows scored"] == min(r["rows"], args.check_samples)
+                       for r in runs_made), "training-subset BCE"
+            older = json.loads(json.dumps(results))  # a file written before it was recorded
+            for curve in older.values():
+                for point in curve.values():
+                    for r in point["runs"]:
+                        del r["train BCE"]
+            fit_rows = efficiency_table(older, points_args)
+            fit_rows = fit_rows[fit_rows.index(next(line for line in fit_rows
+                                                    if line.startswith("Fit to"))):]
+            assert all(line.endswith("| - | - |") for line in fit_rows
+                       if line.startswith("| ") and "model" not in line), fit_rows
         markdown = "\n".join(efficiency_table(results, points_args)) + "\n"
         if settings:
             markdown += (f"\nBaselines at the settings {chose} chose: "
