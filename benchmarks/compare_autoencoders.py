@@ -76,8 +76,10 @@ seed, trained to convergence with early stopping on the 10,000 (a check every
 ``max(1, ceil(--check-samples / rows))`` passes, so a 1,000-image subset is
 checked every 10 passes, not after 5 updates; at most ``--efficiency-checks``,
 300, so that a slow learner such as the GVAE converges too), its best weights
-scored on the test BCE.  The JSON holds every model's constructor parameters,
-every run (seed, rows, test BCE, validation curve, passes, fit seconds) and per point
+scored on the test BCE, and on (at most ``--check-samples`` of) the images it
+trained on, to tell a model that underfits from one that lacks data.  The JSON
+holds every model's constructor parameters, every run (seed, rows, test BCE,
+training-subset BCE, validation curve, passes, fit seconds) and per point
 the mean, std, min and max over seeds; the PNG plots the mean with a min-max
 band.  Baselines train at the setting ``--tune`` chose when ``--settings-from``
 names its result (tuned at the same batch, on a validation split of the same
