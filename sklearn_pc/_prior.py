@@ -54,7 +54,7 @@ class _GaussianMixturePriorMixin:
     """GMM prior over latent codes: fitting, drawing, sampling, MC log-likelihood."""
 
     # -- input checks ------------------------------------------------------------
-    def _check_X(self, X, *, reset, allow_nan=False, mask=None):
+    def _check_X(self, X, *, reset, allow_nan=False):
         """Validate ``X`` (dense; in [0, 1] for the Bernoulli decoder); cast it
         to the model's dtype once fitted.
 
@@ -62,27 +62,14 @@ class _GaussianMixturePriorMixin:
         of a ``MinMaxScaler``, say) are clipped into it, on a copy; values
         further out raise.  Gaussian: any finite value.  NaN, which marks a
         missing entry, passes only where ``allow_nan`` (training and
-        inference; the Monte-Carlo likelihood needs complete rows).  With a
-        ``mask`` (0 marks a missing entry), the entries it marks missing are
-        not checked, whatever ``X`` holds there: any that is not finite, or
-        outside [0, 1] for the Bernoulli decoder, becomes 0 (on a copy).
+        inference; the Monte-Carlo likelihood needs complete rows).
         """
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan" if mask is None else False)
-        if mask is not None:
-            observed = _check_mask(mask, X.shape).astype(bool)
-            if np.any(np.isnan(X) & observed):
-                raise ValueError("X has NaN at entries that mask marks observed (1); mark "
-                                 "them 0 in mask, or pass no mask to take NaN as missing.")
-            placeholder = ~np.isfinite(X)
-            if np.any(placeholder & observed):
-                raise ValueError("Input X contains infinity at entries that mask marks "
-                                 "observed (1).")
-            if self.likelihood == "bernoulli":
-                placeholder |= (X < 0) | (X > 1)
-            placeholder &= ~observed
-            if placeholder.any():
-                X = np.where(placeholder, X.dtype.type(0), X)
+                          ensure_all_finite="allow-nan")
+        return self._check_values(X, reset=reset, allow_nan=allow_nan)
+
+    def _check_values(self, X, *, reset, allow_nan):
+        """:meth:`_check_X` on an array ``validate_data`` has already checked."""
         missing = np.isnan(X)
         if missing.any() and not allow_nan:
             raise ValueError(
@@ -112,14 +99,30 @@ class _GaussianMixturePriorMixin:
         """Validate inference input whose missing entries are NaN (or 0 in ``mask``).
 
         Returns ``(X, observed)``: ``X`` with its NaN set to 0 (a copy if it
-        had any; with a ``mask``, see :meth:`_check_X`) and ``observed``, True
-        where an entry is given (1-D when ``mask`` is), or None when every
-        entry is.
+        had any) and ``observed``, True where an entry is given (1-D when
+        ``mask`` is), or None when every entry is.  The entries ``mask``
+        marks missing are not checked, whatever ``X`` holds there: any that
+        is not finite, or outside [0, 1] for the Bernoulli decoder, becomes 0
+        (on a copy).
         """
         if mask is None:
             return self._observed_entries(self._check_X(X, reset=False, allow_nan=True))
-        X = self._check_X(X, reset=False, mask=mask)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite=False)
         observed = _check_mask(mask, X.shape).astype(bool)
+        if np.any(np.isnan(X) & observed):
+            raise ValueError("X has NaN at entries that mask marks observed (1); mark "
+                             "them 0 in mask, or pass no mask to take NaN as missing.")
+        placeholder = ~np.isfinite(X)
+        if np.any(placeholder & observed):
+            raise ValueError("Input X contains infinity at entries that mask marks "
+                             "observed (1).")
+        if self.likelihood == "bernoulli":
+            placeholder |= (X < 0) | (X > 1)
+        placeholder &= ~observed
+        if placeholder.any():
+            X = np.where(placeholder, X.dtype.type(0), X)
+        X = self._check_values(X, reset=False, allow_nan=False)
         return X, None if observed.all() else observed
 
     @staticmethod
