@@ -30,6 +30,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/classify_generate_front.py --quick
 	$(BIN)/python benchmarks/pc_regime.py --quick
 	$(BIN)/python benchmarks/probe_settling.py --quick
+	$(BIN)/python benchmarks/probe_settling.py --quick --model pdh --no-lateral
 	$(BIN)/python benchmarks/check_defaults.py --quick
 
 examples: $(BIN)/.installed

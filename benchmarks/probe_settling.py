@@ -1,6 +1,8 @@
 """Does a GNCN reconstruct better when its states settle longer, its weights fixed?
 
-    python benchmarks/probe_settling.py              # GNCN-t1-Sigma's item-5 runs, ~10 min
+    python benchmarks/probe_settling.py              # GNCN-t1-Sigma's item-5 runs, ~3 min
+    python benchmarks/probe_settling.py --model pdh  # GNCN-PDH's, ~5 min
+    python benchmarks/probe_settling.py --model pdh --no-lateral   # its competition off
     python benchmarks/probe_settling.py --quick      # smoke run on load_digits, no file
 
 Issue 33 item 5 (``compare_autoencoders.py --efficiency``) found GNCN-t1-Sigma's test
@@ -13,7 +15,11 @@ is trained) and scores ``reconstruct`` with ``n_inference_steps`` set to each of
 of the first ``--rows`` test images and of ``--rows`` images of the run's own
 training subset (drawn as item 5 drew it).  Settling longer costs proportionally
 more per reconstruction: a reconstruction at 400 steps costs 8 of one at 50.
-Writes ``probe_settling_MODEL.{json,md}``.
+``--no-lateral`` settles the same weights with the lateral competition switched off
+(``lateral_excitation = lateral_inhibition = 0``, at inference only), to tell whether
+the competition is what keeps a type-2 model from settling.
+Writes ``probe_settling_MODEL.{json,md}`` (``probe_settling_MODEL_nolateral`` with
+``--no-lateral``).
 """
 
 import argparse
@@ -55,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--validation", type=int, default=10000,
                         help="the last VALIDATION training images are item 5's validation split")
+    parser.add_argument("--no-lateral", action="store_true",
+                        help="settle with the lateral competition off (weights unchanged)")
     parser.add_argument("--quick", action="store_true", help="smoke run on load_digits")
     args = parser.parse_args(argv)
     X, _, X_test, _ = load(args.quick)
@@ -75,14 +83,21 @@ def main(argv=None):
             path = (RUNS / f"compare_autoencoders_mnist_eff_{args.model}" / "efficiency"
                     / f"{args.model}_{fraction}_0.joblib")
             model, source = joblib.load(path)["best"], str(path)
+        if args.no_lateral:
+            model.set_params(lateral_excitation=0.0, lateral_inhibition=0.0)
         print(f"{NAMES[args.model]}, {fraction:.0%} of the training images ({source}):",
               flush=True)
         results[str(fraction)] = {
             "rows": n_rows, "source": source, "parameters": estimator_params(model),
             "steps": probe(model, X_train[rows[:args.rows]], X_test[:args.rows], args.steps)}
-    lines = [f"# {NAMES[args.model]}: reconstruction BCE by settling steps, weights fixed", "",
+    competition = (" (without lateral competition, trained with it)" if args.no_lateral
+                   else "")
+    lines = [f"# {NAMES[args.model]}: reconstruction BCE by settling steps, weights fixed"
+             f"{competition}", "",
              f"The kept weights of issue 33 item 5's runs (seed 0), trained with "
              f"{results[str(args.fractions[0])]['parameters']['n_inference_steps']} steps; "
+             + ("settled here with `lateral_excitation = lateral_inhibition = 0`; "
+                if args.no_lateral else "") +
              f"BCE of {args.rows} images of each run's training subset / of the first "
              f"{args.rows} test images, `reconstruct` settling for each number of steps.", "",
              "| training data | " + " | ".join(f"{T} steps" for T in args.steps) + " |",
@@ -97,7 +112,8 @@ def main(argv=None):
         assert all(np.isfinite(s["test BCE"]) and s["test BCE"] > 0
                    for result in results.values() for s in result["steps"].values())
         return
-    write_results(f"probe_settling_{args.model}", {"settings": vars(args), "results": results},
+    suffix = "_nolateral" if args.no_lateral else ""
+    write_results(f"probe_settling_{args.model}{suffix}", {"settings": vars(args), "results": results},
                   markdown)
 
 
