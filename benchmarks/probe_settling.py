@@ -113,8 +113,8 @@ def main(argv=None):
                    for result in results.values() for s in result["steps"].values())
         return
     suffix = "_nolateral" if args.no_lateral else ""
-    write_results(f"probe_settling_{args.model}{suffix}", {"settings": vars(args), "results": results},
-                  markdown)
+    write_results(f"probe_settling_{args.model}{suffix}",
+                  {"settings": vars(args), "results": results}, markdown)
 
 
 if __name__ == "__main__":
