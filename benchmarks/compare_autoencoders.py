@@ -264,6 +264,13 @@ def split_validation(X, n_validation):
     return X[:-n_validation], X[-n_validation:]
 
 
+def efficiency_subset(n_train, fraction, seed):
+    """Item 5's training subset: the first ``fraction`` (at least 2 rows) of
+    ``RandomState(seed).permutation`` of the ``n_train`` training rows."""
+    n_rows = max(int(round(fraction * n_train)), 2)
+    return np.random.RandomState(seed).permutation(n_train)[:n_rows]
+
+
 def stopped(state, patience, max_checks):
     """The early-stopping rule: ``patience`` checks without an improvement, or
     ``max_checks`` checks in all."""
@@ -505,10 +512,10 @@ def data_efficiency_early_stopped(models, data, args, runs, settings, known=None
             if str(fraction) in (known or {}).get(name, {}):
                 results[name][str(fraction)] = known[name][str(fraction)]
                 continue
-            n_rows = max(int(round(fraction * X_train.shape[0])), 2)
             runs_of_fraction = []
             for seed in range(args.seed, args.seed + efficiency_seeds(fraction, args)):
-                rows = np.random.RandomState(seed).permutation(X_train.shape[0])[:n_rows]
+                rows = efficiency_subset(X_train.shape[0], fraction, seed)
+                n_rows = rows.shape[0]
                 model = set_model(name, args, args.efficiency_checks, settings).set_params(
                     random_state=seed)
                 state = train_early_stopped(

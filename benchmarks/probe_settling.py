@@ -29,7 +29,7 @@ import joblib
 import numpy as np
 
 from _common import RUNS, estimator_params, write_results
-from compare_autoencoders import NAMES, make_model, split_validation
+from compare_autoencoders import NAMES, efficiency_subset, make_model, split_validation
 from reproduce_ngc import MODELS, load
 from sklearn_pc.metrics import binary_cross_entropy
 
@@ -71,8 +71,8 @@ def main(argv=None):
     X_train, _ = split_validation(X, args.validation)
     results = {}
     for fraction in args.fractions:
-        n_rows = max(int(round(fraction * X_train.shape[0])), 2)
-        rows = np.random.RandomState(0).permutation(X_train.shape[0])[:n_rows]  # seed 0's
+        rows = efficiency_subset(X_train.shape[0], fraction, seed=0)
+        n_rows = rows.shape[0]
         if args.quick:  # a small model trained here, settling for 5 steps
             quick = argparse.Namespace(quick=True, seed=0, batch_size=64, components=2,
                                        prior_samples=None, mc_samples=10)
